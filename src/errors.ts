@@ -1,0 +1,67 @@
+/**
+ * chand's typed errors.
+ *
+ * Every condition a caller is expected to handle carries a stable `code` (documented in
+ * docs/errors.md; codes never change meaning, messages may). Argument misuse throws the
+ * built-in `TypeError`/`RangeError` instead ("expected X, got Y"). The original error, when
+ * there is one, is kept as `cause`.
+ */
+
+/** Stable error codes. Adding a code is fine; renaming or reusing one is a breaking change. */
+export const ErrorCode = {
+  // chanstate
+  CHANNEL_NOT_FOUND: 'CHANNEL_NOT_FOUND',
+  CHANNEL_ALREADY_EXISTS: 'CHANNEL_ALREADY_EXISTS',
+  CHANNEL_BORKED: 'CHANNEL_BORKED',
+  CHANNEL_RESTORED: 'CHANNEL_RESTORED',
+  NO_PENDING_COMMIT: 'NO_PENDING_COMMIT',
+  NO_COMMIT_POINT: 'NO_COMMIT_POINT',
+  NO_CLOSE_TX: 'NO_CLOSE_TX',
+  LOG_ENTRY_NOT_FOUND: 'LOG_ENTRY_NOT_FOUND',
+  CLOSED_CHANNEL_NOT_FOUND: 'CLOSED_CHANNEL_NOT_FOUND',
+  HISTORICAL_CHANNEL_NOT_FOUND: 'HISTORICAL_CHANNEL_NOT_FOUND',
+  FWD_PKG_NOT_FOUND: 'FWD_PKG_NOT_FOUND',
+  FWD_PKG_INCOMPLETE: 'FWD_PKG_INCOMPLETE',
+  HTLC_UNKNOWN: 'HTLC_UNKNOWN',
+  OPENING_STATE_NOT_FOUND: 'OPENING_STATE_NOT_FOUND',
+  FORWARDING_POLICY_NOT_FOUND: 'FORWARDING_POLICY_NOT_FOUND',
+  EXTERNAL_FUNDING_NOT_FOUND: 'EXTERNAL_FUNDING_NOT_FOUND',
+  EXTERNAL_FUNDING_CONFLICT: 'EXTERNAL_FUNDING_CONFLICT',
+  // linknode
+  LINK_NODE_NOT_FOUND: 'LINK_NODE_NOT_FOUND',
+  // storage root
+  DB_REVERSION: 'DB_REVERSION',
+  DB_LOCKED: 'DB_LOCKED',
+  DB_NOT_INITIALIZED: 'DB_NOT_INITIALIZED',
+  DRY_RUN: 'DRY_RUN',
+  STORE_CLOSED: 'STORE_CLOSED',
+  // codecs
+  DECODE_FAILED: 'DECODE_FAILED',
+} as const;
+
+/** One of the stable error codes. */
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Base class of every chand error that carries a stable code. */
+export class ChandError extends Error {
+  override readonly name: string = 'ChandError';
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+  }
+}
+
+/** Bytes could not be decoded: truncated, non-canonical, unknown required field, newer record. */
+export class DecodeError extends ChandError {
+  override readonly name = 'DecodeError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.DECODE_FAILED, message, options);
+  }
+}
+
+/** True if `err` is a ChandError with the given code. */
+export function isChandError(err: unknown, code?: ErrorCode): err is ChandError {
+  return err instanceof ChandError && (code === undefined || err.code === code);
+}
