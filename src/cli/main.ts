@@ -4,12 +4,15 @@
  */
 import { Command } from 'commander';
 import { isChandError } from '../errors.js';
+import { registerDbCommands } from './db-command.js';
 
 const program = new Command()
   .name('chand')
   .description('chand: a Lightning (BOLT) node with backend-neutral channel storage')
   .version('0.1.0')
   .showHelpAfterError();
+
+registerDbCommands(program);
 
 try {
   await program.parseAsync(process.argv);

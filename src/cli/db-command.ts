@@ -1,0 +1,161 @@
+/**
+ * `chand db ...`: create, inspect and dump a channel database.
+ *
+ * Every subcommand takes the data directory by flag. Inspection commands never create or
+ * migrate a database: a missing one is reported (DB_NOT_INITIALIZED) instead of made.
+ */
+import type { Command } from 'commander';
+import { formatOutPoint } from '../chanstate/channel-id.js';
+import { ChannelStatus, type OpenChannel } from '../chanstate/types.js';
+import { openChannelDb, type ChannelDb, type ChannelDbConfig } from '../channeldb/open.js';
+import { bytesToHex } from '../codec/bytes.js';
+import { ErrorCode, isChandError } from '../errors.js';
+
+interface DbFlags {
+  readonly path: string;
+  readonly backend: string;
+}
+
+/** Maps values to JSON: bigint → decimal string, bytes → hex, Map → object. */
+export function toJson(value: unknown): unknown {
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof Uint8Array) return bytesToHex(value);
+  if (value instanceof Map) return Object.fromEntries([...value].map(([k, v]) => [String(k), toJson(v)]));
+  if (Array.isArray(value)) return value.map(toJson);
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toJson(v)]));
+  return value;
+}
+
+function configOf(flags: DbFlags): ChannelDbConfig {
+  if (flags.backend !== 'lmdb') throw new RangeError(`expected --backend lmdb, got ${flags.backend}`);
+  return { backend: 'lmdb', path: flags.path };
+}
+
+async function withDb<T>(flags: DbFlags, fn: (db: ChannelDb) => Promise<T>): Promise<T> {
+  const db = await openChannelDb(configOf(flags), { create: false, migrate: false });
+  try {
+    return await fn(db);
+  } finally {
+    await db.close();
+  }
+}
+
+/** The promise's value, or undefined when it fails with exactly `code` (other errors propagate). */
+async function unlessCode<T>(promise: Promise<T>, code: ErrorCode): Promise<T | undefined> {
+  try {
+    return await promise;
+  } catch (err) {
+    if (isChandError(err, code)) return undefined;
+    throw err;
+  }
+}
+
+function stateOf(channel: OpenChannel): string {
+  if (channel.status !== ChannelStatus.Default) return 'waiting-close';
+  return channel.isPending ? 'pending' : 'open';
+}
+
+function print(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
+
+/** Renders rows as an aligned text table. */
+export function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+/** Adds `chand db` and its subcommands to `program`. */
+export function registerDbCommands(program: Command): void {
+  const db = program.command('db').description('create, inspect and export a channel database');
+  const common = (cmd: Command) =>
+    cmd
+      .requiredOption('--path <dir>', 'data directory of the channel database', './chand-data')
+      .option('--backend <name>', 'storage backend: lmdb', 'lmdb');
+
+  common(db.command('init').description('create the database (or migrate an existing one) and print its schema version'))
+    .option('--dry-run', 'show what would be migrated without writing anything')
+    .action(async (flags: DbFlags & { dryRun?: boolean }) => {
+      const opened = await openChannelDb(configOf(flags), { dryRun: flags.dryRun === true });
+      const m = opened.migration;
+      await opened.close();
+      print(m.applied.length === 0 ? `database at ${flags.path} is up to date (schema ${m.to})` : `database at ${flags.path} migrated: schema ${m.from} → ${m.to}`);
+      for (const step of m.applied) print(`  applied ${step.version}: ${step.description}`);
+    });
+
+  common(db.command('status').description('backend, schema version and record counts'))
+    .option('--json', 'print JSON')
+    .action(async (flags: DbFlags & { json?: boolean }) => {
+      await withDb(flags, async (opened) => {
+        const [version, counts, links] = await Promise.all([opened.schemaVersion(), opened.channelState.counts(), opened.linkNodes.fetchAllLinkNodes()]);
+        const status = { backend: opened.backend, path: flags.path, schemaVersion: version, ...counts, linkNodes: links.length };
+        if (flags.json === true) return print(JSON.stringify(status, null, 2));
+        print(table(['field', 'value'], Object.entries(status).map(([k, v]) => [k, String(v)])));
+      });
+    });
+
+  common(db.command('migrate-status').description('applied and pending migrations'))
+    .option('--json', 'print JSON')
+    .action(async (flags: DbFlags & { json?: boolean }) => {
+      await withDb(flags, async (opened) => {
+        const status = await opened.migrationStatus();
+        if (flags.json === true) return print(JSON.stringify(status, null, 2));
+        print(`schema ${status.current} of ${status.latest}`);
+        print(
+          table(
+            ['version', 'state', 'description'],
+            [...status.applied.map((m) => [String(m.version), 'applied', m.description]), ...status.pending.map((m) => [String(m.version), 'pending', m.description])],
+          ),
+        );
+      });
+    });
+
+  common(db.command('channels').description('list pending, open and closing channels'))
+    .option('--json', 'print JSON')
+    .action(async (flags: DbFlags & { json?: boolean }) => {
+      await withDb(flags, async (opened) => {
+        const channels = await opened.channelState.fetchAllChannels();
+        const rows = channels.map((c) => ({
+          channelPoint: formatOutPoint(c.fundingOutpoint),
+          peer: c.identityPub,
+          state: stateOf(c),
+          capacitySat: c.capacitySat.toString(),
+          localBalanceSat: (c.localCommitment.localBalanceMsat / 1000n).toString(),
+          commitHeight: String(c.localCommitment.commitHeight),
+        }));
+        if (flags.json === true) return print(JSON.stringify(rows, null, 2));
+        if (rows.length === 0) return print('no channels');
+        print(table(Object.keys(rows[0]!), rows.map((r) => Object.values(r))));
+      });
+    });
+
+  common(db.command('export').description('dump the whole database as JSON on stdout'))
+    .requiredOption('--json', 'JSON output (the only format)')
+    .action(async (flags: DbFlags) => {
+      await withDb(flags, async (opened) => {
+        const s = opened.channelState;
+        const channels = await s.fetchAllChannels();
+        const closed = await s.fetchClosedChannels(false);
+        const dump = {
+          format: 'chand-db-export',
+          schemaVersion: await opened.schemaVersion(),
+          channels: await Promise.all(
+            channels.map(async (channel) => ({
+              channel,
+              pendingRemoteCommit: await unlessCode(s.remoteCommitChainTip(channel.fundingOutpoint), ErrorCode.NO_PENDING_COMMIT),
+              unsignedAckedUpdates: await s.unsignedAckedUpdates(channel.fundingOutpoint),
+              remoteUnsignedLocalUpdates: await s.remoteUnsignedLocalUpdates(channel.fundingOutpoint),
+              revocationLog: await s.fetchRevocationLog(channel.fundingOutpoint, 0, Number.MAX_SAFE_INTEGER),
+              fwdPkgs: await s.loadFwdPkgs(channel.fundingOutpoint),
+            })),
+          ),
+          closedChannels: await Promise.all(
+            closed.map(async (summary) => ({ summary, historical: await unlessCode(s.fetchHistoricalChannel(summary.chanPoint), ErrorCode.HISTORICAL_CHANNEL_NOT_FOUND) })),
+          ),
+          linkNodes: await opened.linkNodes.fetchAllLinkNodes(),
+        };
+        print(JSON.stringify(toJson(dump), null, 2));
+      });
+    });
+}
