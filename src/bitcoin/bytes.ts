@@ -53,7 +53,10 @@ export function describe(value: unknown): string {
   return typeof value;
 }
 
-/** True if the two byte arrays have the same length and content. */
+/**
+ * True if the two byte arrays have the same length and content. Unlike codec's equalBytes it
+ * runs in time independent of where they differ, because it compares secrets.
+ */
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   let diff = 0;
@@ -61,14 +64,8 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0;
 }
 
-/** Lexicographic (memcmp) comparison; a shorter array that is a prefix of the other sorts first. */
-export function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    if (a[i] !== b[i]) return a[i]! - b[i]!;
-  }
-  return a.length - b.length;
-}
+/** Lexicographic (memcmp) comparison: the codec's, re-exported for the bitcoin modules. */
+export { compareBytes } from '../codec/bytes.js';
 
 /** Big-endian unsigned integer of `bytes`. */
 export function bytesToBigInt(bytes: Uint8Array): bigint {
