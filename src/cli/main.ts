@@ -5,6 +5,8 @@
 import { Command } from 'commander';
 import { isChandError } from '../errors.js';
 import { registerDbCommands } from './db-command.js';
+import { registerDevnetCommand } from './devnet-command.js';
+import { registerWalletCommands } from './wallet-command.js';
 
 const program = new Command()
   .name('chand')
@@ -13,6 +15,8 @@ const program = new Command()
   .showHelpAfterError();
 
 registerDbCommands(program);
+registerDevnetCommand(program);
+registerWalletCommands(program);
 
 try {
   await program.parseAsync(process.argv);

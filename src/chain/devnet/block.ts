@@ -1,0 +1,200 @@
+/**
+ * Devnet blocks: real 80-byte Bitcoin headers, merkle roots, segwit coinbases with a witness
+ * commitment (BIP141), and regtest "proof of work" (target bits 0x207fffff: about every
+ * second nonce qualifies, so grinding costs nothing).
+ *
+ * The devnet's genesis block is its own and deterministic, so every devnet shares one chain
+ * hash (`devnetGenesis().hash`), the value Lightning messages carry as `chain_hash`.
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { RawTx, Script } from '@scure/btc-signer';
+import { bytesToHex, concatBytes, hexToBytes } from '../../codec/bytes.js';
+import { computeTxid } from '../../bitcoin/txid.js';
+
+/** Size of a serialized block header. */
+export const HEADER_SIZE = 80;
+/** Compact target of regtest; every devnet block uses it. */
+export const REGTEST_BITS = 0x207fffff;
+/** Header version: BIP9 top bits, no deployments signalled. */
+export const BLOCK_VERSION = 0x2000_0000;
+/** Blocks between subsidy halvings on regtest. */
+export const HALVING_INTERVAL = 150;
+/** Subsidy of the first blocks: 50 BTC. */
+export const INITIAL_SUBSIDY = 5_000_000_000n;
+/** Header time of the devnet genesis block (2025-01-01T00:00:00Z). */
+export const GENESIS_TIME = 1_735_689_600;
+
+const WITNESS_COMMITMENT_TAG = Uint8Array.of(0xaa, 0x21, 0xa9, 0xed);
+const ZERO32 = new Uint8Array(32);
+
+const sha256d = (data: Uint8Array): Uint8Array => sha256(sha256(data));
+/** Display-order hex of an internal-order hash (and back: the mapping is its own inverse). */
+const flipHex = (hash: Uint8Array): string => bytesToHex(hash.slice().reverse());
+const internal = (displayHex: string): Uint8Array => hexToBytes(displayHex).reverse();
+
+/** The fields of a block header. Hashes are display-order hex. */
+export interface BlockHeader {
+  readonly version: number;
+  readonly prevHash: string;
+  readonly merkleRoot: string;
+  /** UNIX seconds. */
+  readonly time: number;
+  readonly bits: number;
+  readonly nonce: number;
+}
+
+/** Serializes a header to its 80 bytes. */
+export function encodeHeader(header: BlockHeader): Uint8Array {
+  const out = new Uint8Array(HEADER_SIZE);
+  const view = new DataView(out.buffer);
+  view.setInt32(0, header.version, true);
+  out.set(internal(header.prevHash), 4);
+  out.set(internal(header.merkleRoot), 36);
+  view.setUint32(68, header.time, true);
+  view.setUint32(72, header.bits, true);
+  view.setUint32(76, header.nonce, true);
+  return out;
+}
+
+/** Parses 80 header bytes. RangeError on another length. */
+export function decodeHeader(bytes: Uint8Array): BlockHeader {
+  if (bytes.length !== HEADER_SIZE) throw new RangeError(`expected ${HEADER_SIZE} header bytes, got ${bytes.length}`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return {
+    version: view.getInt32(0, true),
+    prevHash: flipHex(bytes.subarray(4, 36)),
+    merkleRoot: flipHex(bytes.subarray(36, 68)),
+    time: view.getUint32(68, true),
+    bits: view.getUint32(72, true),
+    nonce: view.getUint32(76, true),
+  };
+}
+
+/** The block hash (display-order hex) of a serialized header. */
+export function headerHash(header: Uint8Array): string {
+  return flipHex(sha256d(header));
+}
+
+/** The merkle root (display-order hex) of txids given in display order; odd levels repeat their last hash. */
+export function merkleRoot(txids: readonly string[]): string {
+  if (txids.length === 0) throw new RangeError('expected at least one txid, got none');
+  let level = txids.map(internal);
+  while (level.length > 1) {
+    const next: Uint8Array[] = [];
+    for (let i = 0; i < level.length; i += 2) {
+      next.push(sha256d(concatBytes(level[i]!, level[i + 1] ?? level[i]!)));
+    }
+    level = next;
+  }
+  return flipHex(level[0]!);
+}
+
+/** The 256-bit target a compact `bits` value encodes. */
+export function targetFromBits(bits: number): bigint {
+  const exponent = bits >>> 24;
+  const mantissa = BigInt(bits & 0x007f_ffff);
+  return exponent <= 3 ? mantissa >> BigInt(8 * (3 - exponent)) : mantissa << BigInt(8 * (exponent - 3));
+}
+
+/** True if the header's hash meets the target of its `bits`. */
+export function meetsTarget(header: Uint8Array): boolean {
+  const bits = new DataView(header.buffer, header.byteOffset, header.byteLength).getUint32(72, true);
+  return BigInt(`0x${headerHash(header)}`) <= targetFromBits(bits);
+}
+
+/** Finds a nonce that meets the header's target and returns the header with it, plus its hash. */
+export function grindHeader(header: Omit<BlockHeader, 'nonce'>): { header: Uint8Array; hash: string } {
+  for (let nonce = 0; nonce <= 0xffff_ffff; nonce++) {
+    const bytes = encodeHeader({ ...header, nonce });
+    if (meetsTarget(bytes)) return { header: bytes, hash: headerHash(bytes) };
+  }
+  throw new RangeError('no nonce meets the target; use the regtest target');
+}
+
+/** Block subsidy at `height` under regtest's halving schedule. */
+export function blockSubsidy(height: number): bigint {
+  const halvings = Math.floor(height / HALVING_INTERVAL);
+  return halvings >= 64 ? 0n : INITIAL_SUBSIDY >> BigInt(halvings);
+}
+
+/**
+ * The coinbase of block `height`: pays `value` to `script` and, when `wtxids` (display-order
+ * wtxids of the block's other transactions) is given, commits to their witnesses (BIP141).
+ */
+export function buildCoinbase(height: number, script: Uint8Array, value: bigint, wtxids?: readonly string[]): Uint8Array {
+  // BIP34: the scriptSig starts with the height; the tag pads it past the 2-byte minimum.
+  const scriptSig = Script.encode([height === 0 ? 'OP_0' : height, new TextEncoder().encode('chand devnet')]);
+  const outputs = [{ amount: value, script }];
+  if (wtxids !== undefined) {
+    // The coinbase's own wtxid counts as zero in the witness merkle tree.
+    const witnessRoot = internal(merkleRoot([bytesToHex(ZERO32), ...wtxids]));
+    const commitment = sha256d(concatBytes(witnessRoot, ZERO32));
+    outputs.push({ amount: 0n, script: Script.encode(['RETURN', concatBytes(WITNESS_COMMITMENT_TAG, commitment)]) });
+  }
+  return RawTx.encode({
+    version: 2,
+    segwitFlag: wtxids !== undefined,
+    inputs: [{ txid: ZERO32, index: 0xffff_ffff, finalScriptSig: scriptSig, sequence: 0xffff_ffff }],
+    outputs,
+    witnesses: wtxids !== undefined ? [[ZERO32]] : undefined,
+    lockTime: 0,
+  });
+}
+
+/** A block ready to store: header bytes, hash and transactions (coinbase first). */
+export interface Block {
+  readonly height: number;
+  readonly hash: string;
+  readonly header: Uint8Array;
+  /** Raw transactions, coinbase first. */
+  readonly transactions: readonly Uint8Array[];
+  readonly txids: readonly string[];
+}
+
+/** Assembles and grinds a block on top of `prevHash`. `transactions` exclude the coinbase. */
+export function assembleBlock(options: {
+  readonly height: number;
+  readonly prevHash: string;
+  readonly time: number;
+  readonly coinbaseScript: Uint8Array;
+  readonly coinbaseValue: bigint;
+  readonly transactions: readonly { readonly raw: Uint8Array; readonly txid: string; readonly wtxid: string }[];
+}): Block {
+  const coinbase = buildCoinbase(
+    options.height,
+    options.coinbaseScript,
+    options.coinbaseValue,
+    options.transactions.map((tx) => tx.wtxid),
+  );
+  const txids = [computeTxid(coinbase), ...options.transactions.map((tx) => tx.txid)];
+  const { header, hash } = grindHeader({
+    version: BLOCK_VERSION,
+    prevHash: options.prevHash,
+    merkleRoot: merkleRoot(txids),
+    time: options.time,
+    bits: REGTEST_BITS,
+  });
+  return { height: options.height, hash, header, transactions: [coinbase, ...options.transactions.map((tx) => tx.raw)], txids };
+}
+
+let genesis: Block | undefined;
+
+/**
+ * The devnet genesis block: height 0, fixed time, its 50 BTC paid to an unspendable
+ * OP_RETURN (as on Bitcoin, the genesis output cannot be spent). The same on every devnet.
+ */
+export function devnetGenesis(): Block {
+  if (genesis === undefined) {
+    const coinbase = buildCoinbase(0, Script.encode(['RETURN', new TextEncoder().encode('chand devnet genesis')]), INITIAL_SUBSIDY);
+    const txid = computeTxid(coinbase);
+    const { header, hash } = grindHeader({
+      version: 1,
+      prevHash: bytesToHex(ZERO32),
+      merkleRoot: merkleRoot([txid]),
+      time: GENESIS_TIME,
+      bits: REGTEST_BITS,
+    });
+    genesis = { height: 0, hash, header, transactions: [coinbase], txids: [txid] };
+  }
+  return genesis;
+}

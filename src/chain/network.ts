@@ -1,0 +1,56 @@
+/**
+ * Network parameters and address <-> output-script conversion.
+ *
+ * chand's devnet is a regtest-like chain, so it uses Bitcoin regtest's address parameters
+ * (bech32 prefix `bcrt`); only its genesis block is its own (see devnet/block.ts).
+ */
+import { Address, NETWORK, OutScript, TEST_NETWORK } from '@scure/btc-signer';
+import type { BTC_NETWORK } from '@scure/btc-signer/utils.js';
+
+/** Address parameters of one Bitcoin network, in @scure/btc-signer's shape. */
+export type BitcoinNetwork = BTC_NETWORK;
+
+/** Bitcoin regtest address parameters (bech32 `bcrt`, base58 versions 0x6f / 0xc4). */
+export const REGTEST: BitcoinNetwork = Object.freeze({ bech32: 'bcrt', pubKeyHash: 0x6f, scriptHash: 0xc4, wif: 0xef });
+
+/** Networks by the names the CLI accepts. */
+export const NETWORKS: Readonly<Record<'mainnet' | 'testnet' | 'signet' | 'regtest', BitcoinNetwork>> = Object.freeze({
+  mainnet: NETWORK,
+  testnet: TEST_NETWORK,
+  signet: TEST_NETWORK,
+  regtest: REGTEST,
+});
+
+/** The output script paying `address`. Throws TypeError if it is not a valid address of `network`. */
+export function addressToScript(address: string, network: BitcoinNetwork): Uint8Array {
+  if (typeof address !== 'string') throw new TypeError(`expected address as string, got ${typeof address}`);
+  try {
+    return OutScript.encode(Address(network).decode(address));
+  } catch (err) {
+    throw new TypeError(`expected an address of network "${network.bech32}", got "${address}"`, { cause: err });
+  }
+}
+
+/** The address of an output script on `network`, or undefined for scripts without one (OP_RETURN, bare scripts). */
+export function scriptToAddress(script: Uint8Array, network: BitcoinNetwork): string | undefined {
+  try {
+    const decoded = OutScript.decode(script);
+    if (decoded.type === 'unknown' || decoded.type === 'ms' || decoded.type === 'pk') return undefined;
+    return Address(network).encode(decoded);
+  } catch {
+    // Not an address-bearing script: that is an answer, not an error.
+    return undefined;
+  }
+}
+
+/** Esplora's name for an output script's type (`v0_p2wpkh`, `v0_p2wsh`, `op_return`, ...). */
+export function esploraScriptType(script: Uint8Array): string {
+  const n = script.length;
+  if (n === 22 && script[0] === 0x00 && script[1] === 0x14) return 'v0_p2wpkh';
+  if (n === 34 && script[0] === 0x00 && script[1] === 0x20) return 'v0_p2wsh';
+  if (n === 34 && script[0] === 0x51 && script[1] === 0x20) return 'v1_p2tr';
+  if (n === 25 && script[0] === 0x76 && script[1] === 0xa9 && script[2] === 0x14 && script[23] === 0x88 && script[24] === 0xac) return 'p2pkh';
+  if (n === 23 && script[0] === 0xa9 && script[1] === 0x14 && script[22] === 0x87) return 'p2sh';
+  if (n >= 1 && script[0] === 0x6a) return 'op_return';
+  return 'unknown';
+}

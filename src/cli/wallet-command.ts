@@ -1,0 +1,199 @@
+/**
+ * `chand wallet ...`: a test wallet (BIP84 P2WPKH from a BIP39 mnemonic) over an Esplora API.
+ *
+ *   chand wallet create                       new wallet file with a fresh mnemonic
+ *   chand wallet address                      hand out the next receive address
+ *   chand wallet balance | utxos              read from the chain
+ *   chand wallet send <address> <amount_sat>  pay, with change back to the wallet
+ *   chand wallet sign-psbt <base64>           sign the wallet's inputs of a PSBT
+ *
+ * The wallet file (--wallet, $CHAND_WALLET, default ./chand-wallet.json) is JSON holding the
+ * network, the mnemonic and how many addresses were handed out. It is written with mode 0600
+ * and replaced atomically. The mnemonic is stored unencrypted: this is a wallet for devnets
+ * and tests, not for real funds. Nothing prints the mnemonic.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { Option, type Command } from 'commander';
+import { EsploraClient } from '../chain/esplora-client.js';
+import { NETWORKS, type BitcoinNetwork } from '../chain/network.js';
+import { Wallet } from '../chain/wallet.js';
+import { ChandError, ErrorCode } from '../errors.js';
+import { toJson } from './db-command.js';
+import { esploraUrlOption, parseCount } from './devnet-command.js';
+
+/** Version of the wallet file format. */
+const WALLET_FILE_VERSION = 1;
+
+type NetworkName = keyof typeof NETWORKS;
+
+/** The contents of a wallet file. */
+interface WalletFile {
+  readonly version: number;
+  readonly network: NetworkName;
+  readonly mnemonic: string;
+  readonly receiveCount: number;
+  readonly changeCount: number;
+}
+
+interface WalletFlags {
+  readonly wallet: string;
+  readonly esplora: string;
+}
+
+function print(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
+
+function isNetworkName(name: unknown): name is NetworkName {
+  return typeof name === 'string' && Object.hasOwn(NETWORKS, name);
+}
+
+async function readWalletFile(path: string): Promise<WalletFile> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new ChandError(ErrorCode.WALLET_NOT_FOUND, `no wallet at ${path}; create one with "chand wallet create --wallet ${path}"`);
+    }
+    throw err;
+  }
+  let parsed: Partial<WalletFile>;
+  try {
+    parsed = JSON.parse(text) as Partial<WalletFile>;
+  } catch (err) {
+    throw new ChandError(ErrorCode.DECODE_FAILED, `wallet file ${path} is not valid JSON`, { cause: err });
+  }
+  if (parsed.version !== WALLET_FILE_VERSION || !isNetworkName(parsed.network) || typeof parsed.mnemonic !== 'string') {
+    throw new ChandError(ErrorCode.DECODE_FAILED, `wallet file ${path} is not a version ${WALLET_FILE_VERSION} chand wallet`);
+  }
+  return {
+    version: parsed.version,
+    network: parsed.network,
+    mnemonic: parsed.mnemonic,
+    receiveCount: Number(parsed.receiveCount ?? 0),
+    changeCount: Number(parsed.changeCount ?? 0),
+  };
+}
+
+/** Writes the wallet file with mode 0600; `exclusive` fails if it exists. Replaces atomically otherwise. */
+async function writeWalletFile(path: string, file: WalletFile, exclusive: boolean): Promise<void> {
+  const text = `${JSON.stringify(file, null, 2)}\n`;
+  if (exclusive) {
+    try {
+      await writeFile(path, text, { mode: 0o600, flag: 'wx' });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+        throw new ChandError(ErrorCode.WALLET_ALREADY_EXISTS, `a wallet already exists at ${path} (use --force to replace it)`);
+      }
+      throw err;
+    }
+    return;
+  }
+  const temp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
+  await writeFile(temp, text, { mode: 0o600, flag: 'wx' });
+  await rename(temp, path);
+}
+
+/** Opens the wallet of a file on the file's network, with chain access through `esplora`. */
+async function openWallet(flags: WalletFlags): Promise<{ wallet: Wallet; file: WalletFile }> {
+  const file = await readWalletFile(flags.wallet);
+  const network: BitcoinNetwork = NETWORKS[file.network];
+  const chain = new EsploraClient({ baseUrl: flags.esplora, network });
+  const wallet = Wallet.fromMnemonic(file.mnemonic, { chain, network, receiveCount: file.receiveCount, changeCount: file.changeCount });
+  return { wallet, file };
+}
+
+/** Persists the wallet's address counters if they moved. */
+async function saveCounters(flags: WalletFlags, file: WalletFile, wallet: Wallet): Promise<void> {
+  if (wallet.receiveCount === file.receiveCount && wallet.changeCount === file.changeCount) return;
+  await writeWalletFile(flags.wallet, { ...file, receiveCount: wallet.receiveCount, changeCount: wallet.changeCount }, false);
+}
+
+function parseFeeRate(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const rate = Number(value);
+  if (!Number.isFinite(rate) || rate <= 0) throw new RangeError(`expected --fee-rate as a positive number of sat/vB, got "${value}"`);
+  return rate;
+}
+
+/** Adds `chand wallet` and its subcommands to `program`. */
+export function registerWalletCommands(program: Command): void {
+  const wallet = program.command('wallet').description('a BIP84 test wallet (P2WPKH) over an Esplora API, e.g. chand devnet');
+  const common = (cmd: Command): Command =>
+    cmd
+      .addOption(new Option('--wallet <file>', 'wallet file').env('CHAND_WALLET').default('./chand-wallet.json'))
+      .addOption(esploraUrlOption('--esplora <url>'));
+
+  common(wallet.command('create'))
+    .description('create a wallet file with a fresh 12-word mnemonic (never printed)')
+    .option('--network <name>', 'mainnet, testnet, signet or regtest', 'regtest')
+    .option('--force', 'replace an existing wallet file')
+    .action(async (flags: WalletFlags & { network: string; force?: boolean }) => {
+      if (!isNetworkName(flags.network)) throw new RangeError(`expected --network mainnet|testnet|signet|regtest, got "${flags.network}"`);
+      const file: WalletFile = {
+        version: WALLET_FILE_VERSION,
+        network: flags.network,
+        mnemonic: Wallet.generateMnemonic(),
+        receiveCount: 0,
+        changeCount: 0,
+      };
+      await writeWalletFile(flags.wallet, file, flags.force !== true);
+      print(`created ${flags.network} wallet ${flags.wallet}`);
+    });
+
+  common(wallet.command('address'))
+    .description('hand out the next receive address')
+    .action(async (flags: WalletFlags) => {
+      const { wallet: w, file } = await openWallet(flags);
+      const address = w.nextReceiveAddress();
+      await saveCounters(flags, file, w);
+      print(address);
+    });
+
+  common(wallet.command('balance'))
+    .description('confirmed and unconfirmed balance in satoshis')
+    .action(async (flags: WalletFlags) => {
+      const { wallet: w } = await openWallet(flags);
+      const balance = await w.getBalance();
+      print(JSON.stringify(toJson({ confirmed_sat: balance.confirmed, unconfirmed_sat: balance.unconfirmed }), null, 2));
+    });
+
+  common(wallet.command('utxos'))
+    .description("the wallet's unspent outputs")
+    .action(async (flags: WalletFlags) => {
+      const { wallet: w } = await openWallet(flags);
+      print(JSON.stringify(toJson(await w.listUtxos()), null, 2));
+    });
+
+  common(wallet.command('send'))
+    .description('pay an address; prints the txid and fee')
+    .argument('<address>', 'destination address')
+    .argument('<amount_sat>', 'amount in satoshis')
+    .option('--fee-rate <sat_per_vb>', "fee rate (default: the chain's 6-block estimate)")
+    .action(async (address: string, amount: string, flags: WalletFlags & { feeRate?: string }) => {
+      const { wallet: w, file } = await openWallet(flags);
+      const feeRate = parseFeeRate(flags.feeRate);
+      const sent = await w.send([{ address, amountSat: BigInt(parseCount(amount, 'amount_sat')) }], feeRate === undefined ? {} : { feeRate });
+      await saveCounters(flags, file, w);
+      print(JSON.stringify(toJson({ txid: sent.txid, fee_sat: sent.fee }), null, 2));
+    });
+
+  common(wallet.command('sign-psbt'))
+    .description("sign the wallet's inputs of a base64 PSBT; prints the signed PSBT, or the txid with --broadcast")
+    .argument('<psbt>', 'PSBT in base64')
+    .option('--broadcast', 'finalize and broadcast (every input must then be signed)')
+    .action(async (psbtBase64: string, flags: WalletFlags & { broadcast?: boolean }) => {
+      const { wallet: w } = await openWallet(flags);
+      const psbt = Buffer.from(psbtBase64.trim(), 'base64');
+      const signed = w.signPsbt(new Uint8Array(psbt));
+      if (signed.signedInputs === 0) process.stderr.write('chand wallet: no input of this PSBT belongs to the wallet\n');
+      if (flags.broadcast !== true) {
+        print(Buffer.from(signed.psbt).toString('base64'));
+        return;
+      }
+      const chain = new EsploraClient({ baseUrl: flags.esplora, network: w.network });
+      print(await chain.broadcast(Wallet.finalizePsbt(signed.psbt)));
+    });
+}
