@@ -13,7 +13,9 @@ export interface ChannelLifecycle {
   /**
    * Writes a new pending channel (with its external funding state, if any) and creates its
    * peer's link node if missing, with `address` ("host:port", optional) and the network of
-   * the channel's chain. CHANNEL_ALREADY_EXISTS if the channel point or id is taken.
+   * the channel's chain. The channel is stored as pending (`isPending` true) with
+   * `fundingBroadcastHeight = pendingHeight`, whatever the value says.
+   * CHANNEL_ALREADY_EXISTS if the channel point or id is taken.
    */
   syncPendingChannel(channel: OpenChannel, address: string | undefined, pendingHeight: number): Promise<void>;
   /**

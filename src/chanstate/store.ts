@@ -237,7 +237,10 @@ export interface ExternalFundingStore {
   submitExternalFunding(chanPoint: OutPoint, signedTx: Uint8Array): Promise<ExternalFundingState>;
 }
 
-/** Counts of what a store holds, for status displays. */
+/**
+ * Counts of what a store holds, for status displays. Revocation log entries and forwarding
+ * packages of closed channels are counted until purgeClosedChannels removes them.
+ */
 export interface StoreCounts {
   readonly openChannels: number;
   readonly pendingChannels: number;

@@ -61,6 +61,9 @@ export async function openLmdbEngine(options: LmdbEngineOptions): Promise<KvEngi
     });
   }
   let closed = false;
+  // Write transactions issued but not yet committed: close() lets them finish first, so a
+  // write in flight at close either commits or was never started (STORE_CLOSED).
+  const inflight = new Set<Promise<unknown>>();
   const assertOpen = (): void => {
     if (closed) throw new ChandError(ErrorCode.STORE_CLOSED, `the LMDB engine at ${options.path} is closed`);
   };
@@ -87,7 +90,7 @@ export async function openLmdbEngine(options: LmdbEngineOptions): Promise<KvEngi
       assertOpen();
       let result: unknown;
       let failure: { error: unknown } | undefined;
-      await db.childTransaction(() => {
+      const committing = db.childTransaction(() => {
         const tx: KvWriteTx = {
           get: (key) => {
             const value = db.get(asBuffer(key));
@@ -110,12 +113,19 @@ export async function openLmdbEngine(options: LmdbEngineOptions): Promise<KvEngi
       }).catch((err: unknown) => {
         if (failure === undefined) throw err;
       });
+      inflight.add(committing);
+      try {
+        await committing;
+      } finally {
+        inflight.delete(committing);
+      }
       if (failure !== undefined) throw failure.error;
       return result as never;
     },
     async close() {
       if (closed) return;
       closed = true;
+      await Promise.allSettled([...inflight]);
       await db.close();
     },
   };
