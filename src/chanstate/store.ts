@@ -148,7 +148,10 @@ export interface CommitmentStore {
   /**
    * On revoke_and_ack: the tip becomes the remote commitment, the revoked one goes to the
    * revocation log, the forwarding package is added and the revocation state replaced.
-   * NO_PENDING_COMMIT if there is no tip.
+   * NO_PENDING_COMMIT if there is no tip. Forwarding packages are keyed by the channel's
+   * short channel id (confirmed or alias), so updates must not start before the channel has
+   * one: BOLT 2 allows none before channel_ready, which carries the alias for zero-conf.
+   * A package's `source` must equal the channel's short channel id (RangeError otherwise).
    */
   advanceCommitChainTail(chanPoint: OutPoint, args: AdvanceTailArgs): Promise<void>;
   /** Our local commitment height. */
