@@ -89,10 +89,11 @@ export function decodeWitnessSignature(bytes: Uint8Array): { signature: Uint8Arr
 }
 
 /**
- * The BIP 66 encoding rules for a DER signature (without sighash byte): a SEQUENCE of two
- * positive INTEGERs, each minimally encoded, with consistent lengths and nothing after.
+ * True if `sig` (a DER signature without sighash byte) follows the BIP 66 encoding rules: a
+ * SEQUENCE of two positive INTEGERs, each minimally encoded, with consistent lengths and
+ * nothing after. Says nothing about whether r and s are in range.
  */
-function isStrictDer(sig: Uint8Array): boolean {
+export function isStrictDer(sig: Uint8Array): boolean {
   if (sig.length < 8 || sig.length > 72) return false;
   if (sig[0] !== 0x30 || sig[1] !== sig.length - 2) return false;
   const lenR = sig[3]!;

@@ -67,9 +67,13 @@ export class NodeSeed {
     return this.#mnemonic;
   }
 
-  /** The 64-byte BIP 39 seed (empty BIP 39 passphrase), the input of BIP 32. */
-  toBip39Seed(): Uint8Array {
-    return mnemonicToSeedSync(this.#mnemonic, '');
+  /**
+   * The 64-byte BIP 39 seed, the input of BIP 32. The node's keys use the empty BIP 39
+   * passphrase (the default); a wallet may give its own.
+   */
+  toBip39Seed(passphrase = ''): Uint8Array {
+    if (typeof passphrase !== 'string') throw new TypeError('expected the BIP 39 passphrase to be a string');
+    return mnemonicToSeedSync(this.#mnemonic, passphrase);
   }
 
   /** Redacted. */

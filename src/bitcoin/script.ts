@@ -89,6 +89,11 @@ export function hash160(data: Uint8Array): Uint8Array {
   return ripemd160(sha256(data));
 }
 
+/** SHA256(SHA256(data)): the hash of txids, wtxids, block headers and merkle nodes (internal byte order). */
+export function hash256(data: Uint8Array): Uint8Array {
+  return sha256(sha256(data));
+}
+
 /** The P2WSH scriptPubKey (`OP_0 <sha256(witnessScript)>`) of a witness script. */
 export function p2wshScript(witnessScript: Uint8Array): Uint8Array {
   assertBytes('witness script', witnessScript);

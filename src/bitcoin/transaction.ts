@@ -9,10 +9,10 @@
  * `DecodeError` and never any other exception. Validity rules (amounts, scripts) are not its
  * business: whatever it decodes, `encodeTx` re-encodes byte for byte.
  */
-import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { DecodeError } from '../errors.js';
 import { assertBigInt, assertBytes, assertInt, assertTxid } from './bytes.js';
+import { hash256 } from './script.js';
 
 /** A reference to a transaction output: txid in display order plus output index. */
 export interface OutPoint {
@@ -133,8 +133,12 @@ export function decodeTx(raw: Uint8Array): BitcoinTx {
 
 /** The txid of `tx` (double SHA-256 of its legacy serialization), in display order. */
 export function txidOf(tx: BitcoinTx): string {
-  const hash = sha256(sha256(encodeTx(tx, { witness: false })));
-  return bytesToHex(hash.reverse());
+  return txidFromInternal(hash256(encodeTx(tx, { witness: false })));
+}
+
+/** The BIP141 wtxid of `tx` (double SHA-256 of its full serialization), in display order; the txid when it has no witness. */
+export function wtxidOf(tx: BitcoinTx): string {
+  return txidFromInternal(hash256(encodeTx(tx)));
 }
 
 /** The BIP141 weight of `tx` as serialized: 3 × stripped size + total size. */
@@ -148,13 +152,16 @@ export function withWitness(tx: BitcoinTx, index: number, witness: readonly Uint
   return { ...tx, inputs: tx.inputs.map((input, i) => (i === index ? { ...input, witness: [...witness] } : input)) };
 }
 
-/** A txid in display order as the 32 bytes that go on the wire (reversed). */
+/** A txid (or block hash) in display order as the 32 bytes that go on the wire (reversed). */
 export function txidToInternal(txid: string): Uint8Array {
   assertTxid('txid', txid);
   return hexToBytes(txid.toLowerCase()).reverse();
 }
 
-/** 32 wire-order txid bytes as display-order hex. */
+/**
+ * 32 wire-order txid bytes as display-order hex. Block hashes and merkle roots use the same
+ * reversed display order, so this is also how to show them.
+ */
 export function txidFromInternal(bytes: Uint8Array): string {
   assertBytes('txid bytes', bytes, 32);
   return bytesToHex(Uint8Array.from(bytes).reverse());

@@ -7,6 +7,7 @@
  * the fee paid is at least `feeRate` times the final virtual size.
  */
 import { Transaction } from '@scure/btc-signer';
+import { dustThreshold } from '../bitcoin/script.js';
 import { hexToBytes } from '../codec/bytes.js';
 import { ChandError, ErrorCode } from '../errors.js';
 
@@ -29,8 +30,6 @@ export interface Payment {
 const TX_OVERHEAD_VBYTES = 11;
 /** Virtual size of a P2WPKH input: 41 bytes outside the witness plus a 108-byte witness / 4. */
 const P2WPKH_INPUT_VBYTES = 68;
-/** Change below this is not worth an output (the P2WPKH dust threshold). */
-export const P2WPKH_DUST_LIMIT = 294n;
 /** nSequence of funded inputs: final for locktime purposes, signals replaceability (BIP125). */
 export const RBF_SEQUENCE = 0xffff_fffd;
 
@@ -85,7 +84,8 @@ export function fundTransaction(options: {
     if (total < target + feeNoChange) continue;
     const feeWithChange = feeFor(chosen.length, true);
     const change = total - target - feeWithChange;
-    const withChange = change >= P2WPKH_DUST_LIMIT;
+    // Change below the dust threshold of its script (294 sat for P2WPKH) is not worth an output.
+    const withChange = change >= dustThreshold(changeScript);
     const tx = new Transaction({ version: 2, lockTime: options.lockTime ?? 0, allowUnknownOutputs: true });
     for (const input of chosen) {
       tx.addInput({

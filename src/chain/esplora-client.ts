@@ -17,6 +17,7 @@
 import { bytesToHex, hexToBytes } from '../codec/bytes.js';
 import { ChandError, ErrorCode } from '../errors.js';
 import type { Chain, ChainTransaction, FeeEstimates, OutspendStatus, TxStatus, Utxo } from './chain.js';
+import { assertHash, assertU32, isHash } from './chain-args.js';
 import { TxRejectedError } from './chain-errors.js';
 import { addressToScript, type BitcoinNetwork } from './network.js';
 
@@ -42,18 +43,7 @@ export interface HttpResult {
   readonly body: Uint8Array;
 }
 
-const TXID_RE = /^[0-9a-f]{64}$/;
 const decoder = new TextDecoder();
-
-function assertTxid(txid: string): void {
-  if (typeof txid !== 'string' || !TXID_RE.test(txid)) {
-    throw new TypeError(`expected a txid as 64 lowercase hex characters, got ${JSON.stringify(txid)}`);
-  }
-}
-
-function assertIndex(n: number, what: string): void {
-  if (!Number.isInteger(n) || n < 0 || n > 0xffff_ffff) throw new RangeError(`expected ${what} as an integer in [0, 2^32-1], got ${n}`);
-}
 
 /** `url` with any user:password removed, for messages. */
 function redact(url: URL): string {
@@ -244,7 +234,7 @@ export class EsploraClient implements Chain {
     const result = await this.request('POST', 'tx', bytesToHex(rawTx));
     const text = decoder.decode(result.body).trim();
     if (result.status === 200) {
-      if (!TXID_RE.test(text)) throw new ChandError(ErrorCode.CHAIN_BAD_RESPONSE, `POST ${this.#display}/tx: answer is not a txid`);
+      if (!isHash(text)) throw new ChandError(ErrorCode.CHAIN_BAD_RESPONSE, `POST ${this.#display}/tx: answer is not a txid`);
       return text;
     }
     if (result.status === 400) throw new TxRejectedError(parseRejectionReason(text));
@@ -252,7 +242,7 @@ export class EsploraClient implements Chain {
   }
 
   async getTxStatus(txid: string): Promise<TxStatus | undefined> {
-    assertTxid(txid);
+    assertHash(txid);
     const path = `tx/${txid}/status`;
     const raw = await this.getJson(path, true);
     if (raw === undefined) return undefined;
@@ -266,7 +256,7 @@ export class EsploraClient implements Chain {
   }
 
   async getTransaction(txid: string): Promise<ChainTransaction | undefined> {
-    assertTxid(txid);
+    assertHash(txid);
     const path = `tx/${txid}`;
     const raw = (await this.getJson(path, true)) as Record<string, unknown> | undefined;
     if (raw === undefined) return undefined;
@@ -317,7 +307,7 @@ export class EsploraClient implements Chain {
   }
 
   async getRawTransaction(txid: string): Promise<Uint8Array | undefined> {
-    assertTxid(txid);
+    assertHash(txid);
     const path = `tx/${txid}/hex`;
     const hex = await this.getText(path, true);
     if (hex === undefined) return undefined;
@@ -329,8 +319,8 @@ export class EsploraClient implements Chain {
   }
 
   async getOutspend(txid: string, vout: number): Promise<OutspendStatus> {
-    assertTxid(txid);
-    assertIndex(vout, 'vout');
+    assertHash(txid);
+    assertU32(vout, 'vout');
     const path = `tx/${txid}/outspend/${vout}`;
     const raw = (await this.getJson(path)) as { spent?: unknown; txid?: unknown; vin?: unknown; status?: unknown } | null;
     if (typeof raw !== 'object' || raw === null || typeof raw.spent !== 'boolean') throw this.#bad(path, 'malformed outspend');
@@ -364,16 +354,16 @@ export class EsploraClient implements Chain {
 
   async getTipHash(): Promise<string> {
     const text = (await this.getText('blocks/tip/hash'))!.trim();
-    if (!TXID_RE.test(text)) throw this.#bad('blocks/tip/hash', 'not a block hash');
+    if (!isHash(text)) throw this.#bad('blocks/tip/hash', 'not a block hash');
     return text;
   }
 
   async getBlockHash(height: number): Promise<string | undefined> {
-    assertIndex(height, 'height');
+    assertU32(height, 'height');
     const path = `block-height/${height}`;
     const text = await this.getText(path, true);
     if (text === undefined) return undefined;
-    if (!TXID_RE.test(text.trim())) throw this.#bad(path, 'not a block hash');
+    if (!isHash(text.trim())) throw this.#bad(path, 'not a block hash');
     return text.trim();
   }
 

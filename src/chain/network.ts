@@ -6,6 +6,7 @@
  */
 import { Address, NETWORK, OutScript, TEST_NETWORK } from '@scure/btc-signer';
 import type { BTC_NETWORK } from '@scure/btc-signer/utils.js';
+import { classifyOutputScript, type OutputScriptType } from '../bitcoin/script.js';
 
 /** Address parameters of one Bitcoin network, in @scure/btc-signer's shape. */
 export type BitcoinNetwork = BTC_NETWORK;
@@ -43,14 +44,18 @@ export function scriptToAddress(script: Uint8Array, network: BitcoinNetwork): st
   }
 }
 
+/** Esplora's names for the script types `classifyOutputScript` tells apart. */
+const ESPLORA_SCRIPT_TYPES: Readonly<Record<OutputScriptType, string>> = Object.freeze({
+  p2wpkh: 'v0_p2wpkh',
+  p2wsh: 'v0_p2wsh',
+  p2tr: 'v1_p2tr',
+  p2pkh: 'p2pkh',
+  p2sh: 'p2sh',
+  op_return: 'op_return',
+  unknown: 'unknown',
+});
+
 /** Esplora's name for an output script's type (`v0_p2wpkh`, `v0_p2wsh`, `op_return`, ...). */
 export function esploraScriptType(script: Uint8Array): string {
-  const n = script.length;
-  if (n === 22 && script[0] === 0x00 && script[1] === 0x14) return 'v0_p2wpkh';
-  if (n === 34 && script[0] === 0x00 && script[1] === 0x20) return 'v0_p2wsh';
-  if (n === 34 && script[0] === 0x51 && script[1] === 0x20) return 'v1_p2tr';
-  if (n === 25 && script[0] === 0x76 && script[1] === 0xa9 && script[2] === 0x14 && script[23] === 0x88 && script[24] === 0xac) return 'p2pkh';
-  if (n === 23 && script[0] === 0xa9 && script[1] === 0x14 && script[22] === 0x87) return 'p2sh';
-  if (n >= 1 && script[0] === 0x6a) return 'op_return';
-  return 'unknown';
+  return ESPLORA_SCRIPT_TYPES[classifyOutputScript(script)];
 }

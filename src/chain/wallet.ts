@@ -3,9 +3,11 @@
  * through `Chain`. It plays the "external wallet" in chand's tests and backs `chand wallet`.
  *
  * Keys follow BIP84: m/84'/<coin>'/0'/<0 receive | 1 change>/<index>, coin 0 on mainnet and
- * 1 elsewhere. The wallet keeps no chain state: balance and coins are read from the chain on
- * each call, over the addresses handed out so far plus a lookahead gap (so coins sent to an
- * address given out by another copy of the wallet are still found). How many addresses have
+ * 1 elsewhere. The mnemonic comes in as a `NodeSeed` (src/bitcoin/node-seed.ts), the type
+ * that validates and normalizes it and keeps it out of logs; the CLI keeps it in a seed file.
+ * The wallet keeps no chain state: balance and coins are read from the chain on each call,
+ * over the addresses handed out so far plus a lookahead gap (so coins sent to an address
+ * given out by another copy of the wallet are still found). How many addresses have
  * been handed out is the caller's to persist (`receiveCount`, `changeCount`); the CLI keeps
  * them in its wallet file.
  *
@@ -14,9 +16,10 @@
  * wallet's own payments and a channel-funding PSBT built by someone else.
  */
 import { HDKey } from '@scure/bip32';
-import { generateMnemonic, mnemonicToSeedSync, validateMnemonic } from '@scure/bip39';
+import { generateMnemonic } from '@scure/bip39';
 import { wordlist } from '@scure/bip39/wordlists/english.js';
 import { NETWORK, p2wpkh, Transaction } from '@scure/btc-signer';
+import { NodeSeed } from '../bitcoin/node-seed.js';
 import { bytesToHex } from '../codec/bytes.js';
 import { ChandError, ErrorCode } from '../errors.js';
 import type { Chain, TxStatus } from './chain.js';
@@ -29,7 +32,7 @@ export const DEFAULT_ADDRESS_GAP = 10;
 /** Confirmation target used for fees when no fee rate is given. */
 export const DEFAULT_TARGET_BLOCKS = 6;
 
-/** Options of `Wallet.fromMnemonic`. */
+/** Options of `Wallet.fromSeed` and `Wallet.fromMnemonic`. */
 export interface WalletOptions {
   readonly chain: Chain;
   /** Address network (default REGTEST). */
@@ -101,14 +104,21 @@ export class Wallet {
     return generateMnemonic(wordlist, 128);
   }
 
-  /** Opens the wallet of `mnemonic`. TypeError if it is not a valid English BIP39 mnemonic (the words are not echoed). */
+  /**
+   * Opens the wallet of `mnemonic` (spacing and case are normalized as `NodeSeed` does).
+   * TypeError if it is not a valid English BIP39 mnemonic (the words are not echoed).
+   */
   static fromMnemonic(mnemonic: string, options: WalletOptions): Wallet {
-    if (typeof mnemonic !== 'string' || !validateMnemonic(mnemonic.trim().normalize('NFKD'), wordlist)) {
-      throw new TypeError('expected a valid English BIP39 mnemonic');
-    }
+    if (!NodeSeed.isValidMnemonic(mnemonic)) throw new TypeError('expected a valid English BIP39 mnemonic');
+    return Wallet.fromSeed(NodeSeed.fromMnemonic(mnemonic), options);
+  }
+
+  /** Opens the wallet of `seed`'s mnemonic, e.g. one read with `readSeedFile`. */
+  static fromSeed(seed: NodeSeed, options: WalletOptions): Wallet {
+    if (!(seed instanceof NodeSeed)) throw new TypeError('expected a NodeSeed');
     const network = options.network ?? REGTEST;
     const coinType = network.bech32 === NETWORK.bech32 ? 0 : 1;
-    const root = HDKey.fromMasterSeed(mnemonicToSeedSync(mnemonic.trim().normalize('NFKD'), options.passphrase ?? ''));
+    const root = HDKey.fromMasterSeed(seed.toBip39Seed(options.passphrase ?? ''));
     return new Wallet(root.derive(`m/84'/${coinType}'/0'`), coinType, options);
   }
 

@@ -7,33 +7,42 @@
  *   chand wallet send <address> <amount_sat>  pay, with change back to the wallet
  *   chand wallet sign-psbt <base64>           sign the wallet's inputs of a PSBT
  *
- * The wallet file (--wallet, $CHAND_WALLET, default ./chand-wallet.json) is JSON holding the
- * network, the mnemonic and how many addresses were handed out. It is written with mode 0600
- * and replaced atomically. The mnemonic is stored unencrypted: this is a wallet for devnets
- * and tests, not for real funds. Nothing prints the mnemonic.
+ * A wallet is two files. The wallet file (--wallet, $CHAND_WALLET, default
+ * ./chand-wallet.json) is JSON holding the network and how many addresses were handed out;
+ * it is written with mode 0600 and replaced atomically. The mnemonic is not in it but in the
+ * wallet's seed file beside it (`alice.seed.json` for `alice.json`, see `walletSeedPath`),
+ * written and read by `writeSeedFile` / `readSeedFile` of src/bitcoin/node-seed.ts: created
+ * with mode 0600 and never overwritten (only `create --force` deletes it first), refused when
+ * group or others may access it. The mnemonic is stored unencrypted: this is a wallet for
+ * devnets and tests, not for real funds. Nothing prints the mnemonic.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { access, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
+import { NodeSeed, readSeedFile, writeSeedFile } from '../bitcoin/node-seed.js';
 import { EsploraClient } from '../chain/esplora-client.js';
 import { NETWORKS, type BitcoinNetwork } from '../chain/network.js';
 import { Wallet } from '../chain/wallet.js';
-import { ChandError, ErrorCode } from '../errors.js';
+import { ChandError, ErrorCode, isChandError } from '../errors.js';
 import { toJson } from './db-command.js';
 import { esploraUrlOption, parseCount } from './devnet-command.js';
 
-/** Version of the wallet file format. */
-const WALLET_FILE_VERSION = 1;
+/** Version of the wallet file format. Version 1 held the mnemonic itself. */
+const WALLET_FILE_VERSION = 2;
 
 type NetworkName = keyof typeof NETWORKS;
 
-/** The contents of a wallet file. */
+/** The contents of a wallet file: no secrets (the mnemonic is in the seed file). */
 interface WalletFile {
   readonly version: number;
   readonly network: NetworkName;
-  readonly mnemonic: string;
   readonly receiveCount: number;
   readonly changeCount: number;
+}
+
+/** The seed file of the wallet file at `walletPath`: its name with `.json` replaced by `.seed.json` (`alice.json` -> `alice.seed.json`). */
+function walletSeedPath(walletPath: string): string {
+  return `${walletPath.replace(/\.json$/i, '')}.seed.json`;
 }
 
 interface WalletFlags {
@@ -65,50 +74,74 @@ async function readWalletFile(path: string): Promise<WalletFile> {
   } catch (err) {
     throw new ChandError(ErrorCode.DECODE_FAILED, `wallet file ${path} is not valid JSON`, { cause: err });
   }
-  if (parsed.version !== WALLET_FILE_VERSION || !isNetworkName(parsed.network) || typeof parsed.mnemonic !== 'string') {
+  if (parsed.version === 1) {
+    throw new ChandError(
+      ErrorCode.DECODE_FAILED,
+      `wallet file ${path} is a version 1 chand wallet, which kept the mnemonic inside it; this chand reads version ${WALLET_FILE_VERSION}, with the mnemonic in ${walletSeedPath(path)}`,
+    );
+  }
+  if (parsed.version !== WALLET_FILE_VERSION || !isNetworkName(parsed.network)) {
     throw new ChandError(ErrorCode.DECODE_FAILED, `wallet file ${path} is not a version ${WALLET_FILE_VERSION} chand wallet`);
   }
   return {
     version: parsed.version,
     network: parsed.network,
-    mnemonic: parsed.mnemonic,
     receiveCount: Number(parsed.receiveCount ?? 0),
     changeCount: Number(parsed.changeCount ?? 0),
   };
 }
 
-/** Writes the wallet file with mode 0600; `exclusive` fails if it exists. Replaces atomically otherwise. */
-async function writeWalletFile(path: string, file: WalletFile, exclusive: boolean): Promise<void> {
-  const text = `${JSON.stringify(file, null, 2)}\n`;
-  if (exclusive) {
-    try {
-      await writeFile(path, text, { mode: 0o600, flag: 'wx' });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
-        throw new ChandError(ErrorCode.WALLET_ALREADY_EXISTS, `a wallet already exists at ${path} (use --force to replace it)`);
-      }
-      throw err;
-    }
-    return;
-  }
+/** Writes the wallet file with mode 0600, replacing it atomically. */
+async function writeWalletFile(path: string, file: WalletFile): Promise<void> {
   const temp = `${path}.${randomBytes(4).toString('hex')}.tmp`;
-  await writeFile(temp, text, { mode: 0o600, flag: 'wx' });
+  await writeFile(temp, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
   await rename(temp, path);
+}
+
+/**
+ * Creates the wallet file at `path` and its seed file with a fresh mnemonic. Without `force`,
+ * throws WALLET_ALREADY_EXISTS if either file exists; the seed file's exclusive creation is
+ * what settles a race between two creates. With `force`, deletes an existing seed file first.
+ */
+async function createWallet(path: string, network: NetworkName, force: boolean): Promise<void> {
+  const seedPath = walletSeedPath(path);
+  const alreadyExists = (): ChandError =>
+    new ChandError(ErrorCode.WALLET_ALREADY_EXISTS, `a wallet already exists at ${path} (use --force to replace it)`);
+  if (force) await rm(seedPath, { force: true });
+  else if (await exists(path)) throw alreadyExists();
+  try {
+    await writeSeedFile(seedPath, NodeSeed.fromMnemonic(Wallet.generateMnemonic()));
+  } catch (err) {
+    if (isChandError(err, ErrorCode.SEED_FILE_EXISTS)) throw alreadyExists();
+    throw err;
+  }
+  await writeWalletFile(path, { version: WALLET_FILE_VERSION, network, receiveCount: 0, changeCount: 0 });
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
 }
 
 /** Opens the wallet of a file on the file's network, with chain access through `esplora`. */
 async function openWallet(flags: WalletFlags): Promise<{ wallet: Wallet; file: WalletFile }> {
   const file = await readWalletFile(flags.wallet);
+  const seed = await readSeedFile(walletSeedPath(flags.wallet));
   const network: BitcoinNetwork = NETWORKS[file.network];
   const chain = new EsploraClient({ baseUrl: flags.esplora, network });
-  const wallet = Wallet.fromMnemonic(file.mnemonic, { chain, network, receiveCount: file.receiveCount, changeCount: file.changeCount });
+  const wallet = Wallet.fromSeed(seed, { chain, network, receiveCount: file.receiveCount, changeCount: file.changeCount });
   return { wallet, file };
 }
 
 /** Persists the wallet's address counters if they moved. */
 async function saveCounters(flags: WalletFlags, file: WalletFile, wallet: Wallet): Promise<void> {
   if (wallet.receiveCount === file.receiveCount && wallet.changeCount === file.changeCount) return;
-  await writeWalletFile(flags.wallet, { ...file, receiveCount: wallet.receiveCount, changeCount: wallet.changeCount }, false);
+  await writeWalletFile(flags.wallet, { ...file, receiveCount: wallet.receiveCount, changeCount: wallet.changeCount });
 }
 
 function parseFeeRate(value: string | undefined): number | undefined {
@@ -127,20 +160,13 @@ export function registerWalletCommands(program: Command): void {
       .addOption(esploraUrlOption('--esplora <url>'));
 
   common(wallet.command('create'))
-    .description('create a wallet file with a fresh 12-word mnemonic (never printed)')
+    .description('create a wallet file and its seed file with a fresh 12-word mnemonic (never printed)')
     .option('--network <name>', 'mainnet, testnet, signet or regtest', 'regtest')
-    .option('--force', 'replace an existing wallet file')
+    .option('--force', 'replace an existing wallet (deletes its seed file)')
     .action(async (flags: WalletFlags & { network: string; force?: boolean }) => {
       if (!isNetworkName(flags.network)) throw new RangeError(`expected --network mainnet|testnet|signet|regtest, got "${flags.network}"`);
-      const file: WalletFile = {
-        version: WALLET_FILE_VERSION,
-        network: flags.network,
-        mnemonic: Wallet.generateMnemonic(),
-        receiveCount: 0,
-        changeCount: 0,
-      };
-      await writeWalletFile(flags.wallet, file, flags.force !== true);
-      print(`created ${flags.network} wallet ${flags.wallet}`);
+      await createWallet(flags.wallet, flags.network, flags.force === true);
+      print(`created ${flags.network} wallet ${flags.wallet} (mnemonic in ${walletSeedPath(flags.wallet)})`);
     });
 
   common(wallet.command('address'))

@@ -1,8 +1,9 @@
 /**
  * Spend paths without spec vectors — cooperative close, the CSV-delayed sweep of our own
  * to_local, and the justice transaction against a revoked commitment — checked by running
- * each witness against its script with a test interpreter (support/witness-verifier.ts).
- * The interpreter is first checked against the BOLT 3 Appendix C transactions.
+ * each witness against its script with the devnet's script interpreter, through the input
+ * check the devnet applies to every submitted transaction (`verifyInputWitness`). The
+ * interpreter is first checked against the BOLT 3 Appendix C transactions.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { utf8ToBytes } from '@noble/hashes/utils.js';
@@ -27,8 +28,8 @@ import { segwitV0Sighash } from '../../src/bitcoin/sighash.js';
 import { buildDelayedSweepTx, finalizeDelayedSweep, signDelayedSweepInput } from '../../src/bitcoin/sweep.js';
 import { decodeTx, txWeight, withWitness } from '../../src/bitcoin/transaction.js';
 import type { BitcoinTx, TxOutput } from '../../src/bitcoin/transaction.js';
+import { verifyInputWitness } from '../../src/chain/devnet/tx-validation.js';
 import { commitmentVectors } from './support/bolt03-vectors.js';
-import { verifyP2wshInput } from './support/witness-verifier.js';
 
 const secret = (label: string): Uint8Array => sha256(utf8ToBytes(label));
 
@@ -95,10 +96,10 @@ function aliceCommitment(n: bigint): { commitment: CommitmentTx; signed: Bitcoin
 }
 
 function expectValid(tx: BitcoinTx, index: number, prevout: TxOutput): void {
-  expect(verifyP2wshInput(tx, index, prevout)).toEqual({ ok: true });
+  expect(verifyInputWitness(tx, index, prevout)).toEqual({ ok: true });
 }
 
-describe('witness verifier against BOLT 3 Appendix C', () => {
+describe('devnet witness verification against BOLT 3 Appendix C', () => {
   const v = commitmentVectors();
   const prevout: TxOutput = { value: v.fundingAmountSat, script: fundingScriptPubKey(v.localFundingPubkey, v.remoteFundingPubkey) };
   it('accepts every commitment and HTLC transaction of the spec', () => {
@@ -120,11 +121,11 @@ describe('witness verifier against BOLT 3 Appendix C', () => {
     const commit = decodeTx(c.commitTx);
     const witness = commit.inputs[0]!.witness.map((w) => Uint8Array.from(w));
     witness[1]![8]! ^= 1;
-    expect(verifyP2wshInput(withWitness(commit, 0, witness), 0, prevout).ok).toBe(false);
+    expect(verifyInputWitness(withWitness(commit, 0, witness), 0, prevout).ok).toBe(false);
     const success = decodeTx(c.htlcTxs.find((h) => h.kind === 'success')!.tx);
     const sw = success.inputs[0]!.witness.map((w) => Uint8Array.from(w));
     sw[3]![0]! ^= 1; // wrong preimage
-    expect(verifyP2wshInput(withWitness(success, 0, sw), 0, commit.outputs[success.inputs[0]!.vout]!).ok).toBe(false);
+    expect(verifyInputWitness(withWitness(success, 0, sw), 0, commit.outputs[success.inputs[0]!.vout]!).ok).toBe(false);
   });
 });
 
@@ -201,7 +202,7 @@ describe('sweeping our own to_local after its CSV delay', () => {
     const early: BitcoinTx = { ...sweep.tx, inputs: [{ ...sweep.tx.inputs[0]!, sequence: toSelfDelay - 1 }] };
     const digest = segwitV0Sighash(early, 0, sweep.inputs[0]!.witnessScript, toLocal.value, SIGHASH_ALL);
     const witness = [encodeWitnessSignature(signDigest(digest, delayedPriv)), new Uint8Array(0), sweep.inputs[0]!.witnessScript];
-    const result = verifyP2wshInput(withWitness(early, 0, witness), 0, toLocal);
+    const result = verifyInputWitness(withWitness(early, 0, witness), 0, toLocal);
     expect(result.ok).toBe(false);
     expect(result.ok ? '' : result.error).toMatch(/CSV/);
   });
@@ -284,6 +285,6 @@ describe('justice transaction against a revoked commitment', () => {
     expect(() => finalizeJusticeTx(justice, sigs)).toThrow(RangeError);
     // And a witness carrying such a signature does not satisfy the script.
     const forced = withWitness(justice.tx, 0, [encodeWitnessSignature(sigs[0]!), Uint8Array.of(1), justice.inputs[0]!.witnessScript]);
-    expect(verifyP2wshInput(forced, 0, commitment.tx.outputs[justice.tx.inputs[0]!.vout]!).ok).toBe(false);
+    expect(verifyInputWitness(forced, 0, commitment.tx.outputs[justice.tx.inputs[0]!.vout]!).ok).toBe(false);
   });
 });

@@ -11,7 +11,9 @@ import { ripemd160 } from '@noble/hashes/legacy.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { Script, Transaction, type ScriptType } from '@scure/btc-signer';
 import { describe, expect, it } from 'vitest';
-import { decodeTransaction, inputChecker } from '../../src/chain/devnet/tx-validation.js';
+import { p2wshScript } from '../../src/bitcoin/script.js';
+import { withWitness } from '../../src/bitcoin/transaction.js';
+import { decodeTransaction, inputChecker, verifyInputWitness } from '../../src/chain/devnet/tx-validation.js';
 import { verifyWitnessV0, type ScriptResult } from '../../src/chain/devnet/script-interpreter.js';
 
 const SIGHASH_ALL = 0x01;
@@ -84,9 +86,6 @@ function receivedHtlcScript(anchors: boolean, cltvExpiry: number): Uint8Array {
 
 // ---- spending harness ----
 
-/** The P2WSH output script of a witness script: OP_0 <sha256(script)>. */
-const p2wshOutput = (script: Uint8Array): Uint8Array => Uint8Array.of(0x00, 0x20, ...sha256(script));
-
 interface Spend {
   readonly script: Uint8Array;
   readonly sequence?: number;
@@ -109,8 +108,8 @@ function spender(spend: Spend) {
     return Uint8Array.of(...secp256k1.sign(digest, signer.priv, { prehash: false, format: 'der' }), hashType);
   };
   const verify = (stack: Uint8Array[]): ScriptResult =>
-    verifyWitnessV0(p2wshOutput(spend.script), [...stack, spend.script], inputChecker(decodeTransaction(raw), view, 0, AMOUNT));
-  return { sign, verify };
+    verifyWitnessV0(p2wshScript(spend.script), [...stack, spend.script], inputChecker(decodeTransaction(raw), 0, AMOUNT));
+  return { sign, verify, tx: decodeTransaction(raw) };
 }
 
 function expectOk(result: ScriptResult): void {
@@ -335,11 +334,31 @@ describe('signature and key encoding rules', () => {
   });
 });
 
+describe('the input check of every submitted transaction (verifyInputWitness)', () => {
+  const script = toLocalScript(144);
+  const spent = { script: p2wshScript(script), value: AMOUNT };
+  const s = spender({ script, sequence: 144 });
+  const signed = withWitness(s.tx, 0, [s.sign(delayed), EMPTY, script]);
+
+  it('accepts a witness that satisfies the spent output', () => {
+    expectOk(verifyInputWitness(signed, 0, spent));
+  });
+
+  it('refuses a non-empty scriptSig, which BIP143 signatures do not cover', () => {
+    const withScriptSig = { ...signed, inputs: [{ ...signed.inputs[0]!, scriptSig: Uint8Array.of(0x51) }] };
+    expect(verifyInputWitness(withScriptSig, 0, spent)).toEqual({ ok: false, policy: false, error: expect.stringMatching(/empty scriptSig/) });
+  });
+
+  it('refuses the signature when the spent amount differs from the signed one', () => {
+    expectFail(verifyInputWitness(signed, 0, { ...spent, value: AMOUNT + 1n }), /verification failed/);
+  });
+});
+
 describe('witness programs', () => {
   it('rejects a witness script whose hash is not the P2WSH program', () => {
     const s = spender({ script: toLocalScript(5), sequence: 5 });
     const other = toLocalScript(6);
-    const result = verifyWitnessV0(p2wshOutput(toLocalScript(5)), [s.sign(delayed), EMPTY, other], {
+    const result = verifyWitnessV0(p2wshScript(toLocalScript(5)), [s.sign(delayed), EMPTY, other], {
       verifySignature: () => true,
       checkLockTime: () => true,
       checkSequence: () => true,

@@ -57,6 +57,10 @@ describe('chand devnet + chand wallet (CLI walk-through)', () => {
   it('creates a wallet, funds it from the faucet, mines, sends, and survives a devnet restart', async () => {
     expect(await chand('wallet', 'create')).toMatch(/created regtest wallet/);
     expect((await stat(join(dir, 'alice.json'))).mode & 0o777).toBe(0o600);
+    // The mnemonic lives in the node-seed-format file beside it, which is never overwritten.
+    expect((await stat(join(dir, 'alice.seed.json'))).mode & 0o777).toBe(0o600);
+    const again = await run(process.execPath, [BIN, 'wallet', 'create'], { env, cwd: dir }).catch((err: { code: number; stderr: string }) => err);
+    expect(again).toMatchObject({ code: 1, stderr: expect.stringMatching(/WALLET_ALREADY_EXISTS/) });
     const address = await chand('wallet', 'address');
     expect(address).toMatch(/^bcrt1q/);
 

@@ -6,10 +6,10 @@
  * The devnet's genesis block is its own and deterministic, so every devnet shares one chain
  * hash (`devnetGenesis().hash`), the value Lightning messages carry as `chain_hash`.
  */
-import { sha256 } from '@noble/hashes/sha2.js';
-import { RawTx, Script } from '@scure/btc-signer';
-import { bytesToHex, concatBytes, hexToBytes } from '../../codec/bytes.js';
+import { OP, compileScript, hash256, scriptNum } from '../../bitcoin/script.js';
+import { encodeTx, txidFromInternal, txidToInternal } from '../../bitcoin/transaction.js';
 import { computeTxid } from '../../bitcoin/txid.js';
+import { concatBytes } from '../../codec/bytes.js';
 
 /** Size of a serialized block header. */
 export const HEADER_SIZE = 80;
@@ -26,11 +26,8 @@ export const GENESIS_TIME = 1_735_689_600;
 
 const WITNESS_COMMITMENT_TAG = Uint8Array.of(0xaa, 0x21, 0xa9, 0xed);
 const ZERO32 = new Uint8Array(32);
-
-const sha256d = (data: Uint8Array): Uint8Array => sha256(sha256(data));
-/** Display-order hex of an internal-order hash (and back: the mapping is its own inverse). */
-const flipHex = (hash: Uint8Array): string => bytesToHex(hash.slice().reverse());
-const internal = (displayHex: string): Uint8Array => hexToBytes(displayHex).reverse();
+/** The all-zero hash in display order: the genesis block's parent, the coinbase's outpoint. */
+const NULL_HASH = '00'.repeat(32);
 
 /** The fields of a block header. Hashes are display-order hex. */
 export interface BlockHeader {
@@ -48,8 +45,8 @@ export function encodeHeader(header: BlockHeader): Uint8Array {
   const out = new Uint8Array(HEADER_SIZE);
   const view = new DataView(out.buffer);
   view.setInt32(0, header.version, true);
-  out.set(internal(header.prevHash), 4);
-  out.set(internal(header.merkleRoot), 36);
+  out.set(txidToInternal(header.prevHash), 4);
+  out.set(txidToInternal(header.merkleRoot), 36);
   view.setUint32(68, header.time, true);
   view.setUint32(72, header.bits, true);
   view.setUint32(76, header.nonce, true);
@@ -62,8 +59,8 @@ export function decodeHeader(bytes: Uint8Array): BlockHeader {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   return {
     version: view.getInt32(0, true),
-    prevHash: flipHex(bytes.subarray(4, 36)),
-    merkleRoot: flipHex(bytes.subarray(36, 68)),
+    prevHash: txidFromInternal(bytes.subarray(4, 36)),
+    merkleRoot: txidFromInternal(bytes.subarray(36, 68)),
     time: view.getUint32(68, true),
     bits: view.getUint32(72, true),
     nonce: view.getUint32(76, true),
@@ -72,21 +69,21 @@ export function decodeHeader(bytes: Uint8Array): BlockHeader {
 
 /** The block hash (display-order hex) of a serialized header. */
 export function headerHash(header: Uint8Array): string {
-  return flipHex(sha256d(header));
+  return txidFromInternal(hash256(header));
 }
 
 /** The merkle root (display-order hex) of txids given in display order; odd levels repeat their last hash. */
 export function merkleRoot(txids: readonly string[]): string {
   if (txids.length === 0) throw new RangeError('expected at least one txid, got none');
-  let level = txids.map(internal);
+  let level = txids.map(txidToInternal);
   while (level.length > 1) {
     const next: Uint8Array[] = [];
     for (let i = 0; i < level.length; i += 2) {
-      next.push(sha256d(concatBytes(level[i]!, level[i + 1] ?? level[i]!)));
+      next.push(hash256(concatBytes(level[i]!, level[i + 1] ?? level[i]!)));
     }
     level = next;
   }
-  return flipHex(level[0]!);
+  return txidFromInternal(level[0]!);
 }
 
 /** The 256-bit target a compact `bits` value encodes. */
@@ -123,20 +120,19 @@ export function blockSubsidy(height: number): bigint {
  */
 export function buildCoinbase(height: number, script: Uint8Array, value: bigint, wtxids?: readonly string[]): Uint8Array {
   // BIP34: the scriptSig starts with the height; the tag pads it past the 2-byte minimum.
-  const scriptSig = Script.encode([height === 0 ? 'OP_0' : height, new TextEncoder().encode('chand devnet')]);
-  const outputs = [{ amount: value, script }];
+  const scriptSig = compileScript([scriptNum(height), new TextEncoder().encode('chand devnet')]);
+  const outputs = [{ value, script }];
   if (wtxids !== undefined) {
     // The coinbase's own wtxid counts as zero in the witness merkle tree.
-    const witnessRoot = internal(merkleRoot([bytesToHex(ZERO32), ...wtxids]));
-    const commitment = sha256d(concatBytes(witnessRoot, ZERO32));
-    outputs.push({ amount: 0n, script: Script.encode(['RETURN', concatBytes(WITNESS_COMMITMENT_TAG, commitment)]) });
+    const witnessRoot = txidToInternal(merkleRoot([NULL_HASH, ...wtxids]));
+    const commitment = hash256(concatBytes(witnessRoot, ZERO32));
+    outputs.push({ value: 0n, script: compileScript([OP.OP_RETURN, concatBytes(WITNESS_COMMITMENT_TAG, commitment)]) });
   }
-  return RawTx.encode({
+  return encodeTx({
     version: 2,
-    segwitFlag: wtxids !== undefined,
-    inputs: [{ txid: ZERO32, index: 0xffff_ffff, finalScriptSig: scriptSig, sequence: 0xffff_ffff }],
+    // The witness reserved value (32 zero bytes) makes it a segwit serialization when it commits.
+    inputs: [{ txid: NULL_HASH, vout: 0xffff_ffff, scriptSig, sequence: 0xffff_ffff, witness: wtxids !== undefined ? [ZERO32] : [] }],
     outputs,
-    witnesses: wtxids !== undefined ? [[ZERO32]] : undefined,
     lockTime: 0,
   });
 }
@@ -185,11 +181,11 @@ let genesis: Block | undefined;
  */
 export function devnetGenesis(): Block {
   if (genesis === undefined) {
-    const coinbase = buildCoinbase(0, Script.encode(['RETURN', new TextEncoder().encode('chand devnet genesis')]), INITIAL_SUBSIDY);
+    const coinbase = buildCoinbase(0, compileScript([OP.OP_RETURN, new TextEncoder().encode('chand devnet genesis')]), INITIAL_SUBSIDY);
     const txid = computeTxid(coinbase);
     const { header, hash } = grindHeader({
       version: 1,
-      prevHash: bytesToHex(ZERO32),
+      prevHash: NULL_HASH,
       merkleRoot: merkleRoot([txid]),
       time: GENESIS_TIME,
       bits: REGTEST_BITS,

@@ -20,7 +20,9 @@
  */
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { p2wpkh } from '@scure/btc-signer';
+import { publicKeyFromPrivate } from '../../bitcoin/ecdsa.js';
+import { classifyOutputScript, p2wpkhScript } from '../../bitcoin/script.js';
+import type { TxInput } from '../../bitcoin/transaction.js';
 import type { KvEngine, KvReadTx, KvWriteTx } from '../../kv/engine.js';
 import { bytesToHex, equalBytes, hexToBytes } from '../../codec/bytes.js';
 import { ChandError, ErrorCode } from '../../errors.js';
@@ -33,6 +35,7 @@ import type {
   TxStatus,
   Utxo,
 } from '../chain.js';
+import { assertHash, assertU32 } from '../chain-args.js';
 import { TxRejectedError } from '../chain-errors.js';
 import { fundTransaction, type Coin } from '../coin-selection.js';
 import { addressToScript, REGTEST, scriptToAddress, type BitcoinNetwork } from '../network.js';
@@ -115,18 +118,6 @@ interface ScriptCoin {
   readonly vout: number;
   readonly value: bigint;
   readonly height: number | undefined;
-}
-
-const isUnspendable = (script: Uint8Array): boolean => script[0] === 0x6a; // OP_RETURN
-
-function assertHash(value: string, what = 'txid'): void {
-  if (typeof value !== 'string' || !/^[0-9a-f]{64}$/.test(value)) {
-    throw new TypeError(`expected a ${what} as 64 lowercase hex characters, got ${JSON.stringify(value)}`);
-  }
-}
-
-function assertIndex(n: number, what: string): void {
-  if (!Number.isInteger(n) || n < 0 || n > 0xffff_ffff) throw new RangeError(`expected ${what} as an integer in [0, 2^32-1], got ${n}`);
 }
 
 /** The devnet chain state on a KvEngine. See the file comment. */
@@ -242,7 +233,7 @@ export class DevnetLedger implements Chain {
 
   async getOutspend(txid: string, vout: number): Promise<OutspendStatus> {
     assertHash(txid);
-    assertIndex(vout, 'vout');
+    assertU32(vout, 'vout');
     return this.#engine.read((tx) => {
       const spender =
         tx.get(outpointKey(PREFIX_SPENT, txid, vout)) ?? tx.get(outpointKey(PREFIX_MEMPOOL_SPENT, txid, vout));
@@ -275,7 +266,7 @@ export class DevnetLedger implements Chain {
   }
 
   async getBlockHash(height: number): Promise<string | undefined> {
-    assertIndex(height, 'height');
+    assertU32(height, 'height');
     return this.#engine.read((tx) => this.#block(tx, height)?.hash);
   }
 
@@ -373,7 +364,7 @@ export class DevnetLedger implements Chain {
   #faucetScript(tx: KvReadTx): Uint8Array {
     const key = tx.get(metaKey(META_FAUCET_KEY));
     if (key === undefined) throw new ChandError(ErrorCode.DB_NOT_INITIALIZED, 'devnet store has no faucet key');
-    return p2wpkh(secp256k1.getPublicKey(key, true)).script;
+    return p2wpkhScript(publicKeyFromPrivate(key));
   }
 
   /** Median of the header times of the block at `height` and up to ten before it. */
@@ -423,7 +414,7 @@ export class DevnetLedger implements Chain {
   }
 
   /** The output input `i` spends, or a rejection. */
-  #resolveInput(tx: KvReadTx, input: DecodedTx['inputs'][number], i: number): SpentOutput {
+  #resolveInput(tx: KvReadTx, input: TxInput, i: number): SpentOutput {
     const spender = tx.get(outpointKey(PREFIX_MEMPOOL_SPENT, input.txid, input.vout));
     if (spender !== undefined) {
       throw new TxRejectedError(
@@ -533,7 +524,7 @@ export class DevnetLedger implements Chain {
       // The genesis output is unspendable by convention, as on Bitcoin.
       if (block.height === 0) return;
       decoded.outputs.forEach((output, vout) => {
-        if (isUnspendable(output.script)) return;
+        if (classifyOutputScript(output.script) === 'op_return') return;
         tx.put(outpointKey(PREFIX_UTXO, txid, vout), encodeUtxoRecord({ value: output.value, height: block.height, script: output.script }));
         tx.put(scriptUtxoKey(sha256(output.script), txid, vout), new Uint8Array(0));
       });

@@ -23,6 +23,9 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { ripemd160, sha1 } from '@noble/hashes/legacy.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { OP, ScriptNum } from '@scure/btc-signer';
+import { bytesToBigInt } from '../../bitcoin/bytes.js';
+import { isStrictDer } from '../../bitcoin/ecdsa.js';
+import { hash160, hash256, p2pkhScriptFromHash } from '../../bitcoin/script.js';
 import { equalBytes } from '../../codec/bytes.js';
 
 /** What the interpreter needs from the transaction being validated. */
@@ -52,9 +55,18 @@ export const MAX_STACK_SIZE = 1000;
 /** Most keys in one CHECKMULTISIG (consensus). */
 export const MAX_PUBKEYS_PER_MULTISIG = 20;
 
+/** nLockTime values (and CHECKLOCKTIMEVERIFY arguments) at or above this are UNIX times, below it block heights. */
+export const LOCKTIME_THRESHOLD = 500_000_000;
+/** An input sequence (or CHECKSEQUENCEVERIFY argument) with this bit set has no relative lock (BIP68, BIP112). */
+export const SEQUENCE_LOCKTIME_DISABLE_FLAG = 0x8000_0000;
+/** An input sequence with this bit set holds a time-based relative lock in units of 512 s. */
+export const SEQUENCE_LOCKTIME_TYPE_FLAG = 1 << 22;
+/** The bits of an input sequence that hold the relative lock's value. */
+export const SEQUENCE_LOCKTIME_MASK = 0xffff;
+/** The input sequence that opts out of nLockTime (and of relative locks). */
+export const SEQUENCE_FINAL = 0xffff_ffff;
+
 const SECP256K1_HALF_ORDER = secp256k1.Point.CURVE().n >> 1n;
-const LOCKTIME_THRESHOLD = 500_000_000;
-const SEQUENCE_DISABLE_FLAG = 0x8000_0000;
 
 const SIGHASH_ANYONECANPAY = 0x80;
 
@@ -143,30 +155,17 @@ function fromNum(n: number | bigint): Uint8Array {
 }
 
 /**
- * BIP66 strict DER check of `sig` (which ends with the sighash byte): one SEQUENCE of two
- * positive, minimally encoded INTEGERs, nothing else.
+ * BIP66 strict DER check of a witness signature `sig` (which ends with the sighash byte):
+ * the DER part is one SEQUENCE of two positive, minimally encoded INTEGERs, nothing else.
  */
 export function isStrictDerSignature(sig: Uint8Array): boolean {
-  const len = sig.length;
-  if (len < 9 || len > 73) return false;
-  if (sig[0] !== 0x30 || sig[1] !== len - 3) return false;
-  const lenR = sig[3]!;
-  if (5 + lenR >= len) return false;
-  const lenS = sig[5 + lenR]!;
-  if (lenR + lenS + 7 !== len) return false;
-  if (sig[2] !== 0x02 || lenR === 0 || (sig[4]! & 0x80) !== 0) return false;
-  if (lenR > 1 && sig[4] === 0 && (sig[5]! & 0x80) === 0) return false;
-  if (sig[lenR + 4] !== 0x02 || lenS === 0 || (sig[lenR + 6]! & 0x80) !== 0) return false;
-  if (lenS > 1 && sig[lenR + 6] === 0 && (sig[lenR + 7]! & 0x80) === 0) return false;
-  return true;
+  return sig.length > 0 && isStrictDer(sig.subarray(0, sig.length - 1));
 }
 
+/** The S value of a strict-DER signature. */
 function derS(sig: Uint8Array): bigint {
   const lenR = sig[3]!;
-  const lenS = sig[5 + lenR]!;
-  let s = 0n;
-  for (let i = 0; i < lenS; i++) s = (s << 8n) | BigInt(sig[6 + lenR + i]!);
-  return s;
+  return bytesToBigInt(sig.subarray(6 + lenR, 6 + lenR + sig[5 + lenR]!));
 }
 
 /** Checks encoding rules of a signature about to be verified (an empty one is allowed: it just fails). */
@@ -398,9 +397,9 @@ class Machine {
       case OP.SHA256:
         return this.push(sha256(this.pop()));
       case OP.HASH160:
-        return this.push(ripemd160(sha256(this.pop())));
+        return this.push(hash160(this.pop()));
       case OP.HASH256:
-        return this.push(sha256(sha256(this.pop())));
+        return this.push(hash256(this.pop()));
 
       // Signatures.
       case OP.CHECKSIG:
@@ -430,14 +429,14 @@ class Machine {
       case OP.CHECKLOCKTIMEVERIFY: {
         const lockTime = toNum(this.peek(), 5);
         if (lockTime < 0) throw new ScriptFailure('negative locktime');
-        if (!this.checker.checkLockTime(lockTime)) throw new ScriptFailure('locktime requirement not satisfied');
+        if (!this.checker.checkLockTime(lockTime)) throw new ScriptFailure('locktime requirement not satisfied (CLTV)');
         return;
       }
       case OP.CHECKSEQUENCEVERIFY: {
         const sequence = toNum(this.peek(), 5);
         if (sequence < 0) throw new ScriptFailure('negative relative locktime');
-        if ((sequence & SEQUENCE_DISABLE_FLAG) !== 0) return; // disabled: behaves as a NOP
-        if (!this.checker.checkSequence(sequence)) throw new ScriptFailure('relative locktime requirement not satisfied');
+        if ((sequence & SEQUENCE_LOCKTIME_DISABLE_FLAG) !== 0) return; // disabled: behaves as a NOP
+        if (!this.checker.checkSequence(sequence)) throw new ScriptFailure('relative locktime requirement not satisfied (CSV)');
         return;
       }
       case OP.NOP1:
@@ -539,11 +538,6 @@ export function evaluateScript(
   }
 }
 
-/** The P2PKH-shaped script that P2WPKH spends execute and sign (BIP143). */
-export function p2wpkhScriptCode(pubkeyHash: Uint8Array): Uint8Array {
-  return Uint8Array.of(OP.DUP, OP.HASH160, 0x14, ...pubkeyHash, OP.EQUALVERIFY, OP.CHECKSIG);
-}
-
 /**
  * Checks one input spending a segwit v0 output: the witness must satisfy `scriptPubKey`
  * (P2WPKH or P2WSH) and leave exactly one true item. Other output types fail with a reason
@@ -559,7 +553,8 @@ export function verifyWitnessV0(scriptPubKey: Uint8Array, witness: readonly Uint
   let stack: Uint8Array[];
   if (program.length === 20) {
     if (witness.length !== 2) return fail(`P2WPKH witness must have 2 items, has ${witness.length}`);
-    script = p2wpkhScriptCode(program);
+    // P2WPKH executes and signs the P2PKH script of its key hash (BIP143).
+    script = p2pkhScriptFromHash(program);
     stack = [...witness];
   } else if (program.length === 32) {
     if (witness.length === 0) return fail('P2WSH witness is empty');
@@ -584,17 +579,16 @@ export function lockTimeSatisfied(required: number, txLockTime: number, inputSeq
   const sameKind = (required < LOCKTIME_THRESHOLD) === (txLockTime < LOCKTIME_THRESHOLD);
   if (!sameKind || required > txLockTime) return false;
   // A final input sequence would disable nLockTime itself and so bypass the check.
-  return inputSequence !== 0xffff_ffff;
+  return inputSequence !== SEQUENCE_FINAL;
 }
 
 /** BIP112 comparison of a CHECKSEQUENCEVERIFY argument with the input's nSequence. */
 export function sequenceSatisfied(required: number, txVersion: number, inputSequence: number): boolean {
   if (txVersion < 2) return false;
-  if ((inputSequence & SEQUENCE_DISABLE_FLAG) !== 0) return false;
-  const TYPE_FLAG = 1 << 22;
-  const mask = TYPE_FLAG | 0xffff;
+  if ((inputSequence & SEQUENCE_LOCKTIME_DISABLE_FLAG) !== 0) return false;
+  const mask = SEQUENCE_LOCKTIME_TYPE_FLAG | SEQUENCE_LOCKTIME_MASK;
   const have = inputSequence & mask;
   const want = required & mask;
-  if ((have < TYPE_FLAG) !== (want < TYPE_FLAG)) return false;
+  if ((have < SEQUENCE_LOCKTIME_TYPE_FLAG) !== (want < SEQUENCE_LOCKTIME_TYPE_FLAG)) return false;
   return want <= have;
 }

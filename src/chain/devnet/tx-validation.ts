@@ -11,81 +11,43 @@
  * (`bad-txns-inputs-missingorspent`, `non-BIP68-final`, `mandatory-script-verify-flag-failed
  * (...)`, ...) so that code written against devnet recognizes the same conditions elsewhere;
  * the text in parentheses is chand's own.
+ *
+ * Transactions are parsed by the codec of src/bitcoin (`decodeTx`), and signatures are
+ * checked against its BIP143 digests (`segwitV0Sighash`), so the devnet judges exactly the
+ * bytes and digests the rest of chand produces.
  */
-import { secp256k1 } from '@noble/curves/secp256k1.js';
-import { sha256 } from '@noble/hashes/sha2.js';
-import { RawTx, Transaction } from '@scure/btc-signer';
-import { bytesToHex } from '../../codec/bytes.js';
-import { DecodeError } from '../../errors.js';
-import { computeTxid, stripWitness } from '../../bitcoin/txid.js';
-import { lockTimeSatisfied, sequenceSatisfied, verifyWitnessV0, type SignatureChecker } from './script-interpreter.js';
+import { signatureFromDer, verifyDigest } from '../../bitcoin/ecdsa.js';
+import { segwitV0Sighash } from '../../bitcoin/sighash.js';
+import { MAX_MONEY_SAT, decodeTx, txWeight, txidOf, wtxidOf } from '../../bitcoin/transaction.js';
+import type { BitcoinTx, TxInput, TxOutput } from '../../bitcoin/transaction.js';
+import {
+  LOCKTIME_THRESHOLD,
+  SEQUENCE_FINAL,
+  SEQUENCE_LOCKTIME_DISABLE_FLAG,
+  SEQUENCE_LOCKTIME_MASK,
+  SEQUENCE_LOCKTIME_TYPE_FLAG,
+  lockTimeSatisfied,
+  sequenceSatisfied,
+  verifyWitnessV0,
+  type ScriptResult,
+  type SignatureChecker,
+} from './script-interpreter.js';
 
 /** Transactions above this weight are refused (the standardness limit). */
 export const MAX_STANDARD_TX_WEIGHT = 400_000;
-/** 21 million BTC in satoshis. */
-export const MAX_MONEY = 2_100_000_000_000_000n;
-/** nLockTime values at or above this are UNIX times, below it block heights. */
-export const LOCKTIME_THRESHOLD = 500_000_000;
-/** An input sequence with this bit set opts out of relative locks (BIP68). */
-export const SEQUENCE_LOCKTIME_DISABLE_FLAG = 0x8000_0000;
-/** An input sequence with this bit set holds a time-based relative lock in units of 512 s. */
-export const SEQUENCE_LOCKTIME_TYPE_FLAG = 1 << 22;
-const SEQUENCE_LOCKTIME_MASK = 0xffff;
-const SEQUENCE_FINAL = 0xffff_ffff;
 
-/** One input of a decoded transaction; `txid` is in display order. */
-export interface TxInput {
-  readonly txid: string;
-  readonly vout: number;
-  readonly scriptSig: Uint8Array;
-  readonly sequence: number;
-  readonly witness: readonly Uint8Array[];
-}
-
-/** One output of a decoded transaction. */
-export interface TxOutput {
-  readonly value: bigint;
-  readonly script: Uint8Array;
-}
-
-/** A transaction decoded from its serialization, with its ids and size. */
-export interface DecodedTx {
+/** A transaction decoded from its serialization `raw`, with its ids and weight. */
+export interface DecodedTx extends BitcoinTx {
   readonly raw: Uint8Array;
   readonly txid: string;
   readonly wtxid: string;
-  readonly version: number;
-  readonly lockTime: number;
-  readonly inputs: readonly TxInput[];
-  readonly outputs: readonly TxOutput[];
   readonly weight: number;
 }
 
-/** Decodes a serialized transaction (segwit or legacy). Throws DecodeError if malformed or followed by trailing bytes. */
+/** Decodes a serialized transaction (segwit or legacy) with `decodeTx`. Throws DecodeError if malformed or followed by trailing bytes. */
 export function decodeTransaction(raw: Uint8Array): DecodedTx {
-  let decoded;
-  try {
-    decoded = RawTx.decode(raw);
-  } catch (err) {
-    throw new DecodeError(`malformed transaction: ${(err as Error).message}`, { cause: err });
-  }
-  const txid = computeTxid(raw);
-  const witnesses = decoded.witnesses ?? [];
-  return {
-    raw,
-    txid,
-    wtxid: bytesToHex(sha256(sha256(raw)).reverse()),
-    version: decoded.version,
-    lockTime: decoded.lockTime,
-    inputs: decoded.inputs.map((input, i) => ({
-      txid: bytesToHex(input.txid),
-      vout: input.index,
-      scriptSig: input.finalScriptSig,
-      sequence: input.sequence,
-      witness: witnesses[i] ?? [],
-    })),
-    outputs: decoded.outputs.map((output) => ({ value: output.amount, script: output.script })),
-    weight: stripWitness(raw).length * 3 + raw.length,
-  };
+  const tx = decodeTx(raw);
+  return { ...tx, raw, txid: txidOf(tx), wtxid: wtxidOf(tx), weight: txWeight(tx) };
 }
 
 /** True if the input has the coinbase shape: a null outpoint. */
@@ -101,9 +63,9 @@ export function checkTransactionShape(tx: DecodedTx): string | undefined {
   if (tx.weight > MAX_STANDARD_TX_WEIGHT) return `tx-size (weight ${tx.weight} exceeds ${MAX_STANDARD_TX_WEIGHT})`;
   let total = 0n;
   for (const output of tx.outputs) {
-    if (output.value > MAX_MONEY) return 'bad-txns-vout-toolarge';
+    if (output.value > MAX_MONEY_SAT) return 'bad-txns-vout-toolarge';
     total += output.value;
-    if (total > MAX_MONEY) return 'bad-txns-txouttotal-toolarge';
+    if (total > MAX_MONEY_SAT) return 'bad-txns-txouttotal-toolarge';
   }
   const seen = new Set<string>();
   for (const input of tx.inputs) {
@@ -132,7 +94,7 @@ export interface SpendContext {
 }
 
 /** Whether absolute locktime `tx.lockTime` lets the transaction into block `height` whose previous MTP is `mtp`. */
-export function isFinal(tx: DecodedTx, height: number, mtp: number): boolean {
+export function isFinal(tx: BitcoinTx, height: number, mtp: number): boolean {
   if (tx.lockTime === 0) return true;
   const limit = tx.lockTime < LOCKTIME_THRESHOLD ? height : mtp;
   if (tx.lockTime < limit) return true;
@@ -141,7 +103,7 @@ export function isFinal(tx: DecodedTx, height: number, mtp: number): boolean {
 }
 
 /** Whether every BIP68 relative lock of the inputs is satisfied in block `ctx.nextHeight`. */
-export function relativeLocksSatisfied(tx: DecodedTx, spent: readonly SpentOutput[], ctx: SpendContext): boolean {
+export function relativeLocksSatisfied(tx: BitcoinTx, spent: readonly SpentOutput[], ctx: SpendContext): boolean {
   if (tx.version < 2) return true;
   const tipMtp = ctx.medianTimePast(ctx.nextHeight - 1);
   for (let i = 0; i < tx.inputs.length; i++) {
@@ -160,32 +122,35 @@ export function relativeLocksSatisfied(tx: DecodedTx, spent: readonly SpentOutpu
   return true;
 }
 
-/** A permissive btc-signer view of `raw`, used only to compute BIP143 digests. */
-function sighashView(raw: Uint8Array): Transaction {
-  return Transaction.fromRaw(raw, {
-    allowUnknownOutputs: true,
-    allowUnknownInputs: true,
-    allowUnknownVersion: true,
-    disableScriptCheck: true,
-  });
-}
-
 /** The SignatureChecker of input `index` of `tx`, spending an output worth `amount`. */
-export function inputChecker(tx: DecodedTx, view: Transaction, index: number, amount: bigint): SignatureChecker {
+export function inputChecker(tx: BitcoinTx, index: number, amount: bigint): SignatureChecker {
   const sequence = tx.inputs[index]!.sequence;
   return {
     verifySignature(der, hashType, pubkey, scriptCode) {
       try {
-        const digest = view.preimageWitnessV0(index, scriptCode, hashType, amount);
-        return secp256k1.verify(der, digest, pubkey, { prehash: false, format: 'der', lowS: false });
+        return verifyDigest(signatureFromDer(der), segwitV0Sighash(tx, index, scriptCode, amount, hashType), pubkey);
       } catch {
-        // A key off the curve or an unparsable signature simply does not verify.
+        // A DER signature whose r or s is out of range simply does not verify (verifyDigest
+        // already answers false for a key off the curve).
         return false;
       }
     },
     checkLockTime: (required) => lockTimeSatisfied(required, tx.lockTime, sequence),
     checkSequence: (required) => sequenceSatisfied(required, tx.version, sequence),
   };
+}
+
+/**
+ * Checks the script of input `index` of `tx`, which spends `spent`: the scriptSig must be
+ * empty and the witness must satisfy the segwit v0 output script (`verifyWitnessV0`), with
+ * signatures and timelocks checked against `tx`. `spent.value` enters only the signature
+ * digests: whether amounts balance, and the other inputs, are `checkTransactionSpends`'s business.
+ */
+export function verifyInputWitness(tx: BitcoinTx, index: number, spent: TxOutput): ScriptResult {
+  const input = tx.inputs[index];
+  if (input === undefined) throw new RangeError(`expected an input index below ${tx.inputs.length}, got ${index}`);
+  if (input.scriptSig.length !== 0) return { ok: false, error: 'a witness spend needs an empty scriptSig', policy: false };
+  return verifyWitnessV0(spent.script, input.witness, inputChecker(tx, index, spent.value));
 }
 
 /** Result of `checkTransactionSpends`. */
@@ -210,18 +175,8 @@ export function checkTransactionSpends(tx: DecodedTx, spent: readonly SpentOutpu
   if (valueIn < valueOut) return reject(`bad-txns-in-belowout, value in (${valueIn}) < value out (${valueOut})`);
   if (!relativeLocksSatisfied(tx, spent, ctx)) return reject('non-BIP68-final (a relative timelock has not expired)');
 
-  let view: Transaction;
-  try {
-    view = sighashView(tx.raw);
-  } catch (err) {
-    return reject(`TX decode failed (${(err as Error).message})`);
-  }
   for (let i = 0; i < tx.inputs.length; i++) {
-    const input = tx.inputs[i]!;
-    if (input.scriptSig.length !== 0) {
-      return reject(`mandatory-script-verify-flag-failed (input ${i}: a witness spend needs an empty scriptSig)`);
-    }
-    const result = verifyWitnessV0(spent[i]!.script, input.witness, inputChecker(tx, view, i, spent[i]!.value));
+    const result = verifyInputWitness(tx, i, spent[i]!);
     if (!result.ok) {
       const prefix = result.policy ? 'non-mandatory-script-verify-flag' : 'mandatory-script-verify-flag-failed';
       return reject(`${prefix} (input ${i}: ${result.error})`);

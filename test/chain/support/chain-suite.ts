@@ -9,13 +9,14 @@
  */
 import { Script } from '@scure/btc-signer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { p2wshScript } from '../../../src/bitcoin/script.js';
 import { computeTxid } from '../../../src/bitcoin/txid.js';
 import type { Chain } from '../../../src/chain/chain.js';
 import { TxRejectedError } from '../../../src/chain/chain-errors.js';
 import { devnetGenesis } from '../../../src/chain/devnet/block.js';
 import { feeRateForTarget } from '../../../src/chain/fee-estimates.js';
 import { isChandError, ErrorCode } from '../../../src/errors.js';
-import { buildTx, p2wshOutput, testKey, type TestKey } from './tx-builder.js';
+import { buildTx, testKey, type TestKey } from './tx-builder.js';
 
 /** What the suite needs: a Chain plus the devnet controls behind it. */
 export interface ChainHarness {
@@ -207,7 +208,7 @@ export function describeChainSuite(name: string, factory: ChainHarnessFactory): 
         const owner = freshKey();
         const committed = Script.encode([owner.pub, 'CHECKSIG']);
         const source = await funded(80_000n);
-        const lockTx = buildTx({ inputs: [{ ...source, key: source.key }], outputs: [{ script: p2wshOutput(committed), value: 79_000n }] });
+        const lockTx = buildTx({ inputs: [{ ...source, key: source.key }], outputs: [{ script: p2wshScript(committed), value: 79_000n }] });
         const lockTxid = await h.chain.broadcast(lockTx);
         await h.mine(1);
         const other = Script.encode([freshKey().pub, 'CHECKSIG']);
@@ -224,7 +225,7 @@ export function describeChainSuite(name: string, factory: ChainHarnessFactory): 
         const csvScript = Script.encode([delay, 'CHECKSEQUENCEVERIFY', 'DROP', owner.pub, 'CHECKSIG']);
         const source = await funded(80_000n);
         const lockTxid = await h.chain.broadcast(
-          buildTx({ inputs: [{ ...source, key: source.key }], outputs: [{ script: p2wshOutput(csvScript), value: 79_000n }] }),
+          buildTx({ inputs: [{ ...source, key: source.key }], outputs: [{ script: p2wshScript(csvScript), value: 79_000n }] }),
         );
         await h.mine(1); // confirmed at height H; spendable in block H + 3
         const spend = buildTx({
@@ -243,7 +244,7 @@ export function describeChainSuite(name: string, factory: ChainHarnessFactory): 
         const csvScript = Script.encode([5, 'CHECKSEQUENCEVERIFY', 'DROP', owner.pub, 'CHECKSIG']);
         const source = await funded(80_000n);
         const lockTxid = await h.chain.broadcast(
-          buildTx({ inputs: [{ ...source, key: source.key }], outputs: [{ script: p2wshOutput(csvScript), value: 79_000n }] }),
+          buildTx({ inputs: [{ ...source, key: source.key }], outputs: [{ script: p2wshScript(csvScript), value: 79_000n }] }),
         );
         await h.mine(6);
         const spend = buildTx({

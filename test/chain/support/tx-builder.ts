@@ -5,8 +5,8 @@
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { p2wpkh, RawTx, Transaction } from '@scure/btc-signer';
+import { p2pkhScriptFromHash } from '../../../src/bitcoin/script.js';
 import { hexToBytes } from '../../../src/codec/bytes.js';
-import { p2wpkhScriptCode } from '../../../src/chain/devnet/script-interpreter.js';
 import { REGTEST } from '../../../src/chain/network.js';
 
 export const SIGHASH_ALL = 0x01;
@@ -24,11 +24,6 @@ export function testKey(label: string): TestKey {
   const pub = secp256k1.getPublicKey(priv, true);
   const payment = p2wpkh(pub, REGTEST);
   return { priv, pub, script: payment.script, address: payment.address! };
-}
-
-/** OP_0 <sha256(witnessScript)>. */
-export function p2wshOutput(witnessScript: Uint8Array): Uint8Array {
-  return Uint8Array.of(0x00, 0x20, ...sha256(witnessScript));
 }
 
 export interface BuildInput {
@@ -66,7 +61,7 @@ export function buildTx(options: BuildOptions): Uint8Array {
   const unsigned = RawTx.encode({ ...base, segwitFlag: false, witnesses: undefined });
   const view = Transaction.fromRaw(unsigned, { allowUnknownOutputs: true, allowUnknownInputs: true, disableScriptCheck: true });
   const witnesses = options.inputs.map((input, i) => {
-    const scriptCode = input.witnessScript ?? p2wpkhScriptCode(pubkeyHash(input.key!));
+    const scriptCode = input.witnessScript ?? p2pkhScriptFromHash(pubkeyHash(input.key!));
     const sign = (key: TestKey, hashType = SIGHASH_ALL): Uint8Array => {
       const digest = view.preimageWitnessV0(i, scriptCode, hashType, input.value);
       return Uint8Array.of(...secp256k1.sign(digest, key.priv, { prehash: false, format: 'der' }), hashType);
