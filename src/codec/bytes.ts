@@ -140,6 +140,20 @@ export class ByteWriter {
   finish(): Uint8Array {
     return this.#buf.slice(0, this.#length);
   }
+
+  /**
+   * A view of everything written so far, without copying. It shares the writer's buffer, so
+   * it is valid only until the next write or reset: copy it (or `finish()`) to keep it.
+   */
+  view(): Uint8Array {
+    return this.#buf.subarray(0, this.#length);
+  }
+
+  /** Empties the writer, keeping its buffer for reuse. */
+  reset(): this {
+    this.#length = 0;
+    return this;
+  }
 }
 
 /**

@@ -13,7 +13,7 @@
  */
 import { DecodeError } from '../errors.js';
 import { ByteReader, ByteWriter, bytesToHex, hexToBytes } from './bytes.js';
-import { decodeTlvStream, decodeTu64, encodeTlvStream, encodeTu64, type TlvRecord } from './tlv.js';
+import { decodeTlvStream, decodeTu64, encodeTu64 } from './tlv.js';
 
 /** Encodes one value into the bytes of a TLV record value, and back. */
 export interface FieldCodec<T> {
@@ -48,17 +48,26 @@ export const field = {
     },
     (r) => r.u32() | 0,
   ),
-  /** A safe-integer number written as a truncated u64 (minimal big-endian bytes). */
+  /**
+   * A safe-integer number written as a truncated u64 (minimal big-endian bytes, the same
+   * bytes `encodeTu64` gives), without going through bigint: it is on every hot record.
+   */
   tu53: fixed<number>(
     'tu64',
     (w, v) => {
       assertSafeUint(v, 53, 'tu64');
-      w.bytes(encodeTu64(BigInt(v)));
+      let length = 0;
+      for (let rest = v; rest > 0; rest = Math.floor(rest / 256)) length++;
+      for (let i = length - 1; i >= 0; i--) w.u8(Math.floor(v / 256 ** i) % 256);
     },
     (r) => {
-      const value = decodeTu64(r.rest());
-      if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw new DecodeError(`integer ${value} exceeds 2^53`);
-      return Number(value);
+      const bytes = r.rest();
+      if (bytes.length > 7) throw new DecodeError(`integer of ${bytes.length} bytes exceeds 2^53`);
+      if (bytes.length > 0 && bytes[0] === 0) throw new DecodeError('truncated integer is not minimally encoded: leading zero byte');
+      let value = 0;
+      for (const byte of bytes) value = value * 256 + byte;
+      if (value > Number.MAX_SAFE_INTEGER) throw new DecodeError(`integer ${value} exceeds 2^53`);
+      return value;
     },
   ),
   /** A bigint amount written as a truncated u64. */
@@ -98,7 +107,7 @@ export const field = {
   record<T>(schema: RecordSchema<T>): FieldCodec<T> {
     return fixed<T>(
       schema.name,
-      (w, v) => w.bytes(schema.encodeBody(v)),
+      (w, v) => schema.writeBody(w, v),
       (r) => schema.decodeBody(r.rest()),
     );
   },
@@ -108,10 +117,14 @@ export const field = {
       `list<${inner.kind}>`,
       (w, values) => {
         w.bigSize(values.length);
-        for (const value of values) {
-          const element = new ByteWriter();
-          inner.write(element, value);
-          w.varBytes(element.finish());
+        const element = acquireScratch();
+        try {
+          for (const value of values) {
+            inner.write(element.reset(), value);
+            w.varBytes(element.view());
+          }
+        } finally {
+          releaseScratch(element);
         }
       },
       (r) => {
@@ -130,6 +143,19 @@ export const field = {
     );
   },
 } as const;
+
+// Scratch writers for field values: encoding a record writes each field's value into one,
+// then copies it behind its type and length. Reusing them (a stack, since records nest)
+// keeps encoding free of per-field allocations on the database hot path.
+const scratchPool: ByteWriter[] = [];
+
+function acquireScratch(): ByteWriter {
+  return scratchPool.pop()?.reset() ?? new ByteWriter(256);
+}
+
+function releaseScratch(w: ByteWriter): void {
+  scratchPool.push(w);
+}
 
 /** One field of a record schema. Even `type` = required, odd = optional. */
 export interface FieldSpec<T> {
@@ -181,27 +207,43 @@ export class RecordSchema<T> {
 
   /** Encodes `value` as a TLV stream. Throws TypeError if a required field is missing. */
   encodeBody(value: T): Uint8Array {
-    const records: TlvRecord[] = [];
-    for (const spec of this.fields) {
-      const v = (value as Record<string, unknown>)[spec.name];
-      if (v === undefined) {
-        if (spec.type % 2 === 0) throw new TypeError(`expected ${this.name}.${spec.name} to be set, got undefined`);
-        continue;
-      }
-      const w = new ByteWriter();
-      spec.codec.write(w, v);
-      records.push({ type: BigInt(spec.type), value: w.finish() });
-    }
-    return encodeTlvStream(records);
+    const w = new ByteWriter(256);
+    this.writeBody(w, value);
+    return w.finish();
   }
 
-  /** Decodes a TLV stream. DECODE_FAILED on malformed bytes, a missing required field or an unknown even type. */
-  decodeBody(bytes: Uint8Array): T {
+  /**
+   * Appends `value`'s TLV stream to `w`. Fields are written in the table's (increasing) type
+   * order, so the stream is canonical by construction.
+   */
+  writeBody(w: ByteWriter, value: T): void {
+    const scratch = acquireScratch();
+    try {
+      for (const spec of this.fields) {
+        const v = (value as Record<string, unknown>)[spec.name];
+        if (v === undefined) {
+          if (spec.type % 2 === 0) throw new TypeError(`expected ${this.name}.${spec.name} to be set, got undefined`);
+          continue;
+        }
+        spec.codec.write(scratch.reset(), v);
+        w.bigSize(spec.type).varBytes(scratch.view());
+      }
+    } finally {
+      releaseScratch(scratch);
+    }
+  }
+
+  /**
+   * Decodes a TLV stream. DECODE_FAILED on malformed bytes, a missing required field or an
+   * unknown even type. With `only`, fields not named are skipped (not decoded, not required).
+   */
+  decodeBody(bytes: Uint8Array, only?: ReadonlySet<string>): T {
     const records = decodeTlvStream(bytes, { isKnownType: (t) => t <= BigInt(Number.MAX_SAFE_INTEGER) && this.byType.has(Number(t)) });
     const out: Record<string, unknown> = {};
     for (const record of records) {
       const spec = this.byType.get(Number(record.type));
       if (spec === undefined) continue; // unknown odd type: optional, skipped
+      if (only !== undefined && !only.has(spec.name)) continue;
       const r = new ByteReader(record.value);
       try {
         out[spec.name] = spec.codec.read(r);
@@ -212,6 +254,7 @@ export class RecordSchema<T> {
       }
     }
     for (const spec of this.fields) {
+      if (only !== undefined && !only.has(spec.name)) continue;
       if (spec.type % 2 === 0 && !(spec.name in out)) throw new DecodeError(`${this.name}: required field ${spec.name} (type ${spec.type}) is missing`);
     }
     return out as T;
@@ -219,16 +262,27 @@ export class RecordSchema<T> {
 
   /** Encodes `value` with the envelope `[version][minReaderVersion][TLV stream]`. */
   encode(value: T): Uint8Array {
-    const body = this.encodeBody(value);
-    const out = new Uint8Array(2 + body.length);
-    out[0] = this.versions.version;
-    out[1] = this.versions.minReaderVersion;
-    out.set(body, 2);
-    return out;
+    const w = new ByteWriter(256);
+    w.u8(this.versions.version).u8(this.versions.minReaderVersion);
+    this.writeBody(w, value);
+    return w.finish();
   }
 
-  /** Decodes an enveloped record. DECODE_FAILED if it needs a newer reader or is malformed. */
-  decode(bytes: Uint8Array): T {
+  /**
+   * Decodes only the named fields of an enveloped record (for hot paths that need one or
+   * two fields of a large record). The stream is still fully validated; required fields
+   * outside `names` are not checked for presence.
+   */
+  decodeFields<K extends keyof T & string>(bytes: Uint8Array, names: readonly K[]): Pick<T, K> {
+    const full = this.decode(bytes, new Set<string>(names));
+    return full as Pick<T, K>;
+  }
+
+  /**
+   * Decodes an enveloped record. DECODE_FAILED if it needs a newer reader or is malformed.
+   * With `only`, just those fields are decoded (see decodeFields).
+   */
+  decode(bytes: Uint8Array, only?: ReadonlySet<string>): T {
     if (bytes.length < 2) throw new DecodeError(`${this.name}: record of ${bytes.length} bytes has no envelope`);
     const minReader = bytes[1]!;
     if (minReader > this.versions.version) {
@@ -236,6 +290,6 @@ export class RecordSchema<T> {
         `${this.name}: record version ${bytes[0]} needs reader version ${minReader}, this chand reads up to ${this.versions.version}`,
       );
     }
-    return this.decodeBody(bytes.subarray(2));
+    return this.decodeBody(bytes.subarray(2), only);
   }
 }

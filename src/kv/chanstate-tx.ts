@@ -62,9 +62,18 @@ export function requireInfo(tx: KvReadTx, op: OutPoint): ChannelInfo {
   return info;
 }
 
-/** Like requireInfo, but also refuses channels whose commitments must not change. */
-export function requireMutable(tx: KvReadTx, op: OutPoint): ChannelInfo {
-  const info = requireInfo(tx, op);
+/** The fields of the info record the commitment hot path needs. */
+export type MutableInfo = Pick<ChannelInfo, 'status' | 'shortChannelId'>;
+
+/**
+ * The status and short channel id of an open channel whose commitments may change: refuses
+ * borked and restored channels. Decodes only those two fields of the info record, because
+ * it runs on every step of every payment round.
+ */
+export function requireMutable(tx: KvReadTx, op: OutPoint): MutableInfo {
+  const bytes = tx.get(keys.chan(CHANNEL_INFO, op));
+  if (bytes === undefined) throw notFound(op);
+  const info = channelInfoRecord.decodeFields(bytes, ['status', 'shortChannelId']);
   if ((info.status & ChannelStatus.Borked) !== 0) {
     throw new ChandError(ErrorCode.CHANNEL_BORKED, `channel ${formatOutPoint(op)} is borked: its commitments cannot change`);
   }

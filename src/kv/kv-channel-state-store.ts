@@ -529,7 +529,7 @@ export class KvChannelStateStore implements ChannelStateStore {
 
   // --- forwarding packages ------------------------------------------------------------
 
-  private putFwdPkg(tx: KvWriteTx, info: ChannelInfo, pkg: FwdPkg): void {
+  private putFwdPkg(tx: KvWriteTx, info: Pick<ChannelInfo, 'shortChannelId'>, pkg: FwdPkg): void {
     if (pkg.source !== info.shortChannelId) {
       throw new RangeError(`expected forwarding package source ${info.shortChannelId}, got ${pkg.source}`);
     }
