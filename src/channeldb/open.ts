@@ -3,8 +3,12 @@
  * the three stores. Only this module (and node wiring) knows which backend is in use;
  * everything else receives contracts.
  *
+ * Backends: `sqlite` (the default: an embedded file, durable), `lmdb` (embedded KV),
+ * `postgres` (a server; several processes may open one database) and `memory` (tests).
+ *
  * Data directory layout for file backends:
  *   <path>/chand.lock      single-writer lock (file-lock.ts)
+ *   <path>/channel.sqlite  SQLite database (WAL mode adds channel.sqlite-wal and -shm)
  *   <path>/channel.lmdb    LMDB environment (data file; lmdb adds channel.lmdb-lock)
  */
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
@@ -20,9 +24,16 @@ import { openLmdbEngine } from '../kv/lmdb-engine.js';
 import { createMemoryEngine } from '../kv/memory-engine.js';
 import { KV_MIGRATIONS, migrateKv, migrationStatus, readSchemaVersion, type MigrationReport } from '../kv/migrations.js';
 import type { LinkNodeStore } from '../linknode/store.js';
+import { migrateSql, readSqlSchemaVersion, sqlMigrationStatus, SQL_MIGRATIONS, type SqlMigrationReport } from '../sql/migrations.js';
+import { openPostgresBackend, redactUrl } from '../sql/postgres.js';
+import { SqlChannelStateStore } from '../sql/sql-channel-state-store.js';
+import { SqlCoordinator } from '../sql/sql-coordinator.js';
+import { SqlLinkNodeStore } from '../sql/sql-link-node-store.js';
+import { openSqliteBackend } from '../sql/sqlite.js';
+import type { SqlBackend } from '../sql/transactions.js';
 import { acquireDirLock, type FileLock } from './file-lock.js';
 
-/** Which backend to open, and where. */
+/** Which backend to open, and where. Without `backend`, a data directory opens SQLite. */
 export type ChannelDbConfig =
   | { readonly backend: 'memory' }
   | {
@@ -31,7 +42,24 @@ export type ChannelDbConfig =
       readonly path: string;
       /** Skip fsync: only for throwaway test data. */
       readonly noSync?: boolean;
+    }
+  | {
+      readonly backend?: 'sqlite';
+      /** Data directory (created if missing, unless `create: false`); the file is channel.sqlite. */
+      readonly path: string;
+    }
+  | {
+      readonly backend: 'postgres';
+      /** Connection URL, e.g. postgres://user@127.0.0.1:5432/chand. Credentials never reach a message. */
+      readonly url: string;
+      /** Keep the tables in this PostgreSQL schema (created if missing). Default: the search_path's. */
+      readonly schema?: string;
+      /** Connection pool size. Default 10. */
+      readonly maxConnections?: number;
     };
+
+/** The backends openChannelDb knows. */
+export type BackendName = 'memory' | 'lmdb' | 'sqlite' | 'postgres';
 
 /** Options of openChannelDb. */
 export interface OpenOptions extends KvChannelStateOptions {
@@ -53,7 +81,7 @@ export interface MigrationStatus {
 
 /** An open channel database: the three stores over one backend. */
 export interface ChannelDb {
-  readonly backend: ChannelDbConfig['backend'];
+  readonly backend: BackendName;
   readonly channelState: ChannelStateStore;
   readonly linkNodes: LinkNodeStore;
   readonly coordinator: Coordinator;
@@ -75,18 +103,39 @@ export class DryRunResult extends ChandError {
 
 /** Name of the LMDB data file inside a data directory. */
 export const LMDB_FILE = 'channel.lmdb';
+/** Name of the SQLite database file inside a data directory. */
+export const SQLITE_FILE = 'channel.sqlite';
 
-async function openEngine(config: ChannelDbConfig, options: OpenOptions): Promise<{ engine: KvEngine; lock?: FileLock }> {
-  if (config.backend === 'memory') return { engine: createMemoryEngine() };
-  if (config.backend !== 'lmdb') throw new TypeError(`expected backend memory or lmdb, got ${String((config as { backend: unknown }).backend)}`);
-  if (typeof config.path !== 'string' || config.path === '') throw new TypeError('expected a data directory path for the lmdb backend');
-  if (!existsSync(config.path)) {
-    if (options.create === false) throw new ChandError(ErrorCode.DB_NOT_INITIALIZED, `no chand database at ${config.path} (run \`chand db init\`)`);
-    mkdirSync(config.path, { recursive: true, mode: 0o700 });
-  } else if (options.create === false && !readdirSync(config.path).includes(LMDB_FILE)) {
-    throw new ChandError(ErrorCode.DB_NOT_INITIALIZED, `no chand LMDB database in ${config.path} (run \`chand db init\`)`);
+/** The backend a config selects (SQLite when none is named). */
+export function backendOf(config: ChannelDbConfig): BackendName {
+  return config.backend ?? 'sqlite';
+}
+
+/** Where a config points, for messages: the data directory, or the server URL without credentials. */
+export function locationOf(config: ChannelDbConfig): string {
+  if (config.backend === 'memory') return 'memory';
+  if (config.backend === 'postgres') return redactUrl(config.url) + (config.schema === undefined ? '' : ` (schema ${config.schema})`);
+  return config.path;
+}
+
+/**
+ * Makes sure the data directory exists (or, with `create: false`, that it holds `file`),
+ * then takes its single-writer lock.
+ */
+function prepareDataDir(path: string, file: string, what: string, options: OpenOptions): FileLock {
+  if (typeof path !== 'string' || path === '') throw new TypeError(`expected a data directory path for the ${what} backend`);
+  if (!existsSync(path)) {
+    if (options.create === false) throw new ChandError(ErrorCode.DB_NOT_INITIALIZED, `no chand database at ${path} (run \`chand db init\`)`);
+    mkdirSync(path, { recursive: true, mode: 0o700 });
+  } else if (options.create === false && !readdirSync(path).includes(file)) {
+    throw new ChandError(ErrorCode.DB_NOT_INITIALIZED, `no chand ${what} database in ${path} (run \`chand db init\`)`);
   }
-  const lock = acquireDirLock(config.path, 'the channel database');
+  return acquireDirLock(path, 'the channel database');
+}
+
+async function openEngine(config: ChannelDbConfig & { backend: 'memory' | 'lmdb' }, options: OpenOptions): Promise<{ engine: KvEngine; lock?: FileLock }> {
+  if (config.backend === 'memory') return { engine: createMemoryEngine() };
+  const lock = prepareDataDir(config.path, LMDB_FILE, 'LMDB', options);
   try {
     const engine = await openLmdbEngine({ path: join(config.path, LMDB_FILE), ...(config.noSync === undefined ? {} : { noSync: config.noSync }) });
     return { engine, lock };
@@ -96,12 +145,100 @@ async function openEngine(config: ChannelDbConfig, options: OpenOptions): Promis
   }
 }
 
+async function openSqlBackend(config: ChannelDbConfig & { backend?: 'sqlite' | 'postgres' }, options: OpenOptions): Promise<{ backend: SqlBackend; lock?: FileLock }> {
+  if (config.backend === 'postgres') {
+    if (typeof config.url !== 'string' || config.url === '') throw new TypeError('expected a connection URL for the postgres backend');
+    const backend = await openPostgresBackend({
+      url: config.url,
+      ...(config.schema === undefined ? {} : { schema: config.schema }),
+      ...(config.maxConnections === undefined ? {} : { maxConnections: config.maxConnections }),
+      createSchema: options.create !== false,
+    });
+    return { backend };
+  }
+  const lock = prepareDataDir(config.path, SQLITE_FILE, 'SQLite', options);
+  try {
+    return { backend: openSqliteBackend({ file: join(config.path, SQLITE_FILE) }), lock };
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+/** openChannelDb for the SQL backends: migrations under the SQL root, then the SQL stores. */
+async function openSqlChannelDb(config: ChannelDbConfig & { backend?: 'sqlite' | 'postgres' }, options: OpenOptions): Promise<ChannelDb> {
+  const { backend, lock } = await openSqlBackend(config, options);
+  const readVersion = () => backend.runTx('read', (tx) => readSqlSchemaVersion(tx, backend.capabilities));
+  let migration: SqlMigrationReport;
+  try {
+    if (options.migrate === false) {
+      const current = await readVersion();
+      const status = sqlMigrationStatus(current);
+      if (current === 0 || status.pending.length > 0) {
+        throw new ChandError(ErrorCode.DB_NOT_INITIALIZED, `database needs ${status.pending.length} migration(s) (schema ${current} → ${status.latest}); run \`chand db init\``);
+      }
+      migration = { from: current, to: current, applied: [], dryRun: false };
+    } else {
+      migration = await migrateSql(backend, { dryRun: options.dryRun === true });
+    }
+    if (options.dryRun === true) throw new DryRunResult(migration);
+  } catch (err) {
+    await backend.close();
+    lock?.release();
+    throw err;
+  }
+  let closed = false;
+  return {
+    backend: backendOf(config),
+    channelState: new SqlChannelStateStore(backend, options),
+    linkNodes: new SqlLinkNodeStore(backend),
+    coordinator: new SqlCoordinator(backend),
+    migration,
+    schemaVersion: readVersion,
+    migrationStatus: async () => sqlMigrationStatus(await readVersion(), SQL_MIGRATIONS),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await backend.close();
+      lock?.release();
+    },
+  };
+}
+
+/**
+ * The applied and pending migrations of an existing database, without migrating or opening
+ * stores (so a database that needs migrations can still be inspected). DB_NOT_INITIALIZED
+ * if there is no database; DB_LOCKED if another process has its data directory.
+ */
+export async function readMigrationStatus(config: ChannelDbConfig): Promise<MigrationStatus> {
+  const backend = backendOf(config);
+  if (backend === 'sqlite' || backend === 'postgres') {
+    const { backend: sql, lock } = await openSqlBackend(config as ChannelDbConfig & { backend?: 'sqlite' | 'postgres' }, { create: false });
+    try {
+      return sqlMigrationStatus(await sql.runTx('read', (tx) => readSqlSchemaVersion(tx, sql.capabilities)));
+    } finally {
+      await sql.close();
+      lock?.release();
+    }
+  }
+  const { engine, lock } = await openEngine(config as ChannelDbConfig & { backend: 'memory' | 'lmdb' }, { create: false });
+  try {
+    return migrationStatus(await engine.read(readSchemaVersion), KV_MIGRATIONS);
+  } finally {
+    await engine.close();
+    lock?.release();
+  }
+}
+
 /**
  * Opens the channel database: backend, lock, migrations, stores. DB_LOCKED if another
  * process has it open; DB_REVERSION if it was written by a newer chand.
  */
 export async function openChannelDb(config: ChannelDbConfig, options: OpenOptions = {}): Promise<ChannelDb> {
-  const { engine, lock } = await openEngine(config, options);
+  const backend = backendOf(config);
+  if (backend === 'sqlite' || backend === 'postgres') return openSqlChannelDb(config as ChannelDbConfig & { backend?: 'sqlite' | 'postgres' }, options);
+  if (backend !== 'memory' && backend !== 'lmdb') throw new TypeError(`expected backend sqlite, lmdb, postgres or memory, got ${String(backend)}`);
+  const { engine, lock } = await openEngine(config as ChannelDbConfig & { backend: 'memory' | 'lmdb' }, options);
   let migration: MigrationReport;
   try {
     if (options.migrate === false) {
@@ -122,7 +259,7 @@ export async function openChannelDb(config: ChannelDbConfig, options: OpenOption
   }
   let closed = false;
   return {
-    backend: config.backend,
+    backend,
     channelState: new KvChannelStateStore(engine, options),
     linkNodes: new KvLinkNodeStore(engine),
     coordinator: new KvCoordinator(engine),

@@ -7,13 +7,15 @@
 import type { Command } from 'commander';
 import { formatOutPoint } from '../chanstate/channel-id.js';
 import { ChannelStatus, type OpenChannel } from '../chanstate/types.js';
-import { openChannelDb, type ChannelDb, type ChannelDbConfig } from '../channeldb/open.js';
+import { locationOf, openChannelDb, readMigrationStatus, type ChannelDb, type ChannelDbConfig } from '../channeldb/open.js';
 import { bytesToHex } from '../codec/bytes.js';
 import { ErrorCode, isChandError } from '../errors.js';
 
 interface DbFlags {
   readonly path: string;
   readonly backend: string;
+  readonly url?: string;
+  readonly schema?: string;
 }
 
 /** Maps values to JSON: bigint → decimal string, bytes → hex, Map → object. */
@@ -27,8 +29,19 @@ export function toJson(value: unknown): unknown {
 }
 
 function configOf(flags: DbFlags): ChannelDbConfig {
-  if (flags.backend !== 'lmdb') throw new RangeError(`expected --backend lmdb, got ${flags.backend}`);
-  return { backend: 'lmdb', path: flags.path };
+  switch (flags.backend) {
+    case 'sqlite':
+      return { backend: 'sqlite', path: flags.path };
+    case 'lmdb':
+      return { backend: 'lmdb', path: flags.path };
+    case 'postgres': {
+      const url = flags.url ?? process.env['CHAND_DB_URL'];
+      if (url === undefined || url === '') throw new RangeError('expected --url <postgres://...> (or CHAND_DB_URL) with --backend postgres, got none');
+      return { backend: 'postgres', url, ...(flags.schema === undefined ? {} : { schema: flags.schema }) };
+    }
+    default:
+      throw new RangeError(`expected --backend sqlite, lmdb or postgres, got ${flags.backend}`);
+  }
 }
 
 async function withDb<T>(flags: DbFlags, fn: (db: ChannelDb) => Promise<T>): Promise<T> {
@@ -71,8 +84,10 @@ export function registerDbCommands(program: Command): void {
   const db = program.command('db').description('create, inspect and export a channel database');
   const common = (cmd: Command) =>
     cmd
-      .requiredOption('--path <dir>', 'data directory of the channel database', './chand-data')
-      .option('--backend <name>', 'storage backend: lmdb', 'lmdb');
+      .requiredOption('--path <dir>', 'data directory of the channel database (sqlite, lmdb)', './chand-data')
+      .option('--backend <name>', 'storage backend: sqlite, lmdb or postgres', 'sqlite')
+      .option('--url <url>', 'PostgreSQL connection URL for --backend postgres (or env CHAND_DB_URL)')
+      .option('--schema <name>', 'PostgreSQL schema holding the tables (default: the search_path\'s)');
 
   common(db.command('init').description('create the database (or migrate an existing one) and print its schema version'))
     .option('--dry-run', 'show what would be migrated without writing anything')
@@ -80,7 +95,8 @@ export function registerDbCommands(program: Command): void {
       const opened = await openChannelDb(configOf(flags), { dryRun: flags.dryRun === true });
       const m = opened.migration;
       await opened.close();
-      print(m.applied.length === 0 ? `database at ${flags.path} is up to date (schema ${m.to})` : `database at ${flags.path} migrated: schema ${m.from} → ${m.to}`);
+      const where = locationOf(configOf(flags));
+      print(m.applied.length === 0 ? `database at ${where} is up to date (schema ${m.to})` : `database at ${where} migrated: schema ${m.from} → ${m.to}`);
       for (const step of m.applied) print(`  applied ${step.version}: ${step.description}`);
     });
 
@@ -89,7 +105,7 @@ export function registerDbCommands(program: Command): void {
     .action(async (flags: DbFlags & { json?: boolean }) => {
       await withDb(flags, async (opened) => {
         const [version, counts, links] = await Promise.all([opened.schemaVersion(), opened.channelState.counts(), opened.linkNodes.fetchAllLinkNodes()]);
-        const status = { backend: opened.backend, path: flags.path, schemaVersion: version, ...counts, linkNodes: links.length };
+        const status = { backend: opened.backend, location: locationOf(configOf(flags)), schemaVersion: version, ...counts, linkNodes: links.length };
         if (flags.json === true) return print(JSON.stringify(status, null, 2));
         print(table(['field', 'value'], Object.entries(status).map(([k, v]) => [k, String(v)])));
       });
@@ -98,17 +114,16 @@ export function registerDbCommands(program: Command): void {
   common(db.command('migrate-status').description('applied and pending migrations'))
     .option('--json', 'print JSON')
     .action(async (flags: DbFlags & { json?: boolean }) => {
-      await withDb(flags, async (opened) => {
-        const status = await opened.migrationStatus();
-        if (flags.json === true) return print(JSON.stringify(status, null, 2));
-        print(`schema ${status.current} of ${status.latest}`);
-        print(
-          table(
-            ['version', 'state', 'description'],
-            [...status.applied.map((m) => [String(m.version), 'applied', m.description]), ...status.pending.map((m) => [String(m.version), 'pending', m.description])],
-          ),
-        );
-      });
+      // Read without migrating: a database that needs migrations is exactly what this shows.
+      const status = await readMigrationStatus(configOf(flags));
+      if (flags.json === true) return print(JSON.stringify(status, null, 2));
+      print(`schema ${status.current} of ${status.latest}`);
+      print(
+        table(
+          ['version', 'state', 'description'],
+          [...status.applied.map((m) => [String(m.version), 'applied', m.description]), ...status.pending.map((m) => [String(m.version), 'pending', m.description])],
+        ),
+      );
     });
 
   common(db.command('channels').description('list pending, open and closing channels'))

@@ -1,0 +1,646 @@
+/**
+ * `npm run bench:store`: the channel-state store on memory, LMDB, SQLite and PostgreSQL.
+ *
+ * Scenarios (sizes are flags; defaults are the issue's sizes, `--quick` shrinks them all):
+ * - hot path: one payment round = appendRemoteCommitChain + advanceCommitChainTail +
+ *   updateCommitment, with 0, 5 and 50 HTLCs on the commitments; rounds/s and p50/p99 round
+ *   latency. It is compared with the engine's raw durable rate measured in the same run: a
+ *   "raw round" is three serial single-write transactions of the same byte sizes as the
+ *   three store calls (the store must make three durable commits per round, persist before
+ *   send), so `vs raw` = store rounds/s ÷ raw rounds/s;
+ * - 100 channels running rounds concurrently: total rounds/s;
+ * - bytes on disk per revoked state (0 and 5 HTLCs) after 100,000 states;
+ * - open + load 10,000 channels: time from open to fetchAllChannels() returning;
+ * - closing a channel with 1,000,000 revoked states: close latency, then the bounded purge:
+ *   longest batch, number of batches, total.
+ * Revoked states for the last two are written with bulk inserts of exactly the rows (or KV
+ * records) the store writes, not through the store API: a million serial durable rounds
+ * would take hours. The output says so.
+ *
+ * Every engine runs with its durable settings (LMDB without noSync, SQLite WAL +
+ * synchronous=FULL, PostgreSQL fsync + synchronous_commit). It prints markdown tables and
+ * writes bench/results/store-<timestamp>.json.
+ */
+import BetterSqlite3 from 'better-sqlite3';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { open as openLmdb } from 'lmdb';
+import pg from 'pg';
+import { commitmentIndex, ShachainProducer, ShachainStore } from '../src/bitcoin/shachain.js';
+import { commitDiffRecord, commitmentRecord, fwdPkgRecord, logUpdateListRecord, remoteRevocationRecord, revocationLogRecord } from '../src/chanstate/records.js';
+import type { ChannelStateStore } from '../src/chanstate/store.js';
+import { ChannelStatus, type OpenChannel, type OutPoint, type RevocationLogEntry } from '../src/chanstate/types.js';
+import type { Coordinator } from '../src/channelcoord/coordinator.js';
+import { LMDB_FILE, openChannelDb, SQLITE_FILE, type ChannelDbConfig } from '../src/channeldb/open.js';
+import { bytesToHex } from '../src/codec/bytes.js';
+import type { KvEngine } from '../src/kv/engine.js';
+import { REVOCATION_LOG, keys, u64Key } from '../src/kv/keys.js';
+import { KvChannelStateStore } from '../src/kv/kv-channel-state-store.js';
+import { KvCoordinator } from '../src/kv/kv-coordinator.js';
+import { openLmdbEngine } from '../src/kv/lmdb-engine.js';
+import { createMemoryEngine } from '../src/kv/memory-engine.js';
+import { migrateKv } from '../src/kv/migrations.js';
+import { migrateSql } from '../src/sql/migrations.js';
+import { openPostgresBackend } from '../src/sql/postgres.js';
+import { createThrowawayDatabase, findPostgres, type PostgresServer, type ThrowawayDatabase } from '../src/sql/postgres-server.js';
+import { revocationLogRow, SqlChannelStateStore } from '../src/sql/sql-channel-state-store.js';
+import { SqlCoordinator } from '../src/sql/sql-coordinator.js';
+import { openSqliteBackend } from '../src/sql/sqlite.js';
+import type { SqlBackend } from '../src/sql/transactions.js';
+import { makeChannel, makeCloseSummary, modelOf, peerPub, planRound, scidOf, type RoundPlan } from '../src/testing/fixtures.js';
+
+// --- options --------------------------------------------------------------------------------
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    backends: { type: 'string', default: 'memory,lmdb,sqlite,postgres' },
+    rounds: { type: 'string' },
+    'rounds-50': { type: 'string' },
+    'concurrent-channels': { type: 'string' },
+    'concurrent-rounds': { type: 'string' },
+    states: { type: 'string' },
+    channels: { type: 'string' },
+    'close-states': { type: 'string' },
+    'purge-batch': { type: 'string' },
+    out: { type: 'string', default: join(import.meta.dirname, 'results') },
+  },
+});
+const quick = flags.quick === true;
+const int = (value: string | undefined, full: number, small: number) => (value === undefined ? (quick ? small : full) : Number.parseInt(value, 10));
+const SIZES = {
+  rounds: int(flags.rounds, 1_000, 60),
+  rounds50: int(flags['rounds-50'], 300, 30),
+  concurrentChannels: int(flags['concurrent-channels'], 100, 10),
+  concurrentRounds: int(flags['concurrent-rounds'], 10, 3),
+  states: int(flags.states, 100_000, 2_000),
+  channels: int(flags.channels, 10_000, 200),
+  closeStates: int(flags['close-states'], 1_000_000, 5_000),
+  purgeBatch: int(flags['purge-batch'], 2_000, 1_000),
+};
+const WARMUP = quick ? 5 : 20;
+const HTLC_COUNTS = [0, 5, 50] as const;
+/** The memory engine deletes from a sorted array (O(n) each): a million-key purge would take hours. */
+const MEMORY_CLOSE_STATES_CAP = 100_000;
+
+// --- engines --------------------------------------------------------------------------------
+
+/** The stores of one open database, and what the bench needs beyond the contracts. */
+interface Opened {
+  readonly channelState: ChannelStateStore;
+  readonly coordinator: Coordinator;
+  /** One durable transaction writing `bytes` under a scratch key (the raw baseline). */
+  rawCommit(bytes: Uint8Array): Promise<void>;
+  /** Bytes the engine occupies now (undefined: not on disk). */
+  diskBytes(): Promise<number | undefined>;
+  /** Writes revocation log states [from, from + entries.length) of `op` in bulk. */
+  bulkRevocationLog(op: OutPoint, entries: readonly RevocationLogEntry[]): Promise<void>;
+  /** Transactions retried because of conflicts so far. */
+  retries(): number;
+  close(): Promise<void>;
+}
+
+interface Engine {
+  readonly name: 'memory' | 'lmdb' | 'sqlite' | 'postgres';
+  readonly notes: string[];
+  open(): Promise<Opened>;
+  /** The config openChannelDb reopens it with (undefined: the engine does not persist). */
+  readonly config?: ChannelDbConfig;
+  dispose(): Promise<void>;
+}
+
+function kvOpened(engine: KvEngine, disk: () => Promise<number | undefined>): Opened {
+  const channelState = new KvChannelStateStore(engine);
+  const rawKey = Uint8Array.of(0xfe, 0x01);
+  return {
+    channelState,
+    coordinator: new KvCoordinator(engine),
+    rawCommit: (bytes) => engine.update((tx) => tx.put(rawKey, bytes)),
+    diskBytes: disk,
+    async bulkRevocationLog(op, entries) {
+      // The KV store's revocation-log record (kv-channel-state-store.ts encodeEntry).
+      for (let i = 0; i < entries.length; i += 20_000) {
+        const batch = entries.slice(i, i + 20_000);
+        await engine.update((tx) => {
+          for (const { commitHeight, htlcs, ...rest } of batch) {
+            tx.put(keys.chan(REVOCATION_LOG, op, u64Key(commitHeight)), revocationLogRecord.encode(htlcs.length === 0 ? rest : { ...rest, htlcs }));
+          }
+        });
+      }
+    },
+    retries: () => 0,
+    close: () => engine.close(),
+  };
+}
+
+function memoryEngine(): Engine {
+  return {
+    name: 'memory',
+    notes: ['memory: not durable (no disk); its "raw" rate is an in-memory transaction'],
+    async open() {
+      const engine = createMemoryEngine();
+      await migrateKv(engine);
+      return kvOpened(engine, async () => undefined);
+    },
+    dispose: async () => {},
+  };
+}
+
+function lmdbEngine(): Engine {
+  const dir = mkdtempSync(join(tmpdir(), 'chand-bench-lmdb-'));
+  return {
+    name: 'lmdb',
+    notes: [],
+    config: { backend: 'lmdb', path: dir },
+    async open() {
+      const engine = await openLmdbEngine({ path: join(dir, LMDB_FILE) });
+      await migrateKv(engine);
+      // A read-only handle on the same environment, for page statistics: pages the main
+      // tree uses (branch + leaf + overflow) × page size. File size would count free pages.
+      const stats = openLmdb({ path: join(dir, LMDB_FILE), readOnly: true });
+      const opened = kvOpened(engine, async () => {
+        const { root } = stats.getStats() as { root: { pageSize: number; treeBranchPageCount: number; treeLeafPageCount: number; overflowPages: number } };
+        return (root.treeBranchPageCount + root.treeLeafPageCount + root.overflowPages) * root.pageSize;
+      });
+      return { ...opened, close: async () => (await stats.close(), await opened.close()) };
+    },
+    dispose: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+function sqlOpened(backend: SqlBackend, extra: Pick<Opened, 'rawCommit' | 'diskBytes' | 'bulkRevocationLog'> & { close(): Promise<void> }): Opened {
+  return {
+    channelState: new SqlChannelStateStore(backend),
+    coordinator: new SqlCoordinator(backend),
+    ...extra,
+    retries: () => backend.retries,
+    close: async () => (await backend.close(), await extra.close()),
+  };
+}
+
+async function channelRowId(backend: SqlBackend, op: OutPoint): Promise<number> {
+  const row = await backend.runTx('read', (tx) =>
+    tx.selectFrom('channels').select('id').where('txid', '=', Buffer.from(op.txid, 'hex')).where('output_index', '=', op.index).executeTakeFirstOrThrow(),
+  );
+  return Number(row.id);
+}
+
+function sqliteEngine(): Engine {
+  const dir = mkdtempSync(join(tmpdir(), 'chand-bench-sqlite-'));
+  const file = join(dir, SQLITE_FILE);
+  return {
+    name: 'sqlite',
+    notes: [],
+    config: { backend: 'sqlite', path: dir },
+    async open() {
+      const backend = openSqliteBackend({ file });
+      await migrateSql(backend);
+      // A second connection for the raw baseline and bulk loads, with the same pragmas.
+      const raw = new BetterSqlite3(file);
+      raw.pragma('journal_mode = WAL');
+      raw.pragma('synchronous = FULL');
+      raw.pragma('busy_timeout = 5000');
+      raw.exec('create table if not exists bench_raw (k integer primary key, v blob not null)');
+      const put = raw.prepare('insert or replace into bench_raw (k, v) values (1, ?)');
+      const begin = raw.prepare('begin immediate');
+      const commit = raw.prepare('commit');
+      const insert = raw.prepare(
+        'insert into revocation_log (channel_id, commit_height, our_output_index, their_output_index, commit_txid, our_balance_msat, their_balance_msat, htlcs) values (?, ?, ?, ?, ?, ?, ?, ?)',
+      );
+      return sqlOpened(backend, {
+        async rawCommit(bytes) {
+          begin.run();
+          put.run(bytes);
+          commit.run();
+        },
+        async diskBytes() {
+          raw.pragma('wal_checkpoint(TRUNCATE)');
+          const pages = Number(raw.pragma('page_count', { simple: true })) - Number(raw.pragma('freelist_count', { simple: true }));
+          return pages * Number(raw.pragma('page_size', { simple: true }));
+        },
+        async bulkRevocationLog(op, entries) {
+          const id = await channelRowId(backend, op);
+          const write = raw.transaction((batch: readonly RevocationLogEntry[]) => {
+            for (const entry of batch) {
+              const r = revocationLogRow(id, entry);
+              insert.run(r.channel_id, r.commit_height, r.our_output_index, r.their_output_index, r.commit_txid, r.our_balance_msat, r.their_balance_msat, r.htlcs);
+            }
+          });
+          for (let i = 0; i < entries.length; i += 50_000) write(entries.slice(i, i + 50_000));
+        },
+        close: async () => void raw.close(),
+      });
+    },
+    dispose: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+function postgresEngine(server: PostgresServer, database: ThrowawayDatabase): Engine {
+  return {
+    name: 'postgres',
+    notes: [`postgres: ${server.source}, database ${database.name}, pool of 20 connections`],
+    config: { backend: 'postgres', url: database.url, maxConnections: 20 },
+    async open() {
+      const backend = await openPostgresBackend({ url: database.url, maxConnections: 20 });
+      await migrateSql(backend);
+      const client = new pg.Client({ connectionString: database.url });
+      await client.connect();
+      await client.query('create table if not exists bench_raw (k integer primary key, v bytea not null)');
+      return sqlOpened(backend, {
+        async rawCommit(bytes) {
+          await client.query('begin');
+          await client.query('insert into bench_raw (k, v) values (1, $1) on conflict (k) do update set v = excluded.v', [bytes]);
+          await client.query('commit');
+        },
+        async diskBytes() {
+          const { rows } = await client.query<{ n: string }>("select pg_total_relation_size('revocation_log')::text as n");
+          return Number(rows[0]!.n);
+        },
+        async bulkRevocationLog(op, entries) {
+          const id = await channelRowId(backend, op);
+          for (let i = 0; i < entries.length; i += 10_000) {
+            const rows = entries.slice(i, i + 10_000).map((e) => revocationLogRow(id, e));
+            await client.query(
+              `insert into revocation_log (channel_id, commit_height, our_output_index, their_output_index, commit_txid, our_balance_msat, their_balance_msat, htlcs)
+               select * from unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bytea[], $6::bigint[], $7::bigint[], $8::bytea[])`,
+              [
+                rows.map((r) => r.channel_id),
+                rows.map((r) => r.commit_height),
+                rows.map((r) => r.our_output_index),
+                rows.map((r) => r.their_output_index),
+                rows.map((r) => Buffer.from(r.commit_txid)),
+                rows.map((r) => r.our_balance_msat?.toString() ?? null),
+                rows.map((r) => r.their_balance_msat?.toString() ?? null),
+                rows.map((r) => (r.htlcs === null ? null : Buffer.from(r.htlcs))),
+              ],
+            );
+          }
+        },
+        close: () => client.end(),
+      });
+    },
+    async dispose() {
+      await database.drop();
+      await server.stop();
+    },
+  };
+}
+
+// --- helpers --------------------------------------------------------------------------------
+
+const now = () => performance.now();
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+function log(text: string): void {
+  process.stderr.write(`${text}\n`);
+}
+
+/** A fixture channel with `htlcs` HTLCs on its commitments (balances kept positive for any count). */
+function benchChannel(seed: number, htlcs: number, peer = seed): OpenChannel {
+  const channel = makeChannel(seed, {}, { htlcs, dust: 0, peer });
+  const balanced = (c: OpenChannel['localCommitment']) => ({ ...c, remoteBalanceMsat: 100_000_000n });
+  return { ...channel, localCommitment: balanced(channel.localCommitment), remoteCommitment: balanced(channel.remoteCommitment) };
+}
+
+/** Opens `channel` the way a node does: pending, then open. */
+async function addChannel(db: Opened, channel: OpenChannel): Promise<void> {
+  await db.coordinator.syncPendingChannel({ ...channel, isPending: true, shortChannelId: 0n }, undefined, channel.fundingBroadcastHeight);
+  await db.channelState.markOpen(channel.fundingOutpoint, channel.shortChannelId);
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight. */
+async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+}
+
+/**
+ * Round plans for a channel. The revealed secrets are kept the way a node keeps them: a
+ * BOLT 3 compact store (at most 49 buckets) fed by the remote's shachain.
+ */
+function* roundPlans(channel: OpenChannel, htlcs: number): Generator<RoundPlan> {
+  let model = modelOf(channel);
+  const remoteChain = new ShachainProducer(randomBytes(32));
+  const received = new ShachainStore();
+  for (;;) {
+    const plan = planRound(model, { ourAdds: 1, remoteAdds: 1, htlcs, dust: 0 });
+    const index = commitmentIndex(BigInt(plan.revokedHeight));
+    received.insert(index, remoteChain.secretAt(index));
+    const revocation = { ...plan.advance.revocation, secrets: received.entries() };
+    yield { ...plan, advance: { ...plan.advance, revocation } };
+    model = { ...plan.next, revocation, revocationLog: [], fwdPkgs: [], finalHtlcs: new Map() };
+  }
+}
+
+/** The bytes each of the three calls of a round writes, as KV records (the raw baseline's payloads). */
+function roundBytes(plan: RoundPlan): [number, number, number] {
+  const { commitHeight: _h, htlcs, ...entry } = plan.logEntry;
+  return [
+    commitDiffRecord.encode(plan.tip).length,
+    revocationLogRecord.encode(htlcs.length === 0 ? entry : { ...entry, htlcs }).length +
+      commitmentRecord.encode(plan.tip.commitment).length +
+      remoteRevocationRecord.encode(plan.advance.revocation).length +
+      fwdPkgRecord.encode(plan.advance.fwdPkg).length +
+      logUpdateListRecord.encode({ updates: plan.advance.remoteUnsignedLocalUpdates }).length,
+    commitmentRecord.encode(plan.newLocal).length + logUpdateListRecord.encode({ updates: plan.unsignedAckedArg }).length,
+  ];
+}
+
+function revokedStates(from: number, count: number, htlcs: number): RevocationLogEntry[] {
+  const out: RevocationLogEntry[] = [];
+  for (let h = from; h < from + count; h++) {
+    out.push({
+      commitHeight: h,
+      ourOutputIndex: 0,
+      theirOutputIndex: 1,
+      commitTxid: bytesToHex(randomBytes(32)),
+      ourBalanceMsat: 4_000_000_000n + BigInt(h % 100_000) * 1_000n,
+      theirBalanceMsat: 6_000_000_000n - BigInt(h % 100_000) * 1_000n,
+      htlcs: Array.from({ length: htlcs }, (_, i) => ({
+        paymentHash: bytesToHex(randomBytes(32)),
+        refundTimeout: 850_000 + (h % 1_000),
+        outputIndex: 2 + i,
+        incoming: i % 2 === 0,
+        amountSat: 50_000n + BigInt(i) * 1_000n,
+        htlcIndex: h * 5 + i,
+      })),
+    });
+  }
+  return out;
+}
+
+// --- scenarios ------------------------------------------------------------------------------
+
+interface HotPathResult {
+  readonly htlcs: number;
+  readonly rounds: number;
+  readonly roundsPerSec: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly bytesPerCall: [number, number, number];
+  readonly rawTxPerSec: number;
+  readonly rawRoundsPerSec: number;
+  readonly vsRaw: number;
+}
+
+async function hotPath(db: Opened, htlcs: number, rounds: number, seed: number): Promise<HotPathResult> {
+  const channel = benchChannel(seed, htlcs);
+  await addChannel(db, channel);
+  const op = channel.fundingOutpoint;
+  const plans = roundPlans(channel, htlcs);
+  const latencies: number[] = [];
+  let bytes: [number, number, number] | undefined;
+  for (let i = 0; i < rounds + WARMUP; i++) {
+    const plan = plans.next().value as RoundPlan;
+    bytes ??= roundBytes(plan);
+    const t0 = now();
+    await db.channelState.appendRemoteCommitChain(op, plan.diff);
+    await db.channelState.advanceCommitChainTail(op, plan.advance);
+    await db.channelState.updateCommitment(op, plan.newLocal, plan.unsignedAckedArg);
+    if (i >= WARMUP) latencies.push(now() - t0);
+  }
+  // The raw baseline: the same three durable commits with the same byte counts.
+  const payloads = bytes!.map((n) => randomBytes(n));
+  const rawRounds = Math.max(50, Math.min(rounds, 1_000));
+  for (let i = 0; i < WARMUP; i++) for (const p of payloads) await db.rawCommit(p);
+  const t0 = now();
+  for (let i = 0; i < rawRounds; i++) for (const p of payloads) await db.rawCommit(p);
+  const rawSeconds = (now() - t0) / 1000;
+  const total = latencies.reduce((a, b) => a + b, 0) / 1000;
+  latencies.sort((a, b) => a - b);
+  const roundsPerSec = latencies.length / total;
+  const rawRoundsPerSec = rawRounds / rawSeconds;
+  return {
+    htlcs,
+    rounds: latencies.length,
+    roundsPerSec,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    bytesPerCall: bytes!,
+    rawTxPerSec: (rawRounds * 3) / rawSeconds,
+    rawRoundsPerSec,
+    vsRaw: roundsPerSec / rawRoundsPerSec,
+  };
+}
+
+async function concurrentChannels(db: Opened, channels: number, rounds: number): Promise<{ roundsPerSec: number; retries: number }> {
+  const setups = Array.from({ length: channels }, (_, i) => benchChannel(2_000 + i, 5, 2_000 + (i % 20)));
+  await pool(setups, 16, (channel) => addChannel(db, channel));
+  const work = setups.map((channel) => {
+    const plans = roundPlans(channel, 5);
+    return { op: channel.fundingOutpoint, plans: Array.from({ length: rounds }, () => plans.next().value as RoundPlan) };
+  });
+  const retriesBefore = db.retries();
+  const t0 = now();
+  await Promise.all(
+    work.map(async ({ op, plans }) => {
+      for (const plan of plans) {
+        await db.channelState.appendRemoteCommitChain(op, plan.diff);
+        await db.channelState.advanceCommitChainTail(op, plan.advance);
+        await db.channelState.updateCommitment(op, plan.newLocal, plan.unsignedAckedArg);
+      }
+    }),
+  );
+  return { roundsPerSec: (channels * rounds) / ((now() - t0) / 1000), retries: db.retries() - retriesBefore };
+}
+
+async function bytesPerState(db: Opened, states: number): Promise<{ htlcs0?: number; htlcs5?: number }> {
+  const out: { htlcs0?: number; htlcs5?: number } = {};
+  for (const [htlcs, key, seed] of [[0, 'htlcs0', 3_001], [5, 'htlcs5', 3_002]] as const) {
+    const channel = benchChannel(seed, 0);
+    await addChannel(db, channel);
+    const before = await db.diskBytes();
+    if (before === undefined) return {};
+    for (let from = 1; from <= states; from += 50_000) {
+      await db.bulkRevocationLog(channel.fundingOutpoint, revokedStates(from, Math.min(50_000, states - from + 1), htlcs));
+    }
+    out[key] = ((await db.diskBytes())! - before) / states;
+  }
+  return out;
+}
+
+/**
+ * Channels for the load test, derived from two templates so that building 10,000 costs no
+ * key derivation: every tenth channel has 2 HTLCs in flight on each commitment, the others
+ * none (an idle channel's usual state).
+ */
+function loadChannelsOf(count: number): OpenChannel[] {
+  const idle = benchChannel(4_000, 0);
+  const busy = benchChannel(4_001, 2);
+  const peers = Array.from({ length: 200 }, (_, i) => peerPub(4_000 + i));
+  return Array.from({ length: count }, (_, i) => ({
+    ...(i % 10 === 0 ? busy : idle),
+    fundingOutpoint: { txid: bytesToHex(randomBytes(32)), index: i % 4 },
+    identityPub: peers[i % peers.length]!,
+    shortChannelId: scidOf(700_000 + Math.floor(i / 1_000), i % 1_000, i % 4),
+  }));
+}
+
+async function loadChannels(engine: Engine, db: Opened, count: number): Promise<{ readyMs: number; loaded: number }> {
+  await pool(loadChannelsOf(count), 32, (channel) => addChannel(db, channel));
+  if (engine.config === undefined) {
+    const t0 = now();
+    const loaded = (await db.channelState.fetchAllChannels()).length;
+    return { readyMs: now() - t0, loaded };
+  }
+  await db.close();
+  const t0 = now();
+  const reopened = await openChannelDb(engine.config);
+  const loaded = (await reopened.channelState.fetchAllChannels()).length;
+  const readyMs = now() - t0;
+  await reopened.close();
+  return { readyMs, loaded };
+}
+
+async function closeLargeChannel(db: Opened, states: number, batch: number): Promise<{ states: number; closeMs: number; maxBatchMs: number; batches: number; purgeSeconds: number }> {
+  const channel = benchChannel(5_000, 2);
+  await addChannel(db, channel);
+  for (let from = 1; from <= states; from += 50_000) {
+    await db.bulkRevocationLog(channel.fundingOutpoint, revokedStates(from, Math.min(50_000, states - from + 1), 0));
+  }
+  // Drain earlier scenarios' closed channels first, so the purge below is this channel's.
+  while (!(await db.channelState.purgeClosedChannels(batch)).done);
+  const t0 = now();
+  await db.channelState.closeChannel(channel.fundingOutpoint, makeCloseSummary(channel), ChannelStatus.LocalCloseInitiator);
+  const closeMs = now() - t0;
+  let maxBatchMs = 0;
+  let batches = 0;
+  const p0 = now();
+  for (;;) {
+    const b0 = now();
+    const result = await db.channelState.purgeClosedChannels(batch);
+    maxBatchMs = Math.max(maxBatchMs, now() - b0);
+    batches++;
+    if (result.done) break;
+  }
+  return { states, closeMs, maxBatchMs, batches, purgeSeconds: (now() - p0) / 1000 };
+}
+
+// --- run ------------------------------------------------------------------------------------
+
+interface EngineResult {
+  readonly engine: string;
+  readonly hotPath: HotPathResult[];
+  readonly concurrent?: { roundsPerSec: number; retries: number };
+  readonly bytesPerState?: { htlcs0?: number; htlcs5?: number };
+  readonly load?: { readyMs: number; loaded: number };
+  readonly close?: Awaited<ReturnType<typeof closeLargeChannel>>;
+  readonly seconds: number;
+}
+
+const wanted = new Set(flags.backends!.split(',').map((b) => b.trim()));
+const engines: Engine[] = [];
+const notes: string[] = [
+  'this machine acknowledges fsync unusually fast (about 0.1-0.3 ms, toolchain.md §2): durable commit rates are 5-20x those of ordinary SSDs, so per-commit CPU weighs far more in "vs raw" here than it would there',
+  'vs raw = store rounds/s ÷ raw rounds/s; a raw round is three serial durable single-write transactions of the byte sizes the three calls write',
+  `revoked states for bytes/state and the close test are written with bulk inserts of the rows the store writes (not through the store API)`,
+  'load test: every tenth channel has 2 HTLCs on each commitment, the rest none; time = openChannelDb + fetchAllChannels in a fresh open',
+];
+if (wanted.has('memory')) engines.push(memoryEngine());
+if (wanted.has('lmdb')) engines.push(lmdbEngine());
+if (wanted.has('sqlite')) engines.push(sqliteEngine());
+if (wanted.has('postgres')) {
+  const lookup = await findPostgres();
+  if (lookup.server === undefined) {
+    const message = `PostgreSQL SKIPPED: ${lookup.reasons.join('; ')}`;
+    log(`\n!!! ${message} !!!\n`);
+    notes.push(message);
+  } else {
+    engines.push(postgresEngine(lookup.server, await createThrowawayDatabase(lookup.server, 'chand_bench')));
+  }
+}
+
+const results: EngineResult[] = [];
+const started = now();
+const disposed = new Set<Engine>();
+const dispose = async (engine: Engine) => {
+  if (disposed.has(engine)) return;
+  disposed.add(engine);
+  await engine.dispose();
+};
+// A failed engine must not leave files (or a server's database) behind, its own or the others'.
+process.on('exit', () => {
+  if (disposed.size < engines.length) log('bench: stopped early; temporary data of unfinished engines may remain');
+});
+try {
+for (const engine of engines) {
+  const e0 = now();
+  log(`== ${engine.name}`);
+  try {
+    const db = await engine.open();
+    const hot: HotPathResult[] = [];
+    for (const [j, htlcs] of HTLC_COUNTS.entries()) {
+      const r = await hotPath(db, htlcs, htlcs === 50 ? SIZES.rounds50 : SIZES.rounds, 1_000 + j);
+      log(`  hot path ${htlcs} HTLCs: ${r.roundsPerSec.toFixed(0)} rounds/s (raw ${r.rawRoundsPerSec.toFixed(0)}), p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms`);
+      hot.push(r);
+    }
+    const concurrent = await concurrentChannels(db, SIZES.concurrentChannels, SIZES.concurrentRounds);
+    log(`  ${SIZES.concurrentChannels} channels concurrently: ${concurrent.roundsPerSec.toFixed(0)} rounds/s (${concurrent.retries} retries)`);
+    const bytes = await bytesPerState(db, SIZES.states);
+    log(`  bytes/state: ${JSON.stringify(bytes)}`);
+    const closeStates = engine.name === 'memory' ? Math.min(SIZES.closeStates, MEMORY_CLOSE_STATES_CAP) : SIZES.closeStates;
+    if (closeStates < SIZES.closeStates) engine.notes.push(`memory: the close test uses ${closeStates.toLocaleString('en')} states (its purge deletes from a sorted array, O(n) per key)`);
+    const close = await closeLargeChannel(db, closeStates, SIZES.purgeBatch);
+    log(`  close ${closeStates} states: ${close.closeMs.toFixed(1)} ms, longest purge batch ${close.maxBatchMs.toFixed(1)} ms (${close.batches} batches, ${close.purgeSeconds.toFixed(1)} s)`);
+    const load = await loadChannels(engine, db, SIZES.channels);
+    log(`  load ${load.loaded} channels: ${load.readyMs.toFixed(0)} ms`);
+    if (engine.config === undefined) await db.close();
+    notes.push(...engine.notes);
+    results.push({ engine: engine.name, hotPath: hot, concurrent, bytesPerState: bytes, load, close, seconds: (now() - e0) / 1000 });
+  } finally {
+    await dispose(engine);
+  }
+}
+} finally {
+  for (const engine of engines) await dispose(engine);
+}
+
+// --- report ---------------------------------------------------------------------------------
+
+const f0 = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '—' : n.toLocaleString('en', { maximumFractionDigits: 0 }));
+const f1 = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '—' : n.toLocaleString('en', { minimumFractionDigits: 1, maximumFractionDigits: 1 }));
+const f2 = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '—' : n.toFixed(2));
+const pct = (n: number) => `${(n * 100).toFixed(0)}%`;
+
+const lines: string[] = [];
+lines.push(`### Store benchmark (${quick ? 'quick run, reduced sizes' : 'full sizes'}), ${new Date().toISOString().slice(0, 19)}Z`, '');
+lines.push('Payment hot path (appendRemoteCommitChain + advanceCommitChainTail + updateCommitment), serial rounds on one channel:', '');
+lines.push('| engine | HTLCs | rounds/s | p50 ms | p99 ms | raw tx/s | raw rounds/s | vs raw |', '|---|---:|---:|---:|---:|---:|---:|---:|');
+for (const r of results) {
+  for (const h of r.hotPath) lines.push(`| ${r.engine} | ${h.htlcs} | ${f0(h.roundsPerSec)} | ${f2(h.p50Ms)} | ${f2(h.p99Ms)} | ${f0(h.rawTxPerSec)} | ${f0(h.rawRoundsPerSec)} | ${pct(h.vsRaw)} |`);
+}
+lines.push('');
+lines.push(
+  `| engine | ${SIZES.concurrentChannels} channels concurrently, rounds/s | bytes/revoked state, 0 HTLCs | bytes/revoked state, 5 HTLCs | per HTLC | open + load ${SIZES.channels.toLocaleString('en')} channels, ms | close, ms (states) | longest purge batch, ms (batch ${SIZES.purgeBatch.toLocaleString('en')}) | purge batches / total s |`,
+  '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+);
+for (const r of results) {
+  const b0 = r.bytesPerState?.htlcs0;
+  const b5 = r.bytesPerState?.htlcs5;
+  const perHtlc = b0 === undefined || b5 === undefined ? undefined : (b5 - b0) / 5;
+  lines.push(
+    `| ${r.engine} | ${f0(r.concurrent?.roundsPerSec)} | ${f1(b0)} | ${f1(b5)} | ${f1(perHtlc)} | ${f0(r.load?.readyMs)} | ${f1(r.close?.closeMs)} (${r.close?.states.toLocaleString('en')}) | ${f1(r.close?.maxBatchMs)} | ${r.close?.batches} / ${f1(r.close?.purgeSeconds)} |`,
+  );
+}
+lines.push('', ...[...new Set(notes)].map((n) => `- ${n}`), `- total run time ${f1((now() - started) / 1000)} s`);
+const table = lines.join('\n');
+process.stdout.write(`${table}\n`);
+
+mkdirSync(flags.out!, { recursive: true });
+const file = join(flags.out!, `store-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+writeFileSync(
+  file,
+  `${JSON.stringify({ quick, sizes: SIZES, results, notes: [...new Set(notes)], node: process.version, table }, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`,
+);
+log(`wrote ${file}`);

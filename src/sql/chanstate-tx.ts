@@ -1,0 +1,817 @@
+/**
+ * Transaction-scoped channel-state queries on a SQL transaction.
+ *
+ * The SQL store runs each of its methods as one transaction made of these functions; the
+ * SQL coordinator composes them with link-node queries in one transaction too. They read
+ * and write only through the transaction handle and build no outside state, so a retried
+ * transaction may run them again.
+ *
+ * Row mapping: see schema.ts for column conventions and columns.ts for the exact
+ * conversions. Optional domain fields are absent (not `undefined`) when their column is
+ * NULL, exactly as the record codecs decode them.
+ */
+import { sql, type ExpressionBuilder, type Expression, type Insertable, type Selectable, type SelectQueryBuilder, type SqlBool } from 'kysely';
+import { channelIdOf, formatOutPoint } from '../chanstate/channel-id.js';
+import {
+  channelInfoRecord,
+  closeSummaryRecord,
+  commitmentRecord,
+  externalFundingRecord,
+  remoteRevocationRecord,
+  type ChannelInfo,
+} from '../chanstate/records.js';
+import {
+  ChannelStatus,
+  type ChannelCloseSummary,
+  type ChannelCommitment,
+  type ChannelConfig,
+  type ClosureType,
+  type ExternalFundingState,
+  type Htlc,
+  type KeyDescriptor,
+  type LogUpdate,
+  type OpenChannel,
+  type OutPoint,
+  type RemoteRevocationState,
+} from '../chanstate/types.js';
+import { equalBytes, hexToBytes } from '../codec/bytes.js';
+import { ChandError, ErrorCode } from '../errors.js';
+import { amountCol, big, bool, bytes, bytesCol, flag, hex, hexCol, i32Col, num, u64Col, u64Of, uintCol } from './columns.js';
+import { ConfigSide, Party, type ChannelConfigsTable, type ChannelsTable, type CommitmentsTable, type Database, type HtlcsTable } from './schema.js';
+import { prepare, PreparedInsert } from './prepared.js';
+import type { SqlCapabilities, SqlTx } from './transactions.js';
+
+/** A condition on the channels table. */
+export type ChannelFilter = (eb: ExpressionBuilder<Database, 'channels'>) => Expression<SqlBool>;
+
+/** CHANNEL_NOT_FOUND for `op`. */
+export function notFound(op: OutPoint): ChandError {
+  return new ChandError(ErrorCode.CHANNEL_NOT_FOUND, `channel ${formatOutPoint(op)} not found`);
+}
+
+/** The condition "this channel point, not closed". */
+export function openAt(op: OutPoint): ChannelFilter {
+  const txid = hexToBytes(op.txid);
+  return (eb) => eb.and([eb('txid', '=', txid), eb('output_index', '=', op.index), eb('closed', '=', 0)]);
+}
+
+/** What the write paths need of a channel row. */
+export interface ChannelHandle {
+  readonly id: number;
+  readonly status: number;
+  readonly shortChannelId: bigint;
+}
+
+function handleOf(row: { id: bigint | number; status: bigint | number; short_channel_id: bigint | number }): ChannelHandle {
+  return { id: num(row.id), status: num(row.status), shortChannelId: u64Of(row.short_channel_id) };
+}
+
+const channelHandle = ['id', 'status', 'short_channel_id'] as const;
+
+/** The open channel at a channel point (txid bytes, index). */
+const selectOpenChannel = prepare((db, txid: Uint8Array, index: number) =>
+  db.selectFrom('channels').select(channelHandle).where('txid', '=', txid).where('output_index', '=', index).where('closed', '=', 0),
+);
+/** The same, locking the row (dialects with row locks only). */
+const selectOpenChannelForUpdate = prepare((db, txid: Uint8Array, index: number) =>
+  db.selectFrom('channels').select(channelHandle).where('txid', '=', txid).where('output_index', '=', index).where('closed', '=', 0).forUpdate(),
+);
+const setLastWasRevoke = prepare((db, value: number, txid: Uint8Array, index: number) =>
+  db.updateTable('channels').set({ last_was_revoke: value }).where('txid', '=', txid).where('output_index', '=', index).where('closed', '=', 0).returning(channelHandle),
+);
+
+/**
+ * The open (not closed) channel at `op`, locked against concurrent writers when `lock` and
+ * the dialect has row locks. CHANNEL_NOT_FOUND if absent or closed.
+ */
+export async function requireChannel(tx: SqlTx, caps: SqlCapabilities, op: OutPoint, lock = true): Promise<ChannelHandle> {
+  const statement = lock && caps.rowLocks ? selectOpenChannelForUpdate : selectOpenChannel;
+  const row = await statement.first(tx, hexToBytes(op.txid), op.index);
+  if (row === undefined) throw notFound(op);
+  return handleOf(row);
+}
+
+/** Refuses channels whose commitments must not change (borked, restored). */
+export function assertMutable(channel: ChannelHandle, op: OutPoint): void {
+  if ((channel.status & ChannelStatus.Borked) !== 0) {
+    throw new ChandError(ErrorCode.CHANNEL_BORKED, `channel ${formatOutPoint(op)} is borked: its commitments cannot change`);
+  }
+  if ((channel.status & ChannelStatus.Restored) !== 0) {
+    throw new ChandError(ErrorCode.CHANNEL_RESTORED, `channel ${formatOutPoint(op)} was restored from a backup: its commitments cannot change`);
+  }
+}
+
+/**
+ * Sets last_was_revoke on the open channel at `op` and returns it, locked (the UPDATE takes
+ * the row lock), after checking it is mutable. One statement instead of a locking read
+ * plus a write on the payment hot path; a refused channel rolls the whole transaction back.
+ */
+export async function markLastWasRevoke(tx: SqlTx, op: OutPoint, value: boolean): Promise<ChannelHandle> {
+  const row = await setLastWasRevoke.first(tx, flag(value), hexToBytes(op.txid), op.index);
+  if (row === undefined) throw notFound(op);
+  const channel = handleOf(row);
+  assertMutable(channel, op);
+  return channel;
+}
+
+/** The id of the channel at `op` whether open or closed, or undefined if never written. */
+export async function channelIdAt(tx: SqlTx, op: OutPoint): Promise<number | undefined> {
+  const row = await tx
+    .selectFrom('channels')
+    .select('id')
+    .where('txid', '=', hexToBytes(op.txid))
+    .where('output_index', '=', op.index)
+    .executeTakeFirst();
+  return row === undefined ? undefined : num(row.id);
+}
+
+// --- channel rows -----------------------------------------------------------------------
+
+/** Splits an OpenChannel into its info (the channels row) and the parts stored apart. */
+export function infoOf(channel: OpenChannel): ChannelInfo {
+  const { localCommitment: _l, remoteCommitment: _r, remoteRevocation: _v, lastWasRevoke: _w, externalFunding: _e, ...info } = channel;
+  return info;
+}
+
+function channelRow(info: ChannelInfo, lastWasRevoke: boolean): Insertable<ChannelsTable> {
+  const op = info.fundingOutpoint;
+  return {
+    txid: hexCol(op.txid, 32),
+    output_index: op.index,
+    wire_channel_id: hexToBytes(channelIdOf(op)),
+    node_pub: hexCol(info.identityPub, 33),
+    chain_hash: hexCol(info.chainHash, 32),
+    short_channel_id: u64Col(info.shortChannelId),
+    real_scid: info.realScid === undefined ? null : u64Col(info.realScid),
+    chan_type: info.chanType,
+    is_pending: flag(info.isPending),
+    is_initiator: flag(info.isInitiator),
+    status: info.status,
+    funding_broadcast_height: info.fundingBroadcastHeight,
+    confirmation_height: info.confirmationHeight,
+    close_confirmation_height: info.closeConfirmationHeight ?? null,
+    num_confs_required: info.numConfsRequired,
+    channel_flags: info.channelFlags,
+    capacity_sat: amountCol(info.capacitySat, 'capacitySat'),
+    total_msat_sent: amountCol(info.totalMsatSent, 'totalMsatSent'),
+    total_msat_received: amountCol(info.totalMsatReceived, 'totalMsatReceived'),
+    initial_local_balance_msat: amountCol(info.initialLocalBalanceMsat, 'initialLocalBalanceMsat'),
+    initial_remote_balance_msat: amountCol(info.initialRemoteBalanceMsat, 'initialRemoteBalanceMsat'),
+    revocation_key_family: info.revocationKeyLocator.family,
+    revocation_key_index: info.revocationKeyLocator.index,
+    thaw_height: info.thawHeight,
+    funding_tx: info.fundingTx ?? null,
+    local_shutdown_script: info.localShutdownScript ?? null,
+    remote_shutdown_script: info.remoteShutdownScript ?? null,
+    memo: info.memo ?? null,
+    last_was_revoke: flag(lastWasRevoke),
+    closed: 0,
+    purge_pending: 0,
+  };
+}
+
+// --- channel configs ------------------------------------------------------------------------
+
+/** The key descriptors of a ChannelConfig and their columns. */
+const CONFIG_KEYS = [
+  ['multiSigKey', 'multisig_key', 'multisig_family', 'multisig_index'],
+  ['revocationBasePoint', 'revocation_base_point', 'revocation_family', 'revocation_index'],
+  ['paymentBasePoint', 'payment_base_point', 'payment_family', 'payment_index'],
+  ['delayBasePoint', 'delay_base_point', 'delay_family', 'delay_index'],
+  ['htlcBasePoint', 'htlc_base_point', 'htlc_family', 'htlc_index'],
+] as const;
+
+type ConfigRow = Selectable<ChannelConfigsTable>;
+
+/** The channel_configs row of one side's config (values validated as the record codec would). */
+export function configRow(channelId: number, side: number, config: ChannelConfig): Insertable<ChannelConfigsTable> {
+  const row: Record<string, unknown> = {
+    channel_id: channelId,
+    side,
+    chan_reserve_sat: amountCol(config.chanReserveSat, 'chanReserveSat'),
+    max_pending_amount_msat: amountCol(config.maxPendingAmountMsat, 'maxPendingAmountMsat'),
+    min_htlc_msat: amountCol(config.minHtlcMsat, 'minHtlcMsat'),
+    max_accepted_htlcs: uintCol(config.maxAcceptedHtlcs, 16, 'maxAcceptedHtlcs'),
+    dust_limit_sat: amountCol(config.dustLimitSat, 'dustLimitSat'),
+    csv_delay: uintCol(config.csvDelay, 16, 'csvDelay'),
+  };
+  for (const [name, key, family, index] of CONFIG_KEYS) {
+    const descriptor = config[name];
+    row[key] = hexCol(descriptor.pubkey, 33);
+    row[family] = descriptor.locator === undefined ? null : uintCol(descriptor.locator.family, 32, 'locator.family');
+    row[index] = descriptor.locator === undefined ? null : uintCol(descriptor.locator.index, 32, 'locator.index');
+  }
+  return row as unknown as Insertable<ChannelConfigsTable>;
+}
+
+/** The ChannelConfig of a channel_configs row. */
+export function configOfRow(row: ConfigRow): ChannelConfig {
+  const key = (pub: Uint8Array, family: bigint | number | null, index: bigint | number | null): KeyDescriptor =>
+    family === null || index === null ? { pubkey: hex(pub) } : { pubkey: hex(pub), locator: { family: num(family), index: num(index) } };
+  return {
+    chanReserveSat: big(row.chan_reserve_sat),
+    maxPendingAmountMsat: big(row.max_pending_amount_msat),
+    minHtlcMsat: big(row.min_htlc_msat),
+    maxAcceptedHtlcs: num(row.max_accepted_htlcs),
+    dustLimitSat: big(row.dust_limit_sat),
+    csvDelay: num(row.csv_delay),
+    multiSigKey: key(row.multisig_key, row.multisig_family, row.multisig_index),
+    revocationBasePoint: key(row.revocation_base_point, row.revocation_family, row.revocation_index),
+    paymentBasePoint: key(row.payment_base_point, row.payment_family, row.payment_index),
+    delayBasePoint: key(row.delay_base_point, row.delay_family, row.delay_index),
+    htlcBasePoint: key(row.htlc_base_point, row.htlc_family, row.htlc_index),
+  };
+}
+
+/** Configs of the channels `ids` selects, by "channelId/side". */
+async function readConfigs(tx: SqlTx, ids: readonly number[] | SelectQueryBuilder<Database, 'channels', { id: bigint | number }>, sides: readonly number[]): Promise<Map<string, ChannelConfig>> {
+  if (Array.isArray(ids) && ids.length === 0) return new Map();
+  const rows = await tx
+    .selectFrom('channel_configs')
+    .selectAll()
+    .where('channel_id', 'in', ids as readonly number[])
+    .where('side', 'in', sides)
+    .execute();
+  return new Map(rows.map((r) => [`${num(r.channel_id)}/${num(r.side)}`, configOfRow(r)]));
+}
+
+/** Both configs of channel `channelId`. DECODE_FAILED if one is missing. */
+export async function readConfigPair(tx: SqlTx, channelId: number): Promise<{ local: ChannelConfig; remote: ChannelConfig }> {
+  const configs = await readConfigs(tx, [channelId], [ConfigSide.Local, ConfigSide.Remote]);
+  return { local: requireConfig(configs, channelId, ConfigSide.Local), remote: requireConfig(configs, channelId, ConfigSide.Remote) };
+}
+
+function requireConfig(configs: Map<string, ChannelConfig>, channelId: number, side: number): ChannelConfig {
+  const config = configs.get(`${channelId}/${side}`);
+  if (config === undefined) throw new ChandError(ErrorCode.DECODE_FAILED, `channel row ${channelId} has no config for side ${side}`);
+  return config;
+}
+
+/** The info of a channels row with its two configs. */
+export function infoOfRow(row: Selectable<ChannelsTable>, configs: { local: ChannelConfig; remote: ChannelConfig }): ChannelInfo {
+  const info: ChannelInfo = {
+    chanType: num(row.chan_type),
+    chainHash: hex(row.chain_hash),
+    fundingOutpoint: { txid: hex(row.txid), index: num(row.output_index) },
+    shortChannelId: u64Of(row.short_channel_id),
+    isPending: bool(row.is_pending),
+    isInitiator: bool(row.is_initiator),
+    status: num(row.status),
+    fundingBroadcastHeight: num(row.funding_broadcast_height),
+    confirmationHeight: num(row.confirmation_height),
+    numConfsRequired: num(row.num_confs_required),
+    channelFlags: num(row.channel_flags),
+    identityPub: hex(row.node_pub),
+    capacitySat: big(row.capacity_sat),
+    totalMsatSent: big(row.total_msat_sent),
+    totalMsatReceived: big(row.total_msat_received),
+    initialLocalBalanceMsat: big(row.initial_local_balance_msat),
+    initialRemoteBalanceMsat: big(row.initial_remote_balance_msat),
+    localConfig: configs.local,
+    remoteConfig: configs.remote,
+    revocationKeyLocator: { family: num(row.revocation_key_family), index: num(row.revocation_key_index) },
+    thawHeight: num(row.thaw_height),
+  };
+  return {
+    ...info,
+    ...(row.real_scid === null ? {} : { realScid: u64Of(row.real_scid) }),
+    ...(row.close_confirmation_height === null ? {} : { closeConfirmationHeight: num(row.close_confirmation_height) }),
+    ...(row.funding_tx === null ? {} : { fundingTx: bytes(row.funding_tx) }),
+    ...(row.local_shutdown_script === null ? {} : { localShutdownScript: bytes(row.local_shutdown_script) }),
+    ...(row.remote_shutdown_script === null ? {} : { remoteShutdownScript: bytes(row.remote_shutdown_script) }),
+    ...(row.memo === null ? {} : { memo: bytes(row.memo) }),
+  };
+}
+
+// --- commitments and HTLCs --------------------------------------------------------------
+
+function commitmentRow(channelId: number, party: number, c: ChannelCommitment): Insertable<CommitmentsTable> {
+  return {
+    channel_id: channelId,
+    party,
+    commit_height: uintCol(c.commitHeight, 53, 'commitHeight'),
+    local_log_index: uintCol(c.localLogIndex, 53, 'localLogIndex'),
+    local_htlc_index: uintCol(c.localHtlcIndex, 53, 'localHtlcIndex'),
+    remote_log_index: uintCol(c.remoteLogIndex, 53, 'remoteLogIndex'),
+    remote_htlc_index: uintCol(c.remoteHtlcIndex, 53, 'remoteHtlcIndex'),
+    local_balance_msat: amountCol(c.localBalanceMsat, 'localBalanceMsat'),
+    remote_balance_msat: amountCol(c.remoteBalanceMsat, 'remoteBalanceMsat'),
+    commit_fee_sat: amountCol(c.commitFeeSat, 'commitFeeSat'),
+    fee_per_kw: amountCol(c.feePerKw, 'feePerKw'),
+    commit_tx: bytesCol(c.commitTx, 'commitTx'),
+    commit_sig: bytesCol(c.commitSig, 'commitSig'),
+    custom_blob: c.customBlob === undefined ? null : bytesCol(c.customBlob, 'customBlob'),
+  };
+}
+
+const COMMITMENT_COLUMNS = [
+  'channel_id',
+  'party',
+  'commit_height',
+  'local_log_index',
+  'local_htlc_index',
+  'remote_log_index',
+  'remote_htlc_index',
+  'local_balance_msat',
+  'remote_balance_msat',
+  'commit_fee_sat',
+  'fee_per_kw',
+  'commit_tx',
+  'commit_sig',
+  'custom_blob',
+] as const;
+
+/** Inserts a commitment row, or replaces the one in the same slot. */
+const upsertCommitment = new PreparedInsert<Insertable<CommitmentsTable>>(COMMITMENT_COLUMNS, (db, rows) =>
+  db
+    .insertInto('commitments')
+    .values(rows)
+    .onConflict((oc) =>
+      oc.columns(['channel_id', 'party']).doUpdateSet((eb) => ({
+        commit_height: eb.ref('excluded.commit_height'),
+        local_log_index: eb.ref('excluded.local_log_index'),
+        local_htlc_index: eb.ref('excluded.local_htlc_index'),
+        remote_log_index: eb.ref('excluded.remote_log_index'),
+        remote_htlc_index: eb.ref('excluded.remote_htlc_index'),
+        local_balance_msat: eb.ref('excluded.local_balance_msat'),
+        remote_balance_msat: eb.ref('excluded.remote_balance_msat'),
+        commit_fee_sat: eb.ref('excluded.commit_fee_sat'),
+        fee_per_kw: eb.ref('excluded.fee_per_kw'),
+        commit_tx: eb.ref('excluded.commit_tx'),
+        commit_sig: eb.ref('excluded.commit_sig'),
+        custom_blob: eb.ref('excluded.custom_blob'),
+      })),
+    ),
+);
+
+function htlcRows(channelId: number, party: number, htlcs: readonly Htlc[]): Insertable<HtlcsTable>[] {
+  return htlcs.map((h, seq) => ({
+    channel_id: channelId,
+    party,
+    seq,
+    htlc_index: uintCol(h.htlcIndex, 53, 'htlcIndex'),
+    log_index: uintCol(h.logIndex, 53, 'logIndex'),
+    payment_hash: hexCol(h.paymentHash, 32),
+    amount_msat: amountCol(h.amountMsat, 'amountMsat'),
+    refund_timeout: uintCol(h.refundTimeout, 32, 'refundTimeout'),
+    output_index: i32Col(h.outputIndex, 'outputIndex'),
+    incoming: flag(h.incoming),
+    signature: bytesCol(h.signature, 'signature'),
+    onion_blob: bytesCol(h.onionBlob, 'onionBlob'),
+    extra_data: h.extraData === undefined ? null : bytesCol(h.extraData, 'extraData'),
+  }));
+}
+
+const insertHtlcRows = new PreparedInsert<Insertable<HtlcsTable>>(
+  ['channel_id', 'party', 'seq', 'htlc_index', 'log_index', 'payment_hash', 'amount_msat', 'refund_timeout', 'output_index', 'incoming', 'signature', 'onion_blob', 'extra_data'],
+  (db, rows) => db.insertInto('htlcs').values(rows),
+);
+const deleteHtlcs = prepare((db, channelId: number, party: number) => db.deleteFrom('htlcs').where('channel_id', '=', channelId).where('party', '=', party));
+const deleteCommitmentRow = prepare((db, channelId: number, party: number) => db.deleteFrom('commitments').where('channel_id', '=', channelId).where('party', '=', party));
+const selectCommitment = prepare((db, channelId: number, party: number) => db.selectFrom('commitments').selectAll().where('channel_id', '=', channelId).where('party', '=', party));
+const selectHtlcs = prepare((db, channelId: number, party: number) =>
+  db.selectFrom('htlcs').selectAll().where('channel_id', '=', channelId).where('party', '=', party).orderBy('seq'),
+);
+/** Moves a commitment and its HTLCs to another slot (the chain tip becoming the remote commitment). */
+const moveCommitment = prepare((db, to: number, channelId: number, from: number) =>
+  db.updateTable('commitments').set({ party: to }).where('channel_id', '=', channelId).where('party', '=', from),
+);
+const moveHtlcs = prepare((db, to: number, channelId: number, from: number) =>
+  db.updateTable('htlcs').set({ party: to }).where('channel_id', '=', channelId).where('party', '=', from),
+);
+
+/** Inserts the commitment of `party` with its HTLCs (the slot must be empty). */
+export async function insertCommitment(tx: SqlTx, channelId: number, party: number, c: ChannelCommitment): Promise<void> {
+  await upsertCommitment.execute(tx, [commitmentRow(channelId, party, c)]);
+  await insertHtlcRows.execute(tx, htlcRows(channelId, party, c.htlcs));
+}
+
+/** Replaces the existing commitment of `party` and its HTLCs. */
+export async function replaceCommitment(tx: SqlTx, channelId: number, party: number, c: ChannelCommitment): Promise<void> {
+  const row = commitmentRow(channelId, party, c);
+  const htlcs = htlcRows(channelId, party, c.htlcs);
+  await upsertCommitment.execute(tx, [row]);
+  await deleteHtlcs.execute(tx, channelId, party);
+  await insertHtlcRows.execute(tx, htlcs);
+}
+
+/** Deletes the commitment of `party` and its HTLCs (`htlcCount`, when the caller knows it, skips an empty delete). */
+export async function deleteCommitment(tx: SqlTx, channelId: number, party: number, htlcCount?: number): Promise<void> {
+  if (htlcCount !== 0) await deleteHtlcs.execute(tx, channelId, party);
+  await deleteCommitmentRow.execute(tx, channelId, party);
+}
+
+/** Moves the commitment in slot `from` (and its HTLCs) to the empty slot `to`. */
+export async function moveCommitmentSlot(tx: SqlTx, channelId: number, from: number, to: number): Promise<void> {
+  await moveCommitment.execute(tx, to, channelId, from);
+  await moveHtlcs.execute(tx, to, channelId, from);
+}
+
+function htlcOfRow(row: Selectable<HtlcsTable>): Htlc {
+  const htlc: Htlc = {
+    signature: bytes(row.signature),
+    paymentHash: hex(row.payment_hash),
+    amountMsat: big(row.amount_msat),
+    refundTimeout: num(row.refund_timeout),
+    outputIndex: num(row.output_index),
+    incoming: bool(row.incoming),
+    onionBlob: bytes(row.onion_blob),
+    htlcIndex: num(row.htlc_index),
+    logIndex: num(row.log_index),
+  };
+  return row.extra_data === null ? htlc : { ...htlc, extraData: bytes(row.extra_data) };
+}
+
+type CommitmentRow = Selectable<Database['commitments']>;
+
+function commitmentOfRow(row: CommitmentRow, htlcs: readonly Htlc[]): ChannelCommitment {
+  const c: ChannelCommitment = {
+    commitHeight: num(row.commit_height),
+    localLogIndex: num(row.local_log_index),
+    localHtlcIndex: num(row.local_htlc_index),
+    remoteLogIndex: num(row.remote_log_index),
+    remoteHtlcIndex: num(row.remote_htlc_index),
+    localBalanceMsat: big(row.local_balance_msat),
+    remoteBalanceMsat: big(row.remote_balance_msat),
+    commitFeeSat: big(row.commit_fee_sat),
+    feePerKw: big(row.fee_per_kw),
+    commitTx: bytes(row.commit_tx),
+    commitSig: bytes(row.commit_sig),
+    htlcs,
+  };
+  return row.custom_blob === null ? c : { ...c, customBlob: bytes(row.custom_blob) };
+}
+
+/** The commitment of `party`, or undefined if that slot is empty. */
+export async function readCommitment(tx: SqlTx, channelId: number, party: number): Promise<ChannelCommitment | undefined> {
+  const row = await selectCommitment.first(tx, channelId, party);
+  if (row === undefined) return undefined;
+  const htlcs = await selectHtlcs.rows(tx, channelId, party);
+  return commitmentOfRow(row, htlcs.map(htlcOfRow));
+}
+
+const selectRemoteAndTip = prepare((db, channelId: number) =>
+  db.selectFrom('commitments').selectAll().where('channel_id', '=', channelId).where('party', 'in', [Party.Remote, Party.RemoteTip]),
+);
+
+/**
+ * For advancing the tail, in one query: the remote log index of the chain tip (undefined
+ * when there is no tip) and the remote commitment it replaces.
+ */
+export async function readRemoteAndTip(tx: SqlTx, channelId: number): Promise<{ tipRemoteLogIndex?: number; remote?: ChannelCommitment }> {
+  const rows = await selectRemoteAndTip.rows(tx, channelId);
+  const tip = rows.find((r) => num(r.party) === Party.RemoteTip);
+  const remote = rows.find((r) => num(r.party) === Party.Remote);
+  return {
+    ...(tip === undefined ? {} : { tipRemoteLogIndex: num(tip.remote_log_index) }),
+    ...(remote === undefined ? {} : { remote: commitmentOfRow(remote, (await selectHtlcs.rows(tx, channelId, Party.Remote)).map(htlcOfRow)) }),
+  };
+}
+
+/** The commitment of `party`; DECODE_FAILED if the slot is empty (a corrupt channel). */
+export async function requireCommitment(tx: SqlTx, channelId: number, party: number, op: OutPoint): Promise<ChannelCommitment> {
+  const c = await readCommitment(tx, channelId, party);
+  if (c === undefined) {
+    throw new ChandError(ErrorCode.DECODE_FAILED, `channel ${formatOutPoint(op)} has no ${party === Party.Local ? 'local' : 'remote'} commitment`);
+  }
+  return c;
+}
+
+// --- log updates --------------------------------------------------------------------------
+
+const selectUpdates = prepare((db, channelId: number, kind: number) =>
+  db.selectFrom('log_updates').select(['log_index', 'message']).where('channel_id', '=', channelId).where('kind', '=', kind).orderBy('seq'),
+);
+const deleteUpdates = prepare((db, channelId: number, kind: number) => db.deleteFrom('log_updates').where('channel_id', '=', channelId).where('kind', '=', kind));
+const deleteUpdatesBelow = prepare((db, channelId: number, kind: number, logIndex: number) =>
+  db.deleteFrom('log_updates').where('channel_id', '=', channelId).where('kind', '=', kind).where('log_index', '<', logIndex),
+);
+const insertUpdateRows = new PreparedInsert<Insertable<Database['log_updates']>>(['channel_id', 'kind', 'seq', 'log_index', 'message'], (db, rows) =>
+  db.insertInto('log_updates').values(rows),
+);
+
+/** The update list `kind` of a channel, in stored order. */
+export async function readUpdates(tx: SqlTx, channelId: number, kind: number): Promise<LogUpdate[]> {
+  const rows = await selectUpdates.rows(tx, channelId, kind);
+  return rows.map((r) => ({ logIndex: num(r.log_index), message: bytes(r.message) }));
+}
+
+/** Inserts update list `kind` (the list must be empty). */
+export async function insertUpdates(tx: SqlTx, channelId: number, kind: number, updates: readonly LogUpdate[]): Promise<void> {
+  const rows = updates.map((u, seq) => ({
+    channel_id: channelId,
+    kind,
+    seq,
+    log_index: uintCol(u.logIndex, 53, 'logIndex'),
+    message: bytesCol(u.message, 'message'),
+  }));
+  await insertUpdateRows.execute(tx, rows);
+}
+
+/** Replaces update list `kind`. */
+export async function replaceUpdates(tx: SqlTx, channelId: number, kind: number, updates: readonly LogUpdate[]): Promise<void> {
+  await deleteUpdates.execute(tx, channelId, kind);
+  await insertUpdates(tx, channelId, kind, updates);
+}
+
+/** Deletes the updates of list `kind` with a log index below `logIndex`; returns how many. */
+export function deleteUpdatesBefore(tx: SqlTx, channelId: number, kind: number, logIndex: number): Promise<bigint> {
+  return deleteUpdatesBelow.affected(tx, channelId, kind, logIndex);
+}
+
+/** Deletes update list `kind`. */
+export async function deleteUpdateList(tx: SqlTx, channelId: number, kind: number): Promise<void> {
+  await deleteUpdates.execute(tx, channelId, kind);
+}
+
+// --- revocation state -----------------------------------------------------------------------
+
+function pointColumns(r: RemoteRevocationState) {
+  return {
+    current_point: r.currentPoint === undefined ? null : hexCol(r.currentPoint, 33),
+    next_point: r.nextPoint === undefined ? null : hexCol(r.nextPoint, 33),
+  };
+}
+
+type SecretRow = { secret_index: bigint | number; secret: Uint8Array };
+type PointsRow = { current_point: Uint8Array | null; next_point: Uint8Array | null };
+
+function revocationOf(points: PointsRow | undefined, secrets: readonly SecretRow[]): RemoteRevocationState {
+  const state: RemoteRevocationState = { secrets: secrets.map((r) => ({ index: u64Of(r.secret_index), secret: bytes(r.secret) })) };
+  if (points === undefined) return state;
+  return {
+    ...state,
+    ...(points.current_point === null ? {} : { currentPoint: hex(points.current_point) }),
+    ...(points.next_point === null ? {} : { nextPoint: hex(points.next_point) }),
+  };
+}
+
+const selectPoints = prepare((db, channelId: number) => db.selectFrom('revocation_states').select(['current_point', 'next_point']).where('channel_id', '=', channelId));
+const selectSecrets = prepare((db, channelId: number) =>
+  db.selectFrom('revocation_secrets').select(['secret_index', 'secret']).where('channel_id', '=', channelId).orderBy('seq'),
+);
+const upsertPoints = new PreparedInsert<Insertable<Database['revocation_states']>>(['channel_id', 'current_point', 'next_point'], (db, rows) =>
+  db
+    .insertInto('revocation_states')
+    .values(rows)
+    .onConflict((oc) => oc.column('channel_id').doUpdateSet((eb) => ({ current_point: eb.ref('excluded.current_point'), next_point: eb.ref('excluded.next_point') }))),
+);
+const deleteSecretsFrom = prepare((db, channelId: number, seq: number) => db.deleteFrom('revocation_secrets').where('channel_id', '=', channelId).where('seq', '>=', seq));
+const insertSecretRows = new PreparedInsert<Insertable<Database['revocation_secrets']>>(['channel_id', 'seq', 'secret_index', 'secret'], (db, rows) =>
+  db.insertInto('revocation_secrets').values(rows),
+);
+
+/** The remote revocation state ({secrets: []} if none was stored). */
+export async function readRevocation(tx: SqlTx, channelId: number): Promise<RemoteRevocationState> {
+  return revocationOf(await selectPoints.first(tx, channelId), await selectSecrets.rows(tx, channelId));
+}
+
+/**
+ * Writes the remote revocation state. Secrets are diffed against the stored rows: the
+ * common prefix stays, the rest is replaced, so the usual revocation (one secret appended)
+ * writes one row.
+ */
+export async function writeRevocation(tx: SqlTx, channelId: number, state: RemoteRevocationState): Promise<void> {
+  const rows = state.secrets.map((e, seq) => ({
+    channel_id: channelId,
+    seq,
+    secret_index: u64Col(e.index, 'a shachain index'),
+    secret: bytesCol(e.secret, 'secret'),
+  }));
+  await upsertPoints.execute(tx, [{ channel_id: channelId, ...pointColumns(state) }]);
+  const stored = await selectSecrets.rows(tx, channelId);
+  let keep = 0;
+  while (keep < stored.length && keep < rows.length && big(stored[keep]!.secret_index) === rows[keep]!.secret_index && equalBytes(stored[keep]!.secret, rows[keep]!.secret)) keep++;
+  if (keep < stored.length) await deleteSecretsFrom.execute(tx, channelId, keep);
+  await insertSecretRows.execute(tx, rows.slice(keep));
+}
+
+// --- external funding -----------------------------------------------------------------------
+
+function externalFundingOfRow(row: { unsigned_psbt: Uint8Array; deadline_ms: bigint | number; submitted: bigint | number; signed_tx: Uint8Array | null }): ExternalFundingState {
+  const state: ExternalFundingState = { unsignedPsbt: bytes(row.unsigned_psbt), deadlineMs: num(row.deadline_ms), submitted: bool(row.submitted) };
+  return row.signed_tx === null ? state : { ...state, signedTx: bytes(row.signed_tx) };
+}
+
+/** External funding columns; validated by the shared record codec first, as KV stores do. */
+export function externalFundingColumns(state: ExternalFundingState) {
+  externalFundingRecord.encode(state);
+  return {
+    unsigned_psbt: state.unsignedPsbt,
+    deadline_ms: state.deadlineMs,
+    submitted: flag(state.submitted),
+    signed_tx: state.signedTx ?? null,
+  };
+}
+
+/** The external funding state of a channel, or undefined. */
+export async function readExternalFunding(tx: SqlTx, channelId: number): Promise<ExternalFundingState | undefined> {
+  const row = await tx.selectFrom('external_fundings').selectAll().where('channel_id', '=', channelId).executeTakeFirst();
+  return row === undefined ? undefined : externalFundingOfRow(row);
+}
+
+// --- whole channels -------------------------------------------------------------------------
+
+/**
+ * Every channel matching `filter`, fully assembled, in channel-point order. A fixed number
+ * of queries whatever the count (no query per channel), so loading thousands at start is
+ * bounded by row volume.
+ */
+export async function loadChannels(tx: SqlTx, filter: ChannelFilter): Promise<OpenChannel[]> {
+  const rows = await tx.selectFrom('channels').selectAll().where(filter).orderBy('txid').orderBy('output_index').execute();
+  if (rows.length === 0) return [];
+  const ids = tx.selectFrom('channels').select('id').where(filter);
+  const commitments = await tx.selectFrom('commitments').selectAll().where('channel_id', 'in', ids).where('party', '<', Party.RemoteTip).execute();
+  const htlcs = await tx
+    .selectFrom('htlcs')
+    .selectAll()
+    .where('channel_id', 'in', ids)
+    .where('party', '<', Party.RemoteTip)
+    .orderBy('channel_id')
+    .orderBy('party')
+    .orderBy('seq')
+    .execute();
+  const points = await tx.selectFrom('revocation_states').selectAll().where('channel_id', 'in', ids).execute();
+  const secrets = await tx.selectFrom('revocation_secrets').selectAll().where('channel_id', 'in', ids).orderBy('channel_id').orderBy('seq').execute();
+  const externals = await tx.selectFrom('external_fundings').selectAll().where('channel_id', 'in', ids).execute();
+  const configs = await readConfigs(tx, ids, [ConfigSide.Local, ConfigSide.Remote]);
+  const key = (id: bigint | number, party: bigint | number) => `${num(id)}/${num(party)}`;
+  const htlcsBySlot = new Map<string, Htlc[]>();
+  for (const row of htlcs) {
+    const k = key(row.channel_id, row.party);
+    let list = htlcsBySlot.get(k);
+    if (list === undefined) htlcsBySlot.set(k, (list = []));
+    list.push(htlcOfRow(row));
+  }
+  const commitmentBySlot = new Map<string, ChannelCommitment>();
+  for (const row of commitments) commitmentBySlot.set(key(row.channel_id, row.party), commitmentOfRow(row, htlcsBySlot.get(key(row.channel_id, row.party)) ?? []));
+  const secretsById = new Map<number, SecretRow[]>();
+  for (const row of secrets) {
+    const id = num(row.channel_id);
+    let list = secretsById.get(id);
+    if (list === undefined) secretsById.set(id, (list = []));
+    list.push(row);
+  }
+  const pointsById = new Map(points.map((r) => [num(r.channel_id), r]));
+  const externalById = new Map(externals.map((r) => [num(r.channel_id), externalFundingOfRow(r)]));
+
+  return rows.map((row) => {
+    const id = num(row.id);
+    const info = infoOfRow(row, { local: requireConfig(configs, id, ConfigSide.Local), remote: requireConfig(configs, id, ConfigSide.Remote) });
+    const slot = (party: number) => {
+      const c = commitmentBySlot.get(key(id, party));
+      if (c === undefined) {
+        throw new ChandError(ErrorCode.DECODE_FAILED, `channel ${formatOutPoint(info.fundingOutpoint)} has no ${party === Party.Local ? 'local' : 'remote'} commitment`);
+      }
+      return c;
+    };
+    const channel: OpenChannel = {
+      ...info,
+      localCommitment: slot(Party.Local),
+      remoteCommitment: slot(Party.Remote),
+      remoteRevocation: revocationOf(pointsById.get(id), secretsById.get(id) ?? []),
+      lastWasRevoke: bool(row.last_was_revoke),
+    };
+    const external = externalById.get(id);
+    return external === undefined ? channel : { ...channel, externalFunding: external };
+  });
+}
+
+/** The open channel at `op`, assembled. CHANNEL_NOT_FOUND if absent or closed. */
+export async function readChannel(tx: SqlTx, op: OutPoint): Promise<OpenChannel> {
+  const [channel] = await loadChannels(tx, openAt(op));
+  if (channel === undefined) throw notFound(op);
+  return channel;
+}
+
+/**
+ * Writes a brand-new channel with every part of it. CHANNEL_ALREADY_EXISTS if its channel
+ * point (open or closed) or channel id is already known. Values are validated by the
+ * shared record codecs, so the SQL and KV backends refuse the same inputs.
+ */
+export async function insertChannel(tx: SqlTx, channel: OpenChannel): Promise<number> {
+  const info = infoOf(channel);
+  channelInfoRecord.encode(info);
+  commitmentRecord.encode(channel.localCommitment);
+  commitmentRecord.encode(channel.remoteCommitment);
+  remoteRevocationRecord.encode(channel.remoteRevocation);
+  const op = info.fundingOutpoint;
+  const values = channelRow(info, channel.lastWasRevoke);
+  const taken = await tx
+    .selectFrom('channels')
+    .select('id')
+    .where((eb) => eb.or([eb.and([eb('txid', '=', values.txid), eb('output_index', '=', op.index)]), eb('wire_channel_id', '=', values.wire_channel_id)]))
+    .executeTakeFirst();
+  if (taken !== undefined) throw new ChandError(ErrorCode.CHANNEL_ALREADY_EXISTS, `channel ${formatOutPoint(op)} already exists`);
+  const inserted = await tx.insertInto('channels').values(values).returning('id').executeTakeFirstOrThrow();
+  const id = num(inserted.id);
+  await tx.insertInto('channel_configs').values([configRow(id, ConfigSide.Local, info.localConfig), configRow(id, ConfigSide.Remote, info.remoteConfig)]).execute();
+  await insertCommitment(tx, id, Party.Local, channel.localCommitment);
+  await insertCommitment(tx, id, Party.Remote, channel.remoteCommitment);
+  await writeRevocation(tx, id, channel.remoteRevocation);
+  if (channel.externalFunding !== undefined) {
+    await tx.insertInto('external_fundings').values({ channel_id: id, ...externalFundingColumns(channel.externalFunding) }).execute();
+  }
+  return id;
+}
+
+// --- closed channels ------------------------------------------------------------------------
+
+/** The columns of a close summary (validated by the shared record codec first). */
+export function closeSummaryColumns(summary: ChannelCloseSummary) {
+  closeSummaryRecord.encode(summary);
+  return {
+    short_channel_id: u64Col(summary.shortChannelId),
+    chain_hash: hexCol(summary.chainHash, 32),
+    closing_txid: hexCol(summary.closingTxid, 32),
+    remote_pub: hexCol(summary.remotePub, 33),
+    capacity_sat: amountCol(summary.capacitySat, 'capacitySat'),
+    close_height: summary.closeHeight,
+    settled_balance_sat: amountCol(summary.settledBalanceSat, 'settledBalanceSat'),
+    time_locked_balance_sat: amountCol(summary.timeLockedBalanceSat, 'timeLockedBalanceSat'),
+    close_type: summary.closeType,
+    is_pending: flag(summary.isPending),
+    remote_current_revocation: summary.remoteCurrentRevocation === undefined ? null : hexCol(summary.remoteCurrentRevocation, 33),
+    remote_next_revocation: summary.remoteNextRevocation === undefined ? null : hexCol(summary.remoteNextRevocation, 33),
+    last_chan_sync_msg: summary.lastChanSyncMsg ?? null,
+  };
+}
+
+/** A closed_channels row joined with its channel point. */
+export interface ClosedRow extends Selectable<Database['closed_channels']> {
+  readonly txid: Uint8Array;
+  readonly output_index: bigint | number;
+}
+
+/** The summary of a closed_channels row. */
+export function summaryOfRow(row: ClosedRow, localConfig: ChannelConfig): ChannelCloseSummary {
+  const summary: ChannelCloseSummary = {
+    chanPoint: { txid: hex(row.txid), index: num(row.output_index) },
+    shortChannelId: u64Of(row.short_channel_id),
+    chainHash: hex(row.chain_hash),
+    closingTxid: hex(row.closing_txid),
+    remotePub: hex(row.remote_pub),
+    capacitySat: big(row.capacity_sat),
+    closeHeight: num(row.close_height),
+    settledBalanceSat: big(row.settled_balance_sat),
+    timeLockedBalanceSat: big(row.time_locked_balance_sat),
+    closeType: num(row.close_type) as ClosureType,
+    isPending: bool(row.is_pending),
+    localConfig,
+  };
+  return {
+    ...summary,
+    ...(row.remote_current_revocation === null ? {} : { remoteCurrentRevocation: hex(row.remote_current_revocation) }),
+    ...(row.remote_next_revocation === null ? {} : { remoteNextRevocation: hex(row.remote_next_revocation) }),
+    ...(row.last_chan_sync_msg === null ? {} : { lastChanSyncMsg: bytes(row.last_chan_sync_msg) }),
+  };
+}
+
+/** Close summaries matching `filter` on the closed_channels/channels join, in channel-point order. */
+export async function closedSummaries(
+  tx: SqlTx,
+  filter?: (eb: ExpressionBuilder<Database, 'closed_channels' | 'channels'>) => Expression<SqlBool>,
+  lock = false,
+): Promise<ChannelCloseSummary[]> {
+  const rows = await tx
+    .selectFrom('closed_channels')
+    .innerJoin('channels', 'channels.id', 'closed_channels.channel_id')
+    .selectAll('closed_channels')
+    .select(['channels.txid', 'channels.output_index'])
+    .$if(filter !== undefined, (qb) => qb.where(filter!))
+    .$if(lock, (qb) => qb.forUpdate())
+    .orderBy('channels.txid')
+    .orderBy('channels.output_index')
+    .execute();
+  const configs = await readConfigs(
+    tx,
+    rows.map((r) => num(r.channel_id)),
+    [ConfigSide.CloseSummary],
+  );
+  return rows.map((r) => summaryOfRow(r, requireConfig(configs, num(r.channel_id), ConfigSide.CloseSummary)));
+}
+
+/** The close summary of `op`, or undefined. */
+export async function readClosedSummary(tx: SqlTx, op: OutPoint, lock = false): Promise<ChannelCloseSummary | undefined> {
+  const txid = hexToBytes(op.txid);
+  const [summary] = await closedSummaries(tx, (eb) => eb.and([eb('channels.txid', '=', txid), eb('channels.output_index', '=', op.index)]), lock);
+  return summary;
+}
+
+/** Sets is_pending of the close summary of channel `channelId`. */
+export async function setSummaryPending(tx: SqlTx, channelId: number, isPending: boolean): Promise<void> {
+  await tx.updateTable('closed_channels').set({ is_pending: flag(isPending) }).where('channel_id', '=', channelId).execute();
+}
+
+/** True if peer `nodePub` has a channel that is not closed. */
+export async function peerHasChannels(tx: SqlTx, nodePub: Uint8Array): Promise<boolean> {
+  const row = await tx.selectFrom('channels').select('id').where('node_pub', '=', nodePub).where('closed', '=', 0).limit(1).executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Counts of a table's rows, as a number. */
+export async function countRows(tx: SqlTx, table: keyof Database): Promise<number> {
+  const row = await tx.selectFrom(table).select(sql<bigint | number>`count(*)`.as('n')).executeTakeFirstOrThrow();
+  return num(row.n);
+}
+

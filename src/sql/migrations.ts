@@ -1,0 +1,393 @@
+/**
+ * SQL migrations: an append-only, numbered list, shared by SQLite and PostgreSQL.
+ *
+ * Each migration builds its DDL with Kysely's schema builder from the dialect's DDL types
+ * (bytes = BLOB or BYTEA, auto ids, WITHOUT ROWID), so one definition yields correct types
+ * on both. Migrations are frozen: never edit or reorder a shipped entry; they name tables by
+ * string literals, not by the live constants of schema.ts, and a migration that needs a
+ * codec keeps its own frozen copy.
+ *
+ * The root (migrateSql) applies every pending migration and records each in
+ * `chand_migrations` in ONE transaction: a crash leaves the old version, never half of a
+ * new one. The transaction is `exclusive` (transactions.ts): on PostgreSQL it first takes an
+ * advisory lock and runs at READ COMMITTED, so a second process starting at the same time
+ * waits, then sees the committed version and has nothing to do. A database newer than
+ * this code is refused with DB_REVERSION. A dry run does everything and rolls back.
+ */
+import { sql, type ColumnDefinitionBuilder, type CreateTableBuilder } from 'kysely';
+import { ChandError, ErrorCode } from '../errors.js';
+import type { SqlBackend, SqlCapabilities, SqlTx } from './transactions.js';
+
+/** One migration step. */
+export interface SqlMigration {
+  /** The schema version this step produces. */
+  readonly version: number;
+  readonly description: string;
+  migrate(tx: SqlTx, ddl: DdlTypes): Promise<void>;
+}
+
+/** The dialect facts DDL needs (a subset of the capabilities). */
+export type DdlTypes = Pick<SqlCapabilities, 'bytesType' | 'withoutRowId' | 'autoIdColumn'>;
+
+// biome-ignore lint: Kysely's builders are generic over the table being built.
+type AnyTable = CreateTableBuilder<any, any>;
+type Col = (c: ColumnDefinitionBuilder) => ColumnDefinitionBuilder;
+
+const notNull: Col = (c) => c.notNull();
+
+/** Version 1: the initial relational schema (see schema.ts for what each table holds). */
+async function initialSchema(tx: SqlTx, ddl: DdlTypes): Promise<void> {
+  const bytes = sql.raw(ddl.bytesType);
+  const clustered = (t: AnyTable): AnyTable => (ddl.withoutRowId ? t.modifyEnd(sql`without rowid`) : t);
+  const channelRef: Col = (c) => c.notNull().references('channels.id');
+  const table = (name: string) => tx.schema.createTable(name) as AnyTable;
+
+  let channels = table('channels');
+  channels =
+    ddl.autoIdColumn === 'integer-primary-key'
+      ? channels.addColumn('id', 'integer', (c) => c.primaryKey())
+      : channels.addColumn('id', 'bigint', (c) => c.primaryKey().generatedByDefaultAsIdentity());
+  await channels
+    .addColumn('txid', bytes, notNull)
+    .addColumn('output_index', 'bigint', notNull)
+    .addColumn('wire_channel_id', bytes, notNull)
+    .addColumn('node_pub', bytes, notNull)
+    .addColumn('chain_hash', bytes, notNull)
+    .addColumn('short_channel_id', 'bigint', notNull)
+    .addColumn('real_scid', 'bigint')
+    .addColumn('chan_type', 'bigint', notNull)
+    .addColumn('is_pending', 'smallint', notNull)
+    .addColumn('is_initiator', 'smallint', notNull)
+    .addColumn('status', 'bigint', notNull)
+    .addColumn('funding_broadcast_height', 'bigint', notNull)
+    .addColumn('confirmation_height', 'bigint', notNull)
+    .addColumn('close_confirmation_height', 'bigint')
+    .addColumn('num_confs_required', 'integer', notNull)
+    .addColumn('channel_flags', 'integer', notNull)
+    .addColumn('capacity_sat', 'bigint', notNull)
+    .addColumn('total_msat_sent', 'bigint', notNull)
+    .addColumn('total_msat_received', 'bigint', notNull)
+    .addColumn('initial_local_balance_msat', 'bigint', notNull)
+    .addColumn('initial_remote_balance_msat', 'bigint', notNull)
+    .addColumn('revocation_key_family', 'bigint', notNull)
+    .addColumn('revocation_key_index', 'bigint', notNull)
+    .addColumn('thaw_height', 'bigint', notNull)
+    .addColumn('funding_tx', bytes)
+    .addColumn('local_shutdown_script', bytes)
+    .addColumn('remote_shutdown_script', bytes)
+    .addColumn('memo', bytes)
+    .addColumn('last_was_revoke', 'smallint', notNull)
+    .addColumn('data_loss_commit_point', bytes)
+    .addColumn('shutdown_delivery_script', bytes)
+    .addColumn('shutdown_closer', 'smallint')
+    .addColumn('commit_close_tx', bytes)
+    .addColumn('coop_close_tx', bytes)
+    .addColumn('closed', 'smallint', notNull)
+    .addColumn('purge_pending', 'smallint', notNull)
+    .addUniqueConstraint('channels_chan_point_key', ['txid', 'output_index'])
+    .addUniqueConstraint('channels_wire_channel_id_key', ['wire_channel_id'])
+    .execute();
+  await tx.schema.createIndex('channels_node_pub_idx').on('channels').columns(['node_pub', 'closed']).execute();
+  await tx.schema.createIndex('channels_purge_idx').on('channels').column('purge_pending').where(sql.ref('purge_pending'), '=', 1).execute();
+
+  // Both sides' parameters (and the one a close summary names), as columns: the keys are
+  // identifiers and the limits queryable, and loading thousands of channels decodes no blob.
+  let configs = table('channel_configs')
+    .addColumn('channel_id', 'bigint', channelRef)
+    .addColumn('side', 'smallint', notNull)
+    .addColumn('chan_reserve_sat', 'bigint', notNull)
+    .addColumn('max_pending_amount_msat', 'bigint', notNull)
+    .addColumn('min_htlc_msat', 'bigint', notNull)
+    .addColumn('max_accepted_htlcs', 'integer', notNull)
+    .addColumn('dust_limit_sat', 'bigint', notNull)
+    .addColumn('csv_delay', 'integer', notNull);
+  for (const [key, prefix] of [
+    ['multisig_key', 'multisig'],
+    ['revocation_base_point', 'revocation'],
+    ['payment_base_point', 'payment'],
+    ['delay_base_point', 'delay'],
+    ['htlc_base_point', 'htlc'],
+  ] as const) {
+    configs = configs.addColumn(key, bytes, notNull).addColumn(`${prefix}_family`, 'bigint').addColumn(`${prefix}_index`, 'bigint');
+  }
+  await clustered(configs.addPrimaryKeyConstraint('channel_configs_pkey', ['channel_id', 'side'])).execute();
+
+  await clustered(
+    table('commitments')
+      .addColumn('channel_id', 'bigint', channelRef)
+      .addColumn('party', 'smallint', notNull)
+      .addColumn('commit_height', 'bigint', notNull)
+      .addColumn('local_log_index', 'bigint', notNull)
+      .addColumn('local_htlc_index', 'bigint', notNull)
+      .addColumn('remote_log_index', 'bigint', notNull)
+      .addColumn('remote_htlc_index', 'bigint', notNull)
+      .addColumn('local_balance_msat', 'bigint', notNull)
+      .addColumn('remote_balance_msat', 'bigint', notNull)
+      .addColumn('commit_fee_sat', 'bigint', notNull)
+      .addColumn('fee_per_kw', 'bigint', notNull)
+      .addColumn('commit_tx', bytes, notNull)
+      .addColumn('commit_sig', bytes, notNull)
+      .addColumn('custom_blob', bytes)
+      .addPrimaryKeyConstraint('commitments_pkey', ['channel_id', 'party']),
+  ).execute();
+
+  // HTLC rows carry a 1366-byte onion: a plain (rowid) table keeps them out of the key b-tree.
+  await table('htlcs')
+    .addColumn('channel_id', 'bigint', channelRef)
+    .addColumn('party', 'smallint', notNull)
+    .addColumn('seq', 'integer', notNull)
+    .addColumn('htlc_index', 'bigint', notNull)
+    .addColumn('log_index', 'bigint', notNull)
+    .addColumn('payment_hash', bytes, notNull)
+    .addColumn('amount_msat', 'bigint', notNull)
+    .addColumn('refund_timeout', 'bigint', notNull)
+    .addColumn('output_index', 'integer', notNull)
+    .addColumn('incoming', 'smallint', notNull)
+    .addColumn('signature', bytes, notNull)
+    .addColumn('onion_blob', bytes, notNull)
+    .addColumn('extra_data', bytes)
+    .addPrimaryKeyConstraint('htlcs_pkey', ['channel_id', 'party', 'seq'])
+    .execute();
+
+  await table('log_updates')
+    .addColumn('channel_id', 'bigint', channelRef)
+    .addColumn('kind', 'smallint', notNull)
+    .addColumn('seq', 'integer', notNull)
+    .addColumn('log_index', 'bigint', notNull)
+    .addColumn('message', bytes, notNull)
+    .addPrimaryKeyConstraint('log_updates_pkey', ['channel_id', 'kind', 'seq'])
+    .execute();
+
+  await table('commit_diffs')
+    .addColumn('channel_id', 'bigint', (c) => c.primaryKey().references('channels.id'))
+    .addColumn('commit_sig', bytes, notNull)
+    .addColumn('opened_circuit_keys', bytes, notNull)
+    .addColumn('closed_circuit_keys', bytes, notNull)
+    .execute();
+
+  await table('revocation_states')
+    .addColumn('channel_id', 'bigint', (c) => c.primaryKey().references('channels.id'))
+    .addColumn('current_point', bytes)
+    .addColumn('next_point', bytes)
+    .execute();
+
+  // One row per revealed secret (at most 49 per channel): a revocation appends one row
+  // instead of rewriting the whole store.
+  await clustered(
+    table('revocation_secrets')
+      .addColumn('channel_id', 'bigint', channelRef)
+      .addColumn('seq', 'integer', notNull)
+      .addColumn('secret_index', 'bigint', notNull)
+      .addColumn('secret', bytes, notNull)
+      .addPrimaryKeyConstraint('revocation_secrets_pkey', ['channel_id', 'seq']),
+  ).execute();
+
+  // One small row per revoked state, clustered by (channel, height): the dominant table.
+  await clustered(
+    table('revocation_log')
+      .addColumn('channel_id', 'bigint', channelRef)
+      .addColumn('commit_height', 'bigint', notNull)
+      .addColumn('our_output_index', 'bigint', notNull)
+      .addColumn('their_output_index', 'bigint', notNull)
+      .addColumn('commit_txid', bytes, notNull)
+      .addColumn('our_balance_msat', 'bigint')
+      .addColumn('their_balance_msat', 'bigint')
+      .addColumn('htlcs', bytes)
+      .addPrimaryKeyConstraint('revocation_log_pkey', ['channel_id', 'commit_height']),
+  ).execute();
+
+  // Keyed by the source short channel id (as lnd's packager): acks name packages by scid.
+  await clustered(
+    table('fwd_pkgs')
+      .addColumn('source', 'bigint', notNull)
+      .addColumn('height', 'bigint', notNull)
+      .addColumn('state', 'smallint', notNull)
+      .addColumn('ack_filter', bytes, notNull)
+      .addColumn('settle_fail_filter', bytes, notNull)
+      .addColumn('fwd_filter', bytes)
+      .addPrimaryKeyConstraint('fwd_pkgs_pkey', ['source', 'height']),
+  ).execute();
+
+  await table('fwd_pkg_updates')
+    .addColumn('source', 'bigint', notNull)
+    .addColumn('height', 'bigint', notNull)
+    .addColumn('kind', 'smallint', notNull)
+    .addColumn('seq', 'integer', notNull)
+    .addColumn('log_index', 'bigint', notNull)
+    .addColumn('message', bytes, notNull)
+    .addPrimaryKeyConstraint('fwd_pkg_updates_pkey', ['source', 'height', 'kind', 'seq'])
+    .execute();
+
+  await table('closed_channels')
+    .addColumn('channel_id', 'bigint', (c) => c.primaryKey().references('channels.id'))
+    .addColumn('short_channel_id', 'bigint', notNull)
+    .addColumn('chain_hash', bytes, notNull)
+    .addColumn('closing_txid', bytes, notNull)
+    .addColumn('remote_pub', bytes, notNull)
+    .addColumn('capacity_sat', 'bigint', notNull)
+    .addColumn('close_height', 'bigint', notNull)
+    .addColumn('settled_balance_sat', 'bigint', notNull)
+    .addColumn('time_locked_balance_sat', 'bigint', notNull)
+    .addColumn('close_type', 'smallint', notNull)
+    .addColumn('is_pending', 'smallint', notNull)
+    .addColumn('remote_current_revocation', bytes)
+    .addColumn('remote_next_revocation', bytes)
+    .addColumn('last_chan_sync_msg', bytes)
+    .execute();
+
+  await table('historical_channels')
+    .addColumn('channel_id', 'bigint', (c) => c.primaryKey().references('channels.id'))
+    .addColumn('local_commitment', bytes, notNull)
+    .addColumn('remote_commitment', bytes, notNull)
+    .addColumn('remote_revocation', bytes, notNull)
+    .addColumn('last_was_revoke', 'smallint', notNull)
+    .execute();
+
+  await clustered(
+    table('final_htlcs')
+      .addColumn('short_channel_id', 'bigint', notNull)
+      .addColumn('htlc_index', 'bigint', notNull)
+      .addColumn('settled', 'smallint', notNull)
+      .addColumn('offchain', 'smallint', notNull)
+      .addPrimaryKeyConstraint('final_htlcs_pkey', ['short_channel_id', 'htlc_index']),
+  ).execute();
+
+  await table('opening_states')
+    .addColumn('txid', bytes, notNull)
+    .addColumn('output_index', 'bigint', notNull)
+    .addColumn('stage', 'smallint', notNull)
+    .addColumn('short_channel_id', 'bigint', notNull)
+    .addPrimaryKeyConstraint('opening_states_pkey', ['txid', 'output_index'])
+    .execute();
+
+  await table('initial_forwarding_policies')
+    .addColumn('wire_channel_id', bytes, (c) => c.primaryKey())
+    .addColumn('min_htlc_msat', 'bigint', notNull)
+    .addColumn('max_htlc_msat', 'bigint', notNull)
+    .addColumn('base_fee_msat', 'bigint', notNull)
+    .addColumn('fee_rate_ppm', 'bigint', notNull)
+    .addColumn('time_lock_delta', 'integer', notNull)
+    .execute();
+
+  await table('external_fundings')
+    .addColumn('channel_id', 'bigint', (c) => c.primaryKey().references('channels.id'))
+    .addColumn('unsigned_psbt', bytes, notNull)
+    .addColumn('deadline_ms', 'bigint', notNull)
+    .addColumn('submitted', 'smallint', notNull)
+    .addColumn('signed_tx', bytes)
+    .execute();
+
+  await table('link_nodes')
+    .addColumn('pubkey', bytes, (c) => c.primaryKey())
+    .addColumn('network', 'text', notNull)
+    .addColumn('last_seen_ms', 'bigint', notNull)
+    .execute();
+
+  await table('link_node_addresses')
+    .addColumn('pubkey', bytes, (c) => c.notNull().references('link_nodes.pubkey').onDelete('cascade'))
+    .addColumn('seq', 'integer', notNull)
+    .addColumn('address', 'text', notNull)
+    .addPrimaryKeyConstraint('link_node_addresses_pkey', ['pubkey', 'seq'])
+    .execute();
+}
+
+/** The migration list. Append only. */
+export const SQL_MIGRATIONS: readonly SqlMigration[] = [
+  {
+    version: 1,
+    description:
+      'initial relational schema: channels, channel configs, commitments, htlcs, log updates, commit diffs, revocation state and secrets, revocation log, ' +
+      'forwarding packages, closed/historical channels, final htlcs, setup and external funding state, link nodes',
+    migrate: initialSchema,
+  },
+];
+
+/** The schema version this code writes. */
+export const SQL_SCHEMA_VERSION = SQL_MIGRATIONS[SQL_MIGRATIONS.length - 1]!.version;
+
+/** What a migration run did (or, in a dry run, would do). */
+export interface SqlMigrationReport {
+  readonly from: number;
+  readonly to: number;
+  readonly applied: ReadonlyArray<{ version: number; description: string }>;
+  readonly dryRun: boolean;
+}
+
+/** Applied and pending migrations. */
+export interface SqlMigrationStatus {
+  readonly current: number;
+  readonly latest: number;
+  readonly applied: ReadonlyArray<{ version: number; description: string }>;
+  readonly pending: ReadonlyArray<{ version: number; description: string }>;
+}
+
+/** The stored schema version: the highest applied migration, 0 for an empty database. */
+export async function readSqlSchemaVersion(tx: SqlTx, capabilities: Pick<SqlCapabilities, 'tableExists'>): Promise<number> {
+  if (!(await capabilities.tableExists(tx, 'chand_migrations'))) return 0;
+  const row = await tx.selectFrom('chand_migrations').select((eb) => eb.fn.max('version').as('version')).executeTakeFirst();
+  return row?.version === null || row?.version === undefined ? 0 : Number(row.version);
+}
+
+/** Migration status of a database at schema `current`. */
+export function sqlMigrationStatus(current: number, migrations: readonly SqlMigration[] = SQL_MIGRATIONS): SqlMigrationStatus {
+  return {
+    current,
+    latest: migrations[migrations.length - 1]!.version,
+    applied: migrations.filter((m) => m.version <= current).map(({ version, description }) => ({ version, description })),
+    pending: migrations.filter((m) => m.version > current).map(({ version, description }) => ({ version, description })),
+  };
+}
+
+class DryRunAbort extends Error {
+  constructor(readonly report: SqlMigrationReport) {
+    super('dry run');
+  }
+}
+
+/**
+ * Brings the database to the latest schema version in one transaction. DB_REVERSION if it
+ * is newer than this code. With `dryRun`, everything runs and is then rolled back.
+ */
+export async function migrateSql(
+  backend: SqlBackend,
+  options: { dryRun?: boolean; migrations?: readonly SqlMigration[]; nowMs?: number } = {},
+): Promise<SqlMigrationReport> {
+  const migrations = options.migrations ?? SQL_MIGRATIONS;
+  const latest = migrations[migrations.length - 1]!.version;
+  const caps = backend.capabilities;
+  const appliedAtMs = options.nowMs ?? Date.now();
+  try {
+    return await backend.runTx('exclusive', async (tx) => {
+      await tx.schema
+        .createTable('chand_migrations')
+        .ifNotExists()
+        .addColumn('version', 'bigint', (c) => c.primaryKey())
+        .addColumn('description', 'text', notNull)
+        .addColumn('applied_at_ms', 'bigint', notNull)
+        .execute();
+      const from = await readSqlSchemaVersion(tx, caps);
+      if (from > latest) {
+        throw new ChandError(
+          ErrorCode.DB_REVERSION,
+          `database schema version ${from} is newer than this chand (${latest}); refusing to open it — upgrade chand`,
+        );
+      }
+      const pending = migrations.filter((m) => m.version > from);
+      for (const m of pending) {
+        await m.migrate(tx, caps);
+        await tx.insertInto('chand_migrations').values({ version: m.version, description: m.description, applied_at_ms: appliedAtMs }).execute();
+      }
+      const report: SqlMigrationReport = {
+        from,
+        to: latest,
+        applied: pending.map(({ version, description }) => ({ version, description })),
+        dryRun: options.dryRun === true,
+      };
+      if (options.dryRun === true) throw new DryRunAbort(report);
+      return report;
+    });
+  } catch (err) {
+    if (err instanceof DryRunAbort) return err.report;
+    throw err;
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * One SQL transaction per store method, with bounded retry.
+ *
+ * A SqlBackend wraps a Kysely instance and the capabilities of its dialect (sqlite.ts,
+ * postgres.ts build them). Code outside a dialect file never asks which dialect it runs
+ * on; it reads a capability instead.
+ *
+ * Transaction modes:
+ * - `read`: a consistent snapshot for several SELECTs (PostgreSQL REPEATABLE READ READ ONLY;
+ *   SQLite deferred BEGIN).
+ * - `write`: a channel-scoped read-write transaction. On PostgreSQL it runs at READ
+ *   COMMITTED and the store locks the rows it read-modify-writes first (the channel row,
+ *   forwarding packages) with `FOR UPDATE` (capability `rowLocks`), so concurrent updates
+ *   of different channels never conflict. On SQLite it is BEGIN IMMEDIATE: the single
+ *   writer lock is taken at begin, so a busy database fails there, before any work.
+ * - `exclusive`: checks that span rows no single lock covers (the coordinator's "does the
+ *   peer still have channels?", link nodes, migrations) run one at a time: on PostgreSQL at
+ *   READ COMMITTED after taking a transaction-scoped advisory lock (capability
+ *   `exclusiveLock`; each statement then sees everything committed before the lock was
+ *   granted), on SQLite under BEGIN IMMEDIATE, which already serializes every writer.
+ *   (SERIALIZABLE isolation would also be correct, but aborts concurrent channel opens
+ *   to one peer over shared index pages far more often than a lock makes them wait.)
+ *
+ * Retry: a transaction that fails with a serialization failure or deadlock (PostgreSQL
+ * 40001/40P01) or SQLITE_BUSY is rolled back and its closure run again, at most
+ * `maxAttempts` times, with jittered backoff; then DB_SERIALIZATION_RETRIES_EXHAUSTED
+ * (cause kept). Closures must therefore read and write only through the transaction
+ * handle and return their result: they build no outside state (STYLE.md, lnd #9229).
+ */
+import { sql, type Kysely } from 'kysely';
+import { ChandError, ErrorCode } from '../errors.js';
+import type { Database } from './schema.js';
+
+/** The Kysely handle a transaction closure receives (bound to the transaction's connection). */
+export type SqlTx = Kysely<Database>;
+
+/** Transaction modes; see the module comment. */
+export type TxMode = 'read' | 'write' | 'exclusive';
+
+/** What a dialect can do, as flags and statements; the only place dialects differ. */
+export interface SqlCapabilities {
+  /** Statements opening a transaction of each mode. */
+  readonly begin: Readonly<Record<TxMode, string>>;
+  /** `SELECT ... FOR UPDATE` is supported (and needed: writers run concurrently). */
+  readonly rowLocks: boolean;
+  /** Writers run concurrently on several connections (false: one writer at a time). */
+  readonly concurrentWriters: boolean;
+  /**
+   * A statement run first in every `exclusive` transaction so that such transactions (also
+   * in other processes) take turns: an advisory lock. Undefined when `begin.exclusive`
+   * already excludes every other writer.
+   */
+  readonly exclusiveLock?: string;
+  /** DDL: the column type of byte strings. */
+  readonly bytesType: 'blob' | 'bytea';
+  /** DDL: the table option for clustered small-row tables, if the dialect has one. */
+  readonly withoutRowId: boolean;
+  /** DDL: how an auto-assigned integer primary key is declared. */
+  readonly autoIdColumn: 'integer-primary-key' | 'identity';
+  /** True if a table named `name` exists in the schema the connection works in. */
+  tableExists(tx: SqlTx, name: string): Promise<boolean>;
+  /** True if `err` is a transient conflict worth running the transaction again for. */
+  isRetryable(err: unknown): boolean;
+}
+
+/** Bounds of the retry loop. */
+export interface RetryPolicy {
+  /** Attempts in total, including the first. */
+  readonly maxAttempts: number;
+  /** Base of the exponential backoff, in ms (doubled per attempt, with jitter, capped at 100 ms). */
+  readonly baseDelayMs: number;
+}
+
+/** Default retry bounds. */
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 12, baseDelayMs: 1 };
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * An open SQL database: Kysely, capabilities and the transaction runner. Stores, the
+ * coordinator and migrations share one backend; `close` waits for running transactions.
+ */
+export class SqlBackend {
+  private closedFlag = false;
+  private readonly running = new Set<Promise<unknown>>();
+  /** Transactions retried since open (for benchmarks and diagnostics). */
+  retries = 0;
+
+  constructor(
+    readonly db: Kysely<Database>,
+    readonly capabilities: SqlCapabilities,
+    /** A short description for messages (never holds credentials). */
+    readonly label: string,
+    private readonly destroy: () => Promise<void>,
+    readonly retry: RetryPolicy = DEFAULT_RETRY,
+  ) {}
+
+  /** True once close() was called. */
+  get closed(): boolean {
+    return this.closedFlag;
+  }
+
+  /**
+   * Runs `fn` in one transaction of `mode` and commits it; rolls back and rethrows if `fn`
+   * throws. Retries transient conflicts (see the module comment). STORE_CLOSED after close.
+   */
+  runTx<T>(mode: TxMode, fn: (tx: SqlTx) => Promise<T>): Promise<T> {
+    if (this.closedFlag) return Promise.reject(new ChandError(ErrorCode.STORE_CLOSED, `the ${this.label} database is closed`));
+    const run = this.attempts(mode, fn);
+    this.running.add(run);
+    const forget = () => this.running.delete(run);
+    run.then(forget, forget);
+    return run;
+  }
+
+  private async attempts<T>(mode: TxMode, fn: (tx: SqlTx) => Promise<T>): Promise<T> {
+    const { maxAttempts, baseDelayMs } = this.retry;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.once(mode, fn);
+      } catch (err) {
+        if (!this.capabilities.isRetryable(err)) throw err;
+        if (attempt >= maxAttempts) {
+          throw new ChandError(
+            ErrorCode.DB_SERIALIZATION_RETRIES_EXHAUSTED,
+            `${this.label}: transaction still conflicting after ${attempt} attempts`,
+            { cause: err },
+          );
+        }
+        this.retries++;
+        const cap = Math.min(100, baseDelayMs * 2 ** (attempt - 1));
+        await sleep(cap / 2 + Math.random() * (cap / 2));
+      }
+    }
+  }
+
+  private once<T>(mode: TxMode, fn: (tx: SqlTx) => Promise<T>): Promise<T> {
+    return this.db.connection().execute(async (conn) => {
+      await sql.raw(this.capabilities.begin[mode]).execute(conn);
+      let result: T;
+      try {
+        if (mode === 'exclusive' && this.capabilities.exclusiveLock !== undefined) await sql.raw(this.capabilities.exclusiveLock).execute(conn);
+        result = await fn(conn);
+      } catch (err) {
+        await rollbackQuietly(conn, err);
+        throw err;
+      }
+      try {
+        await sql.raw('commit').execute(conn);
+      } catch (err) {
+        // A failed COMMIT may leave the transaction open (SQLite busy): end it before the
+        // connection is reused.
+        await rollbackQuietly(conn, err);
+        throw err;
+      }
+      return result;
+    });
+  }
+
+  /** Closes the database after running transactions settle. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closedFlag) return;
+    this.closedFlag = true;
+    await Promise.allSettled([...this.running]);
+    await this.destroy();
+  }
+}
+
+/**
+ * Rolls back after `cause`. A rollback failure is attached to the original error (which is
+ * what the caller must see) rather than replacing it.
+ */
+async function rollbackQuietly(conn: SqlTx, cause: unknown): Promise<void> {
+  try {
+    await sql.raw('rollback').execute(conn);
+  } catch (rollbackErr) {
+    if (cause instanceof Error && !('rollbackError' in cause)) {
+      Object.defineProperty(cause, 'rollbackError', { value: rollbackErr, enumerable: false });
+    }
+  }
+}

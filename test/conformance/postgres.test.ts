@@ -1,0 +1,15 @@
+import { describe, it } from 'vitest';
+import { openChannelDb } from '../../src/channeldb/open.js';
+import { runChannelStoreConformance } from '../../src/testing/index.js';
+import { postgresForTests } from '../sql/support/postgres.js';
+
+// One database for this file (dropped after it), one fresh schema per test.
+const pg = await postgresForTests('channel store conformance');
+if (pg === undefined) describe.skip('channel store conformance: postgres', () => it('needs a PostgreSQL server', () => {}));
+else
+  runChannelStoreConformance('postgres', async () => {
+    const schema = await pg.freshSchema();
+    const db = await openChannelDb({ backend: 'postgres', url: pg.url, schema, maxConnections: 4 });
+    // The schema goes with the database after the file; dropping each one would only cost time.
+    return { db, cleanup: () => db.close() };
+  });
