@@ -164,7 +164,7 @@ export class ByteWriter {
  */
 export class ByteReader {
   readonly #buf: Uint8Array;
-  readonly #view: DataView;
+  #dataView: DataView | undefined;
   #pos: number;
 
   /** Starts reading `buf` at `offset` (default 0). RangeError unless 0 <= offset <= buf.length. */
@@ -172,8 +172,12 @@ export class ByteReader {
     assertBytes(buf, 'buffer');
     assertUint(offset, buf.length, 'offset');
     this.#buf = buf;
-    this.#view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     this.#pos = offset;
+  }
+
+  /** A DataView over the buffer, made on first use: most readers of small record fields never need one. */
+  get #view(): DataView {
+    return (this.#dataView ??= new DataView(this.#buf.buffer, this.#buf.byteOffset, this.#buf.byteLength));
   }
 
   /** Current position, counted from the start of the buffer. */
