@@ -8,7 +8,7 @@ import { assertHex } from '../chanstate/channel-id.js';
 import { utf8, enumCodec } from '../chanstate/records.js';
 import { field, RecordSchema } from '../codec/record.js';
 import { ChandError, ErrorCode } from '../errors.js';
-import type { LinkNode, LinkNodeStore, Network } from '../linknode/store.js';
+import { assertPeerAddress, type LinkNode, type LinkNodeStore, type Network } from '../linknode/store.js';
 import type { KvEngine, KvReadTx, KvWriteTx } from './engine.js';
 import { LINK_NODES, byteKey, keys, prefixRange } from './keys.js';
 
@@ -42,10 +42,6 @@ export function allLinkNodes(tx: KvReadTx): LinkNode[] {
   return out;
 }
 
-function assertAddress(address: string): void {
-  if (typeof address !== 'string' || !/^.+:\d{1,5}$/.test(address)) throw new TypeError(`expected an address "host:port", got ${JSON.stringify(address)}`);
-}
-
 /** Link nodes over a KvEngine. */
 export class KvLinkNodeStore implements LinkNodeStore {
   constructor(private readonly engine: KvEngine) {}
@@ -53,7 +49,7 @@ export class KvLinkNodeStore implements LinkNodeStore {
   async createLinkNodes(nodes: readonly LinkNode[]): Promise<void> {
     for (const node of nodes) {
       assertHex(node.identityPub, 33, 'identityPub');
-      node.addresses.forEach(assertAddress);
+      node.addresses.forEach(assertPeerAddress);
     }
     await this.engine.update((tx) => nodes.forEach((node) => putLinkNode(tx, { ...node, addresses: [...new Set(node.addresses)] })));
   }
@@ -91,7 +87,7 @@ export class KvLinkNodeStore implements LinkNodeStore {
 
   addAddress(identityPub: string, address: string, seenAtMs: number): Promise<LinkNode> {
     assertHex(identityPub, 33, 'identityPub');
-    assertAddress(address);
+    assertPeerAddress(address);
     return this.engine.update((tx) => {
       const node = readLinkNode(tx, identityPub);
       if (node === undefined) throw new ChandError(ErrorCode.LINK_NODE_NOT_FOUND, `no link node for peer ${identityPub}`);

@@ -56,3 +56,10 @@ export function networkOfChainHash(chainHash: Hex): Network {
   for (const [network, hash] of Object.entries(CHAIN_HASHES)) if (hash === chainHash) return network as Network;
   return 'regtest';
 }
+
+/** Checks a peer address at the public edge: "host:port". TypeError otherwise. */
+export function assertPeerAddress(address: string): void {
+  if (typeof address !== 'string' || !/^.+:\d{1,5}$/.test(address)) {
+    throw new TypeError(`expected an address "host:port", got ${JSON.stringify(address)}`);
+  }
+}

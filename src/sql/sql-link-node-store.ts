@@ -9,7 +9,7 @@
 import { assertHex } from '../chanstate/channel-id.js';
 import { hexToBytes } from '../codec/bytes.js';
 import { ChandError, ErrorCode } from '../errors.js';
-import type { LinkNode, LinkNodeStore, Network } from '../linknode/store.js';
+import { assertPeerAddress, type LinkNode, type LinkNodeStore, type Network } from '../linknode/store.js';
 import { hex, num, uintCol } from './columns.js';
 import type { SqlBackend, SqlTx } from './transactions.js';
 
@@ -89,10 +89,6 @@ export async function deleteLinkNodeTx(tx: SqlTx, pub: string): Promise<void> {
 }
 
 /** Checks an address at the public edge: "host:port" (the KV store applies the same rule). */
-function assertAddress(address: string): void {
-  if (typeof address !== 'string' || !/^.+:\d{1,5}$/.test(address)) throw new TypeError(`expected an address "host:port", got ${JSON.stringify(address)}`);
-}
-
 /** Link nodes over a SqlBackend. */
 export class SqlLinkNodeStore implements LinkNodeStore {
   constructor(private readonly backend: SqlBackend) {}
@@ -100,7 +96,7 @@ export class SqlLinkNodeStore implements LinkNodeStore {
   async createLinkNodes(nodes: readonly LinkNode[]): Promise<void> {
     for (const node of nodes) {
       assertHex(node.identityPub, 33, 'identityPub');
-      node.addresses.forEach(assertAddress);
+      node.addresses.forEach(assertPeerAddress);
     }
     await this.backend.runTx('exclusive', async (tx) => {
       for (const node of nodes) await putLinkNode(tx, { ...node, addresses: [...new Set(node.addresses)] });
@@ -143,7 +139,7 @@ export class SqlLinkNodeStore implements LinkNodeStore {
 
   addAddress(identityPub: string, address: string, seenAtMs: number): Promise<LinkNode> {
     assertHex(identityPub, 33, 'identityPub');
-    assertAddress(address);
+    assertPeerAddress(address);
     return this.backend.runTx('exclusive', async (tx) => {
       const node = await readLinkNode(tx, identityPub);
       if (node === undefined) throw new ChandError(ErrorCode.LINK_NODE_NOT_FOUND, `no link node for peer ${identityPub}`);
