@@ -20,6 +20,7 @@ import { signDigest } from './ecdsa.js';
 import { derivePrivateKey as tweakPrivateKey, deriveRevocationPrivateKey } from './key-derivation.js';
 import type { NodeSeed } from './node-seed.js';
 import { ShachainProducer } from './shachain.js';
+import { Redacted } from './redacted.js';
 
 /** BIP 43 purpose of chand's key tree (the one Lightning implementations commonly use). */
 export const KEY_PURPOSE = 1017;
@@ -74,7 +75,6 @@ export type Network = 'mainnet' | 'testnet' | 'signet' | 'regtest';
 
 const MAX_CHILD = 0x7fff_ffff;
 const SHACHAIN_TAG = utf8ToBytes('chand/shachain-seed/v1');
-const REDACTED = 'KeyChain(<redacted>)';
 
 /** The BIP 44 coin type of a network: 0 for mainnet, 1 for every test network. */
 export function coinType(network: Network): number {
@@ -93,12 +93,13 @@ export function keyPath(locator: KeyLocator, network: Network): string {
  * Derives the node's keys from its seed. Holds the BIP 32 root privately; string, JSON and
  * inspect forms are redacted. Deterministic: the same seed and network give the same keys.
  */
-export class KeyChain {
+export class KeyChain extends Redacted {
   readonly network: Network;
   readonly #root: HDKey;
   readonly #accounts = new Map<number, HDKey>();
 
   private constructor(root: HDKey, network: Network) {
+    super();
     this.#root = root;
     this.network = network;
   }
@@ -197,20 +198,6 @@ export class KeyChain {
     }
   }
 
-  /** Redacted. */
-  toString(): string {
-    return REDACTED;
-  }
-
-  /** Redacted. */
-  toJSON(): string {
-    return REDACTED;
-  }
-
-  /** Redacted for util.inspect / console.log. */
-  [Symbol.for('nodejs.util.inspect.custom')](): string {
-    return REDACTED;
-  }
 
   #node(locator: KeyLocator): HDKey {
     checkLocator(locator);

@@ -21,8 +21,8 @@ import { generateMnemonic, mnemonicToSeedSync, validateMnemonic } from '@scure/b
 import { wordlist } from '@scure/bip39/wordlists/english.js';
 import { ErrorCode } from '../errors.js';
 import { BitcoinError } from './errors.js';
+import { Redacted } from './redacted.js';
 
-const REDACTED = 'NodeSeed(<redacted>)';
 const FILE_KIND = 'chand-node-seed';
 const FILE_VERSION = 1;
 const SCRYPT_DEFAULT_LOG_N = 15;
@@ -30,10 +30,11 @@ const SCRYPT_R = 8;
 const SCRYPT_P = 1;
 
 /** A node's BIP 39 mnemonic. Never printed; see the module comment. */
-export class NodeSeed {
+export class NodeSeed extends Redacted {
   readonly #mnemonic: string;
 
   private constructor(mnemonic: string) {
+    super();
     this.#mnemonic = mnemonic;
   }
 
@@ -76,20 +77,6 @@ export class NodeSeed {
     return mnemonicToSeedSync(this.#mnemonic, passphrase);
   }
 
-  /** Redacted. */
-  toString(): string {
-    return REDACTED;
-  }
-
-  /** Redacted. */
-  toJSON(): string {
-    return REDACTED;
-  }
-
-  /** Redacted for util.inspect / console.log. */
-  [Symbol.for('nodejs.util.inspect.custom')](): string {
-    return REDACTED;
-  }
 }
 
 /** Options of `writeSeedFile`. */

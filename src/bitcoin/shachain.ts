@@ -20,12 +20,12 @@ import { ErrorCode } from '../errors.js';
 import { assertBigInt, assertBytes, bytesEqual } from './bytes.js';
 import { BitcoinError } from './errors.js';
 import { perCommitmentPoint } from './key-derivation.js';
+import { Redacted } from './redacted.js';
 
 /** The highest 48-bit index, used for commitment number 0. */
 export const SHACHAIN_MAX_INDEX = (1n << 48n) - 1n;
 
 const BUCKETS = 49;
-const REDACTED = 'ShachainProducer(<redacted>)';
 
 /** The shachain index of commitment number `commitmentNumber` (2^48 - 1 - n). */
 export function commitmentIndex(commitmentNumber: bigint): bigint {
@@ -44,11 +44,12 @@ export function shachainSecret(seed: Uint8Array, index: bigint): Uint8Array {
  * Our side of the chain: hands out the per-commitment secret and point of each commitment.
  * The seed stays inside; string and JSON forms are redacted.
  */
-export class ShachainProducer {
+export class ShachainProducer extends Redacted {
   readonly #seed: Uint8Array;
 
   /** `seed` is copied; it must be 32 unguessable bytes, unique to the channel. */
   constructor(seed: Uint8Array) {
+    super();
     assertBytes('shachain seed', seed, 32);
     this.#seed = Uint8Array.from(seed);
   }
@@ -68,20 +69,6 @@ export class ShachainProducer {
     return perCommitmentPoint(this.perCommitmentSecret(commitmentNumber));
   }
 
-  /** Redacted. */
-  toString(): string {
-    return REDACTED;
-  }
-
-  /** Redacted. */
-  toJSON(): string {
-    return REDACTED;
-  }
-
-  /** Redacted for util.inspect / console.log. */
-  [Symbol.for('nodejs.util.inspect.custom')](): string {
-    return REDACTED;
-  }
 }
 
 /** One persisted bucket of a `ShachainStore`. */
