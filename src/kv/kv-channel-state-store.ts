@@ -14,6 +14,7 @@ import { htlcResolution } from '../chanstate/log-update.js';
 import { filterContains, fwdPkgState, withBit } from '../chanstate/pkg-filter.js';
 import {
   archivedChannelRecord,
+  closeSummaryRecord,
   commitDiffRecord,
   commitmentRecord,
   externalFundingRecord,
@@ -616,9 +617,8 @@ export class KvChannelStateStore implements ChannelStateStore {
 
   private closedSummaries(tx: KvReadTx): ChannelCloseSummary[] {
     const out: ChannelCloseSummary[] = [];
-    for (const [k] of tx.range(prefixRange(byteKey(CLOSED_SUMMARY)))) {
-      out.push(readClosedSummary(tx, outPointFromKey(k.subarray(1)))!);
-    }
+    // Decode the scanned values directly: no second lookup per summary.
+    for (const [, value] of tx.range(prefixRange(byteKey(CLOSED_SUMMARY)))) out.push(closeSummaryRecord.decode(value));
     return out;
   }
 
