@@ -79,7 +79,7 @@ export function buildClosingTx(params: ClosingTxParams): ClosingTx {
     inputs: [
       {
         txid: params.fundingOutpoint.txid,
-        vout: params.fundingOutpoint.vout,
+        index: params.fundingOutpoint.index,
         scriptSig: new Uint8Array(0),
         sequence: params.sequence ?? 0xffff_ffff,
         witness: [],
@@ -121,7 +121,7 @@ export function finalizeClosingTx(closing: ClosingTx, localSignature: Uint8Array
 
 function validate(p: ClosingTxParams): void {
   assertTxid('funding txid', p.fundingOutpoint.txid);
-  assertInt('funding output index', p.fundingOutpoint.vout, 0, 0xffff_ffff);
+  assertInt('funding output index', p.fundingOutpoint.index, 0, 0xffff_ffff);
   assertBigInt('funding amount', p.fundingAmountSat, 1n, MAX_MONEY_SAT);
   assertPublicKey('local funding pubkey', p.localFundingPubkey);
   assertPublicKey('remote funding pubkey', p.remoteFundingPubkey);

@@ -184,7 +184,7 @@ export function buildCommitmentTx(params: CommitmentTxParams): CommitmentTx {
   const { lockTime, sequence } = encodeObscuredCommitmentNumber(params.commitmentNumber, params.obscuringFactor);
   const tx: BitcoinTx = {
     version: 2,
-    inputs: [{ txid: params.fundingOutpoint.txid, vout: params.fundingOutpoint.vout, scriptSig: new Uint8Array(0), sequence, witness: [] }],
+    inputs: [{ txid: params.fundingOutpoint.txid, index: params.fundingOutpoint.index, scriptSig: new Uint8Array(0), sequence, witness: [] }],
     outputs: outputs.map((o): TxOutput => ({ value: o.value, script: o.script })),
     lockTime,
   };
@@ -230,7 +230,7 @@ export function finalizeCommitment(commitment: CommitmentTx, localSignature: Uin
 
 function validateParams(p: CommitmentTxParams): void {
   assertTxid('funding txid', p.fundingOutpoint.txid);
-  assertInt('funding output index', p.fundingOutpoint.vout, 0, 0xffff_ffff);
+  assertInt('funding output index', p.fundingOutpoint.index, 0, 0xffff_ffff);
   assertBigInt('funding amount', p.fundingAmountSat, 1n, MAX_MONEY_SAT);
   assertPublicKey('local funding pubkey', p.localFundingPubkey);
   assertPublicKey('remote funding pubkey', p.remoteFundingPubkey);

@@ -14,16 +14,12 @@ import { MAX_FEERATE_PER_KW } from './bolt3-fees.js';
 import { BitcoinError } from './errors.js';
 import { classifyOutputScript, dustThreshold } from './script.js';
 import { MAX_MONEY_SAT, txidOf } from './transaction.js';
-import type { BitcoinTx, TxOutput } from './transaction.js';
+import type { BitcoinTx, Coin, TxOutput } from './transaction.js';
 import { expectedTxWeight } from './weight.js';
 import type { InputSatisfaction } from './weight.js';
 
-/** An output to spend in a funding transaction. */
-export interface FundingUtxo {
-  readonly txid: string;
-  readonly vout: number;
-  readonly amountSat: bigint;
-  readonly scriptPubKey: Uint8Array;
+/** A coin to spend in a funding transaction (`value` in satoshis, `script` its scriptPubKey), with optional spending hints. */
+export interface FundingUtxo extends Coin {
   /** Input sequence (default 0xffffffff). */
   readonly sequence?: number;
   /** Unlocking size for script types `estimateInputSatisfaction` does not know. */
@@ -84,14 +80,14 @@ export function estimateInputSatisfaction(scriptPubKey: Uint8Array): InputSatisf
  */
 export function buildFundingTx(params: FundingTxParams): FundingTx {
   validate(params);
-  const inputs = [...params.utxos].sort((a, b) => (a.txid !== b.txid ? (a.txid.toLowerCase() < b.txid.toLowerCase() ? -1 : 1) : a.vout - b.vout));
+  const inputs = [...params.utxos].sort((a, b) => (a.txid !== b.txid ? (a.txid.toLowerCase() < b.txid.toLowerCase() ? -1 : 1) : a.index - b.index));
   const satisfactions = inputs.map((u, i) => {
-    const s = u.satisfaction ?? estimateInputSatisfaction(u.scriptPubKey);
+    const s = u.satisfaction ?? estimateInputSatisfaction(u.script);
     if (s === undefined) throw new RangeError(`expected a satisfaction size for input ${i}: its script type is not a standard single-key type`);
     return s;
   });
   const fundingScript = fundingScriptPubKey(params.localFundingPubkey, params.remoteFundingPubkey);
-  const totalIn = inputs.reduce((sum, u) => sum + u.amountSat, 0n);
+  const totalIn = inputs.reduce((sum, u) => sum + u.value, 0n);
   const fundingOut: TxOutput = { value: params.fundingAmountSat, script: fundingScript };
 
   const feeFor = (outputs: TxOutput[]): { fee: bigint; weight: number } => {
@@ -123,7 +119,7 @@ export function buildFundingTx(params: FundingTxParams): FundingTx {
 
   const tx: BitcoinTx = {
     version: 2,
-    inputs: inputs.map((u) => ({ txid: u.txid.toLowerCase(), vout: u.vout, scriptSig: new Uint8Array(0), sequence: u.sequence ?? 0xffff_ffff, witness: [] })),
+    inputs: inputs.map((u) => ({ txid: u.txid.toLowerCase(), index: u.index, scriptSig: new Uint8Array(0), sequence: u.sequence ?? 0xffff_ffff, witness: [] })),
     outputs,
     lockTime: params.lockTime ?? 0,
   };
@@ -145,16 +141,16 @@ function validate(p: FundingTxParams): void {
   const seen = new Set<string>();
   p.utxos.forEach((u, i) => {
     assertTxid(`utxo ${i} txid`, u.txid);
-    assertInt(`utxo ${i} vout`, u.vout, 0, 0xffff_ffff);
-    assertBigInt(`utxo ${i} amount`, u.amountSat, 0n, MAX_MONEY_SAT);
-    assertBytes(`utxo ${i} scriptPubKey`, u.scriptPubKey);
+    assertInt(`utxo ${i} output index`, u.index, 0, 0xffff_ffff);
+    assertBigInt(`utxo ${i} value`, u.value, 0n, MAX_MONEY_SAT);
+    assertBytes(`utxo ${i} script`, u.script);
     if (u.sequence !== undefined) assertInt(`utxo ${i} sequence`, u.sequence, 0, 0xffff_ffff);
     if (u.tapInternalKey !== undefined) assertBytes(`utxo ${i} tapInternalKey`, u.tapInternalKey, 32);
     if (u.satisfaction !== undefined) {
       assertInt(`utxo ${i} scriptSig size`, u.satisfaction.scriptSigSize, 0, 10_000);
       assertInt(`utxo ${i} witness size`, u.satisfaction.witnessSize, 0, 400_000);
     }
-    const key = `${u.txid.toLowerCase()}:${u.vout}`;
+    const key = `${u.txid.toLowerCase()}:${u.index}`;
     if (seen.has(key)) throw new RangeError(`expected distinct UTXOs, got ${key} twice`);
     seen.add(key);
   });

@@ -48,7 +48,7 @@ export function buildHtlcTxs(commitment: CommitmentTx): HtlcTx[] {
     const kind = htlc.direction === 'offered' ? 'timeout' : 'success';
     const tx: BitcoinTx = {
       version: 2,
-      inputs: [{ txid: commitment.txid, vout: commitmentOutputIndex, scriptSig: new Uint8Array(0), sequence: 0, witness: [] }],
+      inputs: [{ txid: commitment.txid, index: commitmentOutputIndex, scriptSig: new Uint8Array(0), sequence: 0, witness: [] }],
       outputs: [{ value: output.value - htlcTxFee(htlc.direction, params.feeratePerKw), script: outputScript }],
       lockTime: kind === 'timeout' ? htlc.cltvExpiry : 0,
     };

@@ -16,6 +16,7 @@ export * from './htlc-tx.js';
 export * from './justice.js';
 export * from './key-chain.js';
 export * from './key-derivation.js';
+export * from './network.js';
 export * from './node-seed.js';
 export * from './psbt-funding.js';
 export * from './script.js';

@@ -78,7 +78,7 @@ export function buildJusticeTx(params: JusticeTxParams): JusticeTx {
   assertInt('feerate_per_kw', params.feeratePerKw, 0, MAX_FEERATE_PER_KW);
   const prepared = params.inputs.map((input, i): PreparedJusticeInput => {
     assertTxid(`input ${i} txid`, input.outpoint.txid);
-    assertInt(`input ${i} vout`, input.outpoint.vout, 0, 0xffff_ffff);
+    assertInt(`input ${i} outpoint index`, input.outpoint.index, 0, 0xffff_ffff);
     assertBigInt(`input ${i} amount`, input.amountSat, 1n, MAX_MONEY_SAT);
     switch (input.kind) {
       case 'to_local':
@@ -112,7 +112,7 @@ export function buildJusticeTx(params: JusticeTxParams): JusticeTx {
   }
   const tx: BitcoinTx = {
     version: 2,
-    inputs: prepared.map((p) => ({ txid: p.input.outpoint.txid, vout: p.input.outpoint.vout, scriptSig: new Uint8Array(0), sequence: 0xffff_fffd, witness: [] })),
+    inputs: prepared.map((p) => ({ txid: p.input.outpoint.txid, index: p.input.outpoint.index, scriptSig: new Uint8Array(0), sequence: 0xffff_fffd, witness: [] })),
     outputs: [{ value, script: params.destinationScript }],
     lockTime: 0,
   };

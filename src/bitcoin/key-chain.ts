@@ -13,11 +13,12 @@
  * every sibling.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
-import { concatBytes, utf8ToBytes } from '@noble/hashes/utils.js';
+import { bytesToHex, concatBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { HDKey } from '@scure/bip32';
 import { assertBytes, assertInt } from './bytes.js';
 import { signDigest } from './ecdsa.js';
 import { derivePrivateKey as tweakPrivateKey, deriveRevocationPrivateKey } from './key-derivation.js';
+import { assertNetwork, type Network } from './network.js';
 import type { NodeSeed } from './node-seed.js';
 import { ShachainProducer } from './shachain.js';
 import { Redacted } from './redacted.js';
@@ -46,41 +47,44 @@ export const KeyFamily = {
 /** One of the `KeyFamily` numbers. */
 export type KeyFamily = (typeof KeyFamily)[keyof typeof KeyFamily];
 
-/** Names one key of the tree. */
+/** Names one key of the tree: key family and index, never the key itself. Safe to persist. */
 export interface KeyLocator {
   readonly family: number;
   readonly index: number;
 }
 
-/** A locator with its public key: what channel records store. */
+/**
+ * A public key with the locator it was derived from: what channel records store. The locator
+ * is absent for keys that are not ours (the peer's basepoints). Code that needs the key as
+ * bytes converts with `hexToBytes(descriptor.pubkey)` where it uses it.
+ */
 export interface KeyDescriptor {
-  readonly locator: KeyLocator;
-  readonly publicKey: Uint8Array;
+  readonly locator?: KeyLocator;
+  /** 33-byte compressed public key, lowercase hex (66 chars). */
+  readonly pubkey: string;
 }
+
+/** A descriptor of one of our own keys: it always has its locator. */
+export type LocatedKeyDescriptor = KeyDescriptor & { readonly locator: KeyLocator };
 
 /** The keys of one channel: one index in every channel family. Plain data, safe to persist. */
 export interface ChannelKeySet {
   readonly index: number;
-  readonly funding: KeyDescriptor;
-  readonly revocationBasepoint: KeyDescriptor;
-  readonly htlcBasepoint: KeyDescriptor;
-  readonly paymentBasepoint: KeyDescriptor;
-  readonly delayedPaymentBasepoint: KeyDescriptor;
+  readonly funding: LocatedKeyDescriptor;
+  readonly revocationBasepoint: LocatedKeyDescriptor;
+  readonly htlcBasepoint: LocatedKeyDescriptor;
+  readonly paymentBasepoint: LocatedKeyDescriptor;
+  readonly delayedPaymentBasepoint: LocatedKeyDescriptor;
   /** Locator of the shachain root; its key is never shared, so no public key is kept. */
   readonly shachainRoot: KeyLocator;
 }
 
-/** The networks chand runs on; only the BIP 44 coin type depends on it. */
-export type Network = 'mainnet' | 'testnet' | 'signet' | 'regtest';
-
 const MAX_CHILD = 0x7fff_ffff;
 const SHACHAIN_TAG = utf8ToBytes('chand/shachain-seed/v1');
 
-/** The BIP 44 coin type of a network: 0 for mainnet, 1 for every test network. */
+/** The BIP 44 coin type of a network: 0 for mainnet, 1 for every test network (testnet4 included). TypeError for an unknown name. */
 export function coinType(network: Network): number {
-  if (network === 'mainnet') return 0;
-  if (network === 'testnet' || network === 'signet' || network === 'regtest') return 1;
-  throw new TypeError(`expected network mainnet, testnet, signet or regtest, got ${String(network)}`);
+  return assertNetwork(network) === 'mainnet' ? 0 : 1;
 }
 
 /** The BIP 32 path of a locator: m/1017'/coin'/family'/0/index. */
@@ -122,9 +126,9 @@ export class KeyChain extends Redacted {
     return Uint8Array.from(this.#node(locator).publicKey!);
   }
 
-  /** `locator` with its public key. */
-  descriptor(locator: KeyLocator): KeyDescriptor {
-    return { locator: { family: locator.family, index: locator.index }, publicKey: this.publicKey(locator) };
+  /** `locator` with its public key (hex). */
+  descriptor(locator: KeyLocator): LocatedKeyDescriptor {
+    return { locator: { family: locator.family, index: locator.index }, pubkey: bytesToHex(this.publicKey(locator)) };
   }
 
   /** The private key at `locator`. Sensitive: use it, never store or log it. Prefer the sign* methods. */
@@ -133,7 +137,7 @@ export class KeyChain extends Redacted {
   }
 
   /** The node identity key (NODE_KEY family, index 0). */
-  nodeKey(): KeyDescriptor {
+  nodeKey(): LocatedKeyDescriptor {
     return this.descriptor({ family: KeyFamily.NODE_KEY, index: 0 });
   }
 

@@ -59,7 +59,7 @@ export type SignedFunding = { readonly psbt: Uint8Array } | { readonly tx: Uint8
  */
 export function createFundingPsbt(params: FundingTxParams): FundingPsbt {
   params.utxos.forEach((u, i) => {
-    const type = u.scriptPubKey instanceof Uint8Array ? classifyOutputScript(u.scriptPubKey) : 'unknown';
+    const type = u.script instanceof Uint8Array ? classifyOutputScript(u.script) : 'unknown';
     if (type !== 'p2wpkh' && type !== 'p2tr') {
       throw new BitcoinError(ErrorCode.PSBT_INVALID, `utxo ${i} is ${type}; external funding accepts only P2WPKH and P2TR outputs`);
     }
@@ -69,9 +69,9 @@ export function createFundingPsbt(params: FundingTxParams): FundingPsbt {
   funding.inputs.forEach((u, i) => {
     tx.addInput({
       txid: funding.tx.inputs[i]!.txid,
-      index: u.vout,
+      index: u.index,
       sequence: funding.tx.inputs[i]!.sequence,
-      witnessUtxo: { script: u.scriptPubKey, amount: u.amountSat },
+      witnessUtxo: { script: u.script, amount: u.value },
       ...(u.tapInternalKey !== undefined ? { tapInternalKey: u.tapInternalKey } : {}),
     });
   });

@@ -56,7 +56,7 @@ export function buildDelayedSweepTx(params: DelayedSweepParams): DelayedSweepTx 
   if (params.lockTime !== undefined) assertInt('lockTime', params.lockTime, 0, 0xffff_ffff);
   const inputs = params.outputs.map((o, i) => {
     assertTxid(`output ${i} txid`, o.outpoint.txid);
-    assertInt(`output ${i} vout`, o.outpoint.vout, 0, 0xffff_ffff);
+    assertInt(`output ${i} outpoint index`, o.outpoint.index, 0, 0xffff_ffff);
     assertBigInt(`output ${i} amount`, o.amountSat, 1n, MAX_MONEY_SAT);
     assertPublicKey(`output ${i} revocation pubkey`, o.revocationPubkey);
     assertPublicKey(`output ${i} local delayed pubkey`, o.localDelayedPubkey);
@@ -76,7 +76,7 @@ export function buildDelayedSweepTx(params: DelayedSweepParams): DelayedSweepTx 
   }
   const tx: BitcoinTx = {
     version: 2, // CSV needs version 2
-    inputs: inputs.map((i) => ({ txid: i.outpoint.txid, vout: i.outpoint.vout, scriptSig: new Uint8Array(0), sequence: i.toSelfDelay, witness: [] })),
+    inputs: inputs.map((i) => ({ txid: i.outpoint.txid, index: i.outpoint.index, scriptSig: new Uint8Array(0), sequence: i.toSelfDelay, witness: [] })),
     outputs: [{ value, script: params.destinationScript }],
     lockTime: params.lockTime ?? 0,
   };

@@ -14,10 +14,16 @@ import { DecodeError } from '../errors.js';
 import { assertBigInt, assertBytes, assertInt, assertTxid } from './bytes.js';
 import { hash256 } from './script.js';
 
-/** A reference to a transaction output: txid in display order plus output index. */
+/**
+ * A reference to a transaction output: the one definition chand uses in every layer (a
+ * channel's funding outpoint is its "channel point"). Wire formats that name the index
+ * differently (Esplora's `vout`) are converted where they are parsed.
+ */
 export interface OutPoint {
+  /** Transaction id, 64 lowercase hex chars, display (reversed) order. */
   readonly txid: string;
-  readonly vout: number;
+  /** Output index within that transaction (u32). */
+  readonly index: number;
 }
 
 /** One transaction input. `witness` is empty for an unsigned or legacy input. */
@@ -32,6 +38,12 @@ export interface TxOutput {
   readonly value: bigint;
   readonly script: Uint8Array;
 }
+
+/**
+ * A spendable output: where it is and what it holds (the prevout an input spends). Coin
+ * selection, the wallet, the devnet faucet and the funding builder all take this shape.
+ */
+export interface Coin extends OutPoint, TxOutput {}
 
 /** A transaction as plain data. */
 export interface BitcoinTx {
@@ -66,7 +78,7 @@ export function encodeTx(tx: BitcoinTx, options: EncodeTxOptions = {}): Uint8Arr
   w.compactSize(tx.inputs.length);
   for (const input of tx.inputs) {
     w.bytes(txidToInternal(input.txid));
-    w.u32(input.vout);
+    w.u32(input.index);
     w.varBytes(input.scriptSig);
     w.u32(input.sequence);
   }
@@ -99,13 +111,13 @@ export function decodeTx(raw: Uint8Array): BitcoinTx {
   }
   const inputCount = r.compactSize();
   if (inputCount === 0) throw new DecodeError('transaction has no inputs');
-  const ins: { txid: string; vout: number; scriptSig: Uint8Array; sequence: number }[] = [];
+  const ins: { txid: string; index: number; scriptSig: Uint8Array; sequence: number }[] = [];
   for (let i = 0; i < inputCount; i++) {
     const txid = txidFromInternal(r.take(32));
-    const vout = r.u32();
+    const index = r.u32();
     const scriptSig = r.varBytes();
     const sequence = r.u32();
-    ins.push({ txid, vout, scriptSig, sequence });
+    ins.push({ txid, index, scriptSig, sequence });
   }
   const outputCount = r.compactSize();
   const outputs: TxOutput[] = [];
@@ -172,7 +184,7 @@ function validateTx(tx: BitcoinTx): void {
   assertInt('transaction lockTime', tx.lockTime, 0, MAX_U32);
   tx.inputs.forEach((input, i) => {
     assertTxid(`input ${i} txid`, input.txid);
-    assertInt(`input ${i} vout`, input.vout, 0, MAX_U32);
+    assertInt(`input ${i} output index`, input.index, 0, MAX_U32);
     assertInt(`input ${i} sequence`, input.sequence, 0, MAX_U32);
     assertBytes(`input ${i} scriptSig`, input.scriptSig);
     input.witness.forEach((item, j) => assertBytes(`input ${i} witness item ${j}`, item));

@@ -10,7 +10,10 @@
  * lookup of something the chain does not know returns `undefined` rather than throwing;
  * failures to reach or understand the backend throw ChandError (CHAIN_UNREACHABLE,
  * CHAIN_TIMEOUT, CHAIN_BAD_RESPONSE) and a refused broadcast throws TxRejectedError.
+ * Outpoints are the one `OutPoint` of src/bitcoin ({ txid, index }); a backend whose wire
+ * format says `vout` converts at its edge.
  */
+import type { OutPoint } from '../bitcoin/transaction.js';
 
 /** Where a transaction stands. `confirmations` counts the block containing it as 1. */
 export type TxStatus =
@@ -35,10 +38,11 @@ export type OutspendStatus =
       readonly status: TxStatus;
     };
 
-/** An unspent output paying an address, confirmed or still in the mempool. */
-export interface Utxo {
-  readonly txid: string;
-  readonly vout: number;
+/**
+ * An unspent output paying an address, confirmed or still in the mempool, as the chain
+ * reports it: outpoint, value and status (no script: the caller asked by address).
+ */
+export interface Utxo extends OutPoint {
   readonly value: bigint;
   readonly status: TxStatus;
 }
@@ -49,10 +53,8 @@ export interface ChainTip {
   readonly hash: string;
 }
 
-/** One input of a transaction as the chain reports it. */
-export interface ChainTxInput {
-  readonly txid: string;
-  readonly vout: number;
+/** One input of a transaction as the chain reports it: the outpoint it spends, and how. */
+export interface ChainTxInput extends OutPoint {
   readonly sequence: number;
   readonly witness: readonly Uint8Array[];
   /** The output being spent; absent for a coinbase input. */
@@ -101,10 +103,10 @@ export interface Chain {
   /** The serialized transaction (with witnesses), or undefined if unknown. */
   getRawTransaction(txid: string): Promise<Uint8Array | undefined>;
   /**
-   * Whether output `vout` of `txid` is spent, and by what (mempool spends included).
+   * Whether output `index` of `txid` is spent, and by what (mempool spends included).
    * An output the backend does not know reports `{ spent: false }`, as Esplora does.
    */
-  getOutspend(txid: string, vout: number): Promise<OutspendStatus>;
+  getOutspend(txid: string, index: number): Promise<OutspendStatus>;
   /**
    * Unspent outputs paying `address`, mempool included (outputs spent in the mempool are
    * excluded). Order is unspecified. Throws TypeError for an address of another network.

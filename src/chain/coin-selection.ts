@@ -8,17 +8,9 @@
  */
 import { Transaction } from '@scure/btc-signer';
 import { dustThreshold } from '../bitcoin/script.js';
+import type { Coin } from '../bitcoin/transaction.js';
 import { hexToBytes } from '../codec/bytes.js';
 import { ChandError, ErrorCode } from '../errors.js';
-
-/** A spendable P2WPKH output. */
-export interface Coin {
-  readonly txid: string;
-  readonly vout: number;
-  readonly value: bigint;
-  /** The coin's output script (P2WPKH). */
-  readonly script: Uint8Array;
-}
 
 /** An output to create. */
 export interface Payment {
@@ -51,7 +43,7 @@ export interface FundedTransaction {
 }
 
 /**
- * Builds an unsigned version-2 transaction paying `outputs` from `coins` at `feeRate`
+ * Builds an unsigned version-2 transaction paying `outputs` from `coins` (P2WPKH) at `feeRate`
  * (sat/vB), sending change to `changeScript`. Throws ChandError INSUFFICIENT_FUNDS when the
  * coins cannot cover outputs and fee; RangeError on a non-positive amount or fee rate.
  */
@@ -90,7 +82,7 @@ export function fundTransaction(options: {
     for (const input of chosen) {
       tx.addInput({
         txid: hexToBytes(input.txid),
-        index: input.vout,
+        index: input.index,
         sequence: RBF_SEQUENCE,
         witnessUtxo: { script: input.script, amount: input.value },
       });

@@ -2,6 +2,7 @@
  * `DevnetClient`: an EsploraClient that also drives `chand devnet`'s controls (mine, faucet,
  * info). Used by tests and by the `chand devnet mine|faucet|info` commands.
  */
+import type { OutPoint } from '../bitcoin/transaction.js';
 import { ChandError, ErrorCode } from '../errors.js';
 import { EsploraClient } from './esplora-client.js';
 
@@ -30,9 +31,10 @@ export class DevnetClient extends EsploraClient {
 
   /**
    * Pays `amountSat` to `address` from the devnet faucet (unconfirmed until mined). Throws
-   * ChandError INSUFFICIENT_FUNDS when the faucet is short.
+   * ChandError INSUFFICIENT_FUNDS when the faucet is short. Returns the paying output (the
+   * HTTP reply's `vout` becomes `index`).
    */
-  async faucet(address: string, amountSat: bigint | number): Promise<{ txid: string; vout: number }> {
+  async faucet(address: string, amountSat: bigint | number): Promise<OutPoint> {
     const amount = Number(amountSat);
     if (!Number.isSafeInteger(amount) || amount <= 0) throw new RangeError(`expected a positive amount in sat, got ${amountSat}`);
     const reply = await this.postJson('devnet/faucet', { address, amount_sat: amount });
@@ -40,7 +42,7 @@ export class DevnetClient extends EsploraClient {
     if (reply.status !== 200 || typeof json?.txid !== 'string' || typeof json.vout !== 'number') {
       throw this.#failure('devnet/faucet', reply);
     }
-    return { txid: json.txid, vout: json.vout };
+    return { txid: json.txid, index: json.vout };
   }
 
   /** Network, chain hash and tip of the devnet. */

@@ -283,7 +283,8 @@ export class EsploraClient implements Chain {
           const prevout = vin['prevout'] as { scriptpubkey: string; value: number } | null | undefined;
           return {
             txid: vin['txid'] as string,
-            vout: vin['vout'] as number,
+            // Esplora's `vout` of an input is the index of the output it spends.
+            index: vin['vout'] as number,
             sequence: vin['sequence'] as number,
             witness: ((vin['witness'] as string[] | undefined) ?? []).map(hexToBytes),
             ...(prevout == null || vin['is_coinbase'] === true
@@ -318,10 +319,10 @@ export class EsploraClient implements Chain {
     }
   }
 
-  async getOutspend(txid: string, vout: number): Promise<OutspendStatus> {
+  async getOutspend(txid: string, index: number): Promise<OutspendStatus> {
     assertHash(txid);
-    assertU32(vout, 'vout');
-    const path = `tx/${txid}/outspend/${vout}`;
+    assertU32(index, 'output index');
+    const path = `tx/${txid}/outspend/${index}`;
     const raw = (await this.getJson(path)) as { spent?: unknown; txid?: unknown; vin?: unknown; status?: unknown } | null;
     if (typeof raw !== 'object' || raw === null || typeof raw.spent !== 'boolean') throw this.#bad(path, 'malformed outspend');
     if (!raw.spent) return { spent: false };
@@ -342,7 +343,7 @@ export class EsploraClient implements Chain {
     return raw.map((u) => {
       const entry = u as { txid?: unknown; vout?: unknown; value?: unknown; status?: unknown };
       if (typeof entry.txid !== 'string' || typeof entry.vout !== 'number') throw this.#bad(path, 'malformed UTXO');
-      return { txid: entry.txid, vout: entry.vout, value: this.#sats(entry.value, path), status: this.#status(entry.status, tip, path) };
+      return { txid: entry.txid, index: entry.vout, value: this.#sats(entry.value, path), status: this.#status(entry.status, tip, path) };
     });
   }
 

@@ -14,7 +14,7 @@ export type {
   Utxo,
 } from './chain.js';
 export { TxRejectedError } from './chain-errors.js';
-export { fundTransaction, estimateVsize, type Coin, type FundedTransaction, type Payment } from './coin-selection.js';
+export { fundTransaction, estimateVsize, type FundedTransaction, type Payment } from './coin-selection.js';
 export { DevnetClient, type DevnetInfo } from './devnet-client.js';
 export { EsploraClient, parseRejectionReason, type EsploraClientOptions } from './esplora-client.js';
 export { FALLBACK_FEE_RATE, feeRateForTarget } from './fee-estimates.js';

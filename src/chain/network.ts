@@ -6,6 +6,7 @@
  */
 import { Address, NETWORK, OutScript, TEST_NETWORK } from '@scure/btc-signer';
 import type { BTC_NETWORK } from '@scure/btc-signer/utils.js';
+import type { Network } from '../bitcoin/network.js';
 import { classifyOutputScript, type OutputScriptType } from '../bitcoin/script.js';
 
 /** Address parameters of one Bitcoin network, in @scure/btc-signer's shape. */
@@ -14,10 +15,11 @@ export type BitcoinNetwork = BTC_NETWORK;
 /** Bitcoin regtest address parameters (bech32 `bcrt`, base58 versions 0x6f / 0xc4). */
 export const REGTEST: BitcoinNetwork = Object.freeze({ bech32: 'bcrt', pubKeyHash: 0x6f, scriptHash: 0xc4, wif: 0xef });
 
-/** Networks by the names the CLI accepts. */
-export const NETWORKS: Readonly<Record<'mainnet' | 'testnet' | 'signet' | 'regtest', BitcoinNetwork>> = Object.freeze({
+/** Address parameters of each `Network` (testnet, testnet4 and signet share bech32 `tb`). */
+export const NETWORKS: Readonly<Record<Network, BitcoinNetwork>> = Object.freeze({
   mainnet: NETWORK,
   testnet: TEST_NETWORK,
+  testnet4: TEST_NETWORK,
   signet: TEST_NETWORK,
   regtest: REGTEST,
 });

@@ -22,8 +22,9 @@ import { NETWORK, p2wpkh, Transaction } from '@scure/btc-signer';
 import { NodeSeed } from '../bitcoin/node-seed.js';
 import { bytesToHex } from '../codec/bytes.js';
 import { ChandError, ErrorCode } from '../errors.js';
-import type { Chain, TxStatus } from './chain.js';
-import { fundTransaction, type Coin } from './coin-selection.js';
+import type { Coin } from '../bitcoin/transaction.js';
+import type { Chain, Utxo } from './chain.js';
+import { fundTransaction } from './coin-selection.js';
 import { feeRateForTarget } from './fee-estimates.js';
 import { addressToScript, REGTEST, type BitcoinNetwork } from './network.js';
 
@@ -47,12 +48,8 @@ export interface WalletOptions {
   readonly gap?: number;
 }
 
-/** A coin of the wallet, with the address and derivation path that own it. */
-export interface WalletUtxo {
-  readonly txid: string;
-  readonly vout: number;
-  readonly value: bigint;
-  readonly status: TxStatus;
+/** A UTXO of the wallet, with the address and derivation path that own it. */
+export interface WalletUtxo extends Utxo {
   readonly address: string;
   readonly path: string;
 }
@@ -193,7 +190,7 @@ export class Wallet {
     });
     const feeRate = options.feeRate ?? feeRateForTarget(await this.#chain.getFeeEstimates(), DEFAULT_TARGET_BLOCKS);
     const utxos = await this.listUtxos();
-    const coins: Coin[] = utxos.map((u) => ({ txid: u.txid, vout: u.vout, value: u.value, script: addressToScript(u.address, this.network) }));
+    const coins: Coin[] = utxos.map((u) => ({ txid: u.txid, index: u.index, value: u.value, script: addressToScript(u.address, this.network) }));
     const change = this.#key(1, this.#changeCount);
     const funded = fundTransaction({ coins, outputs, feeRate, changeScript: addressToScript(change.address, this.network) });
     if (funded.changeIndex !== undefined) this.#changeCount++;

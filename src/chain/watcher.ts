@@ -18,6 +18,7 @@
  * counts as a failed poll and is reported on `error`.
  */
 import { EventEmitter } from 'node:events';
+import type { OutPoint } from '../bitcoin/transaction.js';
 import type { Chain, TxStatus } from './chain.js';
 
 /** A change in a watched transaction's confirmations. */
@@ -36,11 +37,8 @@ export interface DeepEvent {
   readonly blockHash: string;
 }
 
-/** A watched outpoint was spent. */
-export interface SpendEvent {
-  /** The watched outpoint. */
-  readonly txid: string;
-  readonly vout: number;
+/** A watched outpoint (`txid`, `index`) was spent. */
+export interface SpendEvent extends OutPoint {
   /** The spending transaction and input. */
   readonly spendingTxid: string;
   readonly vin: number;
@@ -72,9 +70,7 @@ interface TxWatch {
   blockHash: string | undefined;
 }
 
-interface OutpointWatch {
-  readonly txid: string;
-  readonly vout: number;
+interface OutpointWatch extends OutPoint {
   spender: string | undefined;
 }
 
@@ -125,15 +121,15 @@ export class ChainWatcher extends EventEmitter<ChainWatcherEvents> {
     this.#txs.delete(txid);
   }
 
-  /** Watches output `vout` of `txid` for spends. Idempotent. */
-  watchOutpoint(txid: string, vout: number): void {
-    const key = `${txid}:${vout}`;
-    if (!this.#outpoints.has(key)) this.#outpoints.set(key, { txid, vout, spender: undefined });
+  /** Watches output `index` of `txid` for spends. Idempotent. */
+  watchOutpoint(txid: string, index: number): void {
+    const key = `${txid}:${index}`;
+    if (!this.#outpoints.has(key)) this.#outpoints.set(key, { txid, index, spender: undefined });
   }
 
   /** Stops watching an outpoint. Unknown outpoints are ignored. */
-  unwatchOutpoint(txid: string, vout: number): void {
-    this.#outpoints.delete(`${txid}:${vout}`);
+  unwatchOutpoint(txid: string, index: number): void {
+    this.#outpoints.delete(`${txid}:${index}`);
   }
 
   /** Starts polling: a first poll at once, then every interval (longer after failures). Idempotent. */
@@ -182,7 +178,7 @@ export class ChainWatcher extends EventEmitter<ChainWatcherEvents> {
         this.#updateTx(txid, watch, status);
       }
       for (const [key, watch] of [...this.#outpoints]) {
-        const spend = await this.#chain.getOutspend(watch.txid, watch.vout);
+        const spend = await this.#chain.getOutspend(watch.txid, watch.index);
         if (this.#outpoints.get(key) !== watch) continue;
         if (!spend.spent) {
           watch.spender = undefined;
@@ -190,7 +186,7 @@ export class ChainWatcher extends EventEmitter<ChainWatcherEvents> {
         }
         if (watch.spender === spend.txid) continue;
         watch.spender = spend.txid;
-        this.emit('spent', { txid: watch.txid, vout: watch.vout, spendingTxid: spend.txid, vin: spend.vin, status: spend.status });
+        this.emit('spent', { txid: watch.txid, index: watch.index, spendingTxid: spend.txid, vin: spend.vin, status: spend.status });
       }
       this.#failures = 0;
     } catch (err) {

@@ -9,6 +9,7 @@
  * The control subcommands talk HTTP to `--url` (or $CHAND_ESPLORA_URL), default
  * http://127.0.0.1:3002: the port Blockstream's electrs uses for regtest.
  */
+import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { DevnetClient } from '../chain/devnet-client.js';
 import { devnetGenesis } from '../chain/devnet/block.js';
@@ -46,8 +47,10 @@ export function registerDevnetCommand(program: Command): void {
     .option('--datadir <dir>', 'directory holding the chain (created if missing)', './chand-devnet')
     .option('--initial-blocks <n>', 'blocks mined to the faucet when the chain is new', '5')
     .action(async (flags: { port: string; host: string; datadir: string; initialBlocks: string }) => {
+      // Loaded here: `chand db` on SQLite never loads the lmdb driver.
+      const { openLmdbEngine } = await import('../kv/lmdb-engine.js');
       const node = new Devnet({
-        datadir: flags.datadir,
+        engine: await openLmdbEngine({ path: join(flags.datadir, 'chain') }),
         host: flags.host,
         port: parseCount(flags.port, '--port'),
         initialBlocks: parseCount(flags.initialBlocks, '--initial-blocks'),
@@ -79,7 +82,7 @@ export function registerDevnetCommand(program: Command): void {
 
   devnet
     .command('faucet')
-    .description('pay an address from the devnet faucet (unconfirmed until mined); prints txid and vout')
+    .description('pay an address from the devnet faucet (unconfirmed until mined); prints txid and output index')
     .argument('<address>', 'regtest address to pay')
     .argument('<amount_sat>', 'amount in satoshis')
     .addOption(esploraUrlOption())

@@ -19,6 +19,7 @@
 import { randomBytes } from 'node:crypto';
 import { access, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
+import { isNetwork, NETWORK_NAMES, type Network } from '../bitcoin/network.js';
 import { NodeSeed, readSeedFile, writeSeedFile } from '../bitcoin/node-seed.js';
 import { EsploraClient } from '../chain/esplora-client.js';
 import { NETWORKS, type BitcoinNetwork } from '../chain/network.js';
@@ -30,12 +31,10 @@ import { esploraUrlOption, parseCount } from './devnet-command.js';
 /** Version of the wallet file format. Version 1 held the mnemonic itself. */
 const WALLET_FILE_VERSION = 2;
 
-type NetworkName = keyof typeof NETWORKS;
-
 /** The contents of a wallet file: no secrets (the mnemonic is in the seed file). */
 interface WalletFile {
   readonly version: number;
-  readonly network: NetworkName;
+  readonly network: Network;
   readonly receiveCount: number;
   readonly changeCount: number;
 }
@@ -52,10 +51,6 @@ interface WalletFlags {
 
 function print(text: string): void {
   process.stdout.write(`${text}\n`);
-}
-
-function isNetworkName(name: unknown): name is NetworkName {
-  return typeof name === 'string' && Object.hasOwn(NETWORKS, name);
 }
 
 async function readWalletFile(path: string): Promise<WalletFile> {
@@ -80,7 +75,7 @@ async function readWalletFile(path: string): Promise<WalletFile> {
       `wallet file ${path} is a version 1 chand wallet, which kept the mnemonic inside it; this chand reads version ${WALLET_FILE_VERSION}, with the mnemonic in ${walletSeedPath(path)}`,
     );
   }
-  if (parsed.version !== WALLET_FILE_VERSION || !isNetworkName(parsed.network)) {
+  if (parsed.version !== WALLET_FILE_VERSION || !isNetwork(parsed.network)) {
     throw new ChandError(ErrorCode.DECODE_FAILED, `wallet file ${path} is not a version ${WALLET_FILE_VERSION} chand wallet`);
   }
   return {
@@ -103,7 +98,7 @@ async function writeWalletFile(path: string, file: WalletFile): Promise<void> {
  * throws WALLET_ALREADY_EXISTS if either file exists; the seed file's exclusive creation is
  * what settles a race between two creates. With `force`, deletes an existing seed file first.
  */
-async function createWallet(path: string, network: NetworkName, force: boolean): Promise<void> {
+async function createWallet(path: string, network: Network, force: boolean): Promise<void> {
   const seedPath = walletSeedPath(path);
   const alreadyExists = (): ChandError =>
     new ChandError(ErrorCode.WALLET_ALREADY_EXISTS, `a wallet already exists at ${path} (use --force to replace it)`);
@@ -161,10 +156,10 @@ export function registerWalletCommands(program: Command): void {
 
   common(wallet.command('create'))
     .description('create a wallet file and its seed file with a fresh 12-word mnemonic (never printed)')
-    .option('--network <name>', 'mainnet, testnet, signet or regtest', 'regtest')
+    .option('--network <name>', NETWORK_NAMES.join(', '), 'regtest')
     .option('--force', 'replace an existing wallet (deletes its seed file)')
     .action(async (flags: WalletFlags & { network: string; force?: boolean }) => {
-      if (!isNetworkName(flags.network)) throw new RangeError(`expected --network mainnet|testnet|signet|regtest, got "${flags.network}"`);
+      if (!isNetwork(flags.network)) throw new RangeError(`expected --network ${NETWORK_NAMES.join('|')}, got "${flags.network}"`);
       await createWallet(flags.wallet, flags.network, flags.force === true);
       print(`created ${flags.network} wallet ${flags.wallet} (mnemonic in ${walletSeedPath(flags.wallet)})`);
     });

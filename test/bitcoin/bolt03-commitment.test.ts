@@ -52,7 +52,7 @@ function htlcsOf(c: CommitmentCase): VectorHtlc[] {
 
 function paramsOf(c: CommitmentCase, htlcs: VectorHtlc[]): CommitmentTxParams {
   return {
-    fundingOutpoint: { txid: v.fundingTxid, vout: v.fundingOutputIndex },
+    fundingOutpoint: { txid: v.fundingTxid, index: v.fundingOutputIndex },
     fundingAmountSat: v.fundingAmountSat,
     localFundingPubkey: v.localFundingPubkey,
     remoteFundingPubkey: v.remoteFundingPubkey,

@@ -25,9 +25,9 @@ function build(overrides: Partial<Parameters<typeof buildFundingTx>[0]> = {}) {
     utxos: [
       {
         txid: v.inputTxid,
-        vout: v.inputIndex,
-        amountSat: v.inputSat,
-        scriptPubKey: coinbaseTx.outputs[v.inputIndex]!.script,
+        index: v.inputIndex,
+        value: v.inputSat,
+        script: coinbaseTx.outputs[v.inputIndex]!.script,
       },
     ],
     fundingAmountSat: v.fundingSat,

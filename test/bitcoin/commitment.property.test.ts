@@ -50,7 +50,7 @@ describe('commitment builder properties', () => {
           const pad = (1000n - (sum % 1000n)) % 1000n + 1000n;
           const fundingAmountSat = (sum + pad) / 1000n;
           const c = buildCommitmentTx({
-            fundingOutpoint: { txid: 'ab'.repeat(32), vout: 1 },
+            fundingOutpoint: { txid: 'ab'.repeat(32), index: 1 },
             fundingAmountSat,
             localFundingPubkey: key(6),
             remoteFundingPubkey: key(7),

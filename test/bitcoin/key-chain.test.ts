@@ -4,12 +4,13 @@
  * the BOLT 3 public derivations.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex } from '@noble/hashes/utils.js';
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { HDKey } from '@scure/bip32';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { verifyDigest } from '../../src/bitcoin/ecdsa.js';
-import { KeyChain, KeyFamily, keyPath } from '../../src/bitcoin/key-chain.js';
+import { coinType, KeyChain, KeyFamily, keyPath } from '../../src/bitcoin/key-chain.js';
+import { assertNetwork, isNetwork, NETWORK_NAMES } from '../../src/bitcoin/network.js';
 import { deriveRevocationPublicKey, derivePublicKey, perCommitmentPoint } from '../../src/bitcoin/key-derivation.js';
 import { NodeSeed } from '../../src/bitcoin/node-seed.js';
 
@@ -26,19 +27,37 @@ describe('KeyChain', () => {
     expect(keyPath({ family: 6, index: 0 }, 'mainnet')).toBe("m/1017'/0'/6'/0/0");
   });
 
+  it('uses coin type 0 on mainnet and 1 on every test network, testnet4 included', () => {
+    expect(NETWORK_NAMES.map((n) => [n, coinType(n)])).toEqual([['mainnet', 0], ['testnet', 1], ['testnet4', 1], ['signet', 1], ['regtest', 1]]);
+    expect(keyPath({ family: 6, index: 0 }, 'testnet4')).toBe("m/1017'/1'/6'/0/0");
+    expect(() => coinType('bitcoin' as never)).toThrow(TypeError);
+    expect(() => KeyChain.fromSeed(seed, 'Mainnet' as never)).toThrow(TypeError);
+    expect(isNetwork('testnet4')).toBe(true);
+    expect(isNetwork('testnet3')).toBe(false);
+    expect(() => assertNetwork(4)).toThrow(/expected network mainnet, testnet, testnet4, signet, regtest, got 4/);
+  });
+
+  it('describes a key by its locator and its compressed public key as lowercase hex', () => {
+    const locator = { family: KeyFamily.HTLC_BASE, index: 42 };
+    const descriptor = chain.descriptor(locator);
+    expect(descriptor).toEqual({ locator, pubkey: bytesToHex(chain.publicKey(locator)) });
+    expect(descriptor.pubkey).toMatch(/^0[23][0-9a-f]{64}$/);
+    expect(chain.nodeKey()).toEqual({ locator: { family: KeyFamily.NODE_KEY, index: 0 }, pubkey: bytesToHex(chain.publicKey({ family: 6, index: 0 })) });
+  });
+
   it('is deterministic per seed and network', () => {
     const again = KeyChain.fromSeed(NodeSeed.fromMnemonic(seed.revealMnemonic()), 'regtest');
-    expect(again.nodeKey().publicKey).toEqual(chain.nodeKey().publicKey);
-    expect(KeyChain.fromSeed(seed, 'mainnet').nodeKey().publicKey).not.toEqual(chain.nodeKey().publicKey);
-    expect(KeyChain.fromSeed(NodeSeed.generate(), 'regtest').nodeKey().publicKey).not.toEqual(chain.nodeKey().publicKey);
+    expect(again.nodeKey().pubkey).toEqual(chain.nodeKey().pubkey);
+    expect(KeyChain.fromSeed(seed, 'mainnet').nodeKey().pubkey).not.toEqual(chain.nodeKey().pubkey);
+    expect(KeyChain.fromSeed(NodeSeed.generate(), 'regtest').nodeKey().pubkey).not.toEqual(chain.nodeKey().pubkey);
   });
 
   it('channel key sets are plain locators and public keys, distinct per family and channel', () => {
     const a = chain.channelKeys(0);
     const b = chain.channelKeys(1);
     const keys = [a, b].flatMap((k) => [k.funding, k.revocationBasepoint, k.htlcBasepoint, k.paymentBasepoint, k.delayedPaymentBasepoint]);
-    expect(new Set(keys.map((k) => bytesToHex(k.publicKey))).size).toBe(10);
-    for (const k of keys) expect(Object.keys(k).sort()).toEqual(['locator', 'publicKey']);
+    expect(new Set(keys.map((k) => k.pubkey)).size).toBe(10);
+    for (const k of keys) expect(Object.keys(k).sort()).toEqual(['locator', 'pubkey']);
     const privs = keys.map((k) => bytesToHex(chain.privateKey(k.locator)));
     const serialized = JSON.stringify(a, (_, v: unknown) => (v instanceof Uint8Array ? bytesToHex(v) : v));
     for (const p of privs) expect(serialized).not.toContain(p);
@@ -55,17 +74,17 @@ describe('KeyChain', () => {
   it('signs with plain, per-commitment tweaked and revocation keys that verify against the public derivations', () => {
     const digest = sha256(new Uint8Array([1, 2, 3]));
     const keys = chain.channelKeys(3);
-    expect(verifyDigest(chain.signDigest(keys.funding.locator, digest), digest, keys.funding.publicKey)).toBe(true);
+    expect(verifyDigest(chain.signDigest(keys.funding.locator, digest), digest, hexToBytes(keys.funding.pubkey))).toBe(true);
 
     const producer = chain.shachainProducer(keys.shachainRoot);
     const pcp = producer.perCommitmentPoint(9n);
-    const htlcPub = derivePublicKey(keys.htlcBasepoint.publicKey, pcp);
+    const htlcPub = derivePublicKey(hexToBytes(keys.htlcBasepoint.pubkey), pcp);
     expect(verifyDigest(chain.signDigestTweaked(keys.htlcBasepoint.locator, pcp, digest), digest, htlcPub)).toBe(true);
-    expect(verifyDigest(chain.signDigestTweaked(keys.htlcBasepoint.locator, pcp, digest), digest, keys.htlcBasepoint.publicKey)).toBe(false);
+    expect(verifyDigest(chain.signDigestTweaked(keys.htlcBasepoint.locator, pcp, digest), digest, hexToBytes(keys.htlcBasepoint.pubkey))).toBe(false);
 
     // Revocation: our basepoint, the peer's revealed secret.
     const peerSecret = sha256(new Uint8Array([9]));
-    const revocationPub = deriveRevocationPublicKey(keys.revocationBasepoint.publicKey, perCommitmentPoint(peerSecret));
+    const revocationPub = deriveRevocationPublicKey(hexToBytes(keys.revocationBasepoint.pubkey), perCommitmentPoint(peerSecret));
     expect(verifyDigest(chain.signDigestRevocation(keys.revocationBasepoint.locator, peerSecret, digest), digest, revocationPub)).toBe(true);
   });
 

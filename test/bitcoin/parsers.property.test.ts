@@ -21,7 +21,7 @@ const u32 = fc.integer({ min: 0, max: 0xffff_ffff });
 const txArb: fc.Arbitrary<BitcoinTx> = fc.record({
     version: fc.integer({ min: -0x8000_0000, max: 0x7fff_ffff }),
     inputs: fc.array(
-      fc.record({ txid: hex32, vout: u32, scriptSig: bytes(120), sequence: u32, witness: fc.array(bytes(80), { maxLength: 4 }) }),
+      fc.record({ txid: hex32, index: u32, scriptSig: bytes(120), sequence: u32, witness: fc.array(bytes(80), { maxLength: 4 }) }),
       { minLength: 1, maxLength: 4 },
     ),
     outputs: fc.array(fc.record({ value: fc.bigInt({ min: 0n, max: 2_100_000_000_000_000n }), script: bytes(60) }), { maxLength: 4 }),
@@ -40,7 +40,7 @@ function onlyTyped(fn: () => unknown): void {
 const aliceKey = new Uint8Array(32).fill(0x11);
 const alicePub = secp256k1.getPublicKey(aliceKey, true);
 const { psbt: unsignedPsbt } = createFundingPsbt({
-  utxos: [{ txid: 'aa'.repeat(32), vout: 1, amountSat: 600_000n, scriptPubKey: p2wpkhScript(alicePub) }],
+  utxos: [{ txid: 'aa'.repeat(32), index: 1, value: 600_000n, script: p2wpkhScript(alicePub) }],
   fundingAmountSat: 100_000n,
   localFundingPubkey: secp256k1.getPublicKey(new Uint8Array(32).fill(3), true),
   remoteFundingPubkey: secp256k1.getPublicKey(new Uint8Array(32).fill(4), true),

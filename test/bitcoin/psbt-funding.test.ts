@@ -26,8 +26,8 @@ const remoteFunding = secp256k1.getPublicKey(new Uint8Array(32).fill(0x44), true
 
 const params: FundingTxParams = {
   utxos: [
-    { txid: 'aa'.repeat(32), vout: 1, amountSat: 600_000n, scriptPubKey: p2wpkhScript(alicePub) },
-    { txid: '0b'.repeat(32), vout: 0, amountSat: 700_000n, scriptPubKey: bobScript, tapInternalKey: bobXOnly },
+    { txid: 'aa'.repeat(32), index: 1, value: 600_000n, script: p2wpkhScript(alicePub) },
+    { txid: '0b'.repeat(32), index: 0, value: 700_000n, script: bobScript, tapInternalKey: bobXOnly },
   ],
   fundingAmountSat: 1_000_000n,
   localFundingPubkey: localFunding,
@@ -68,7 +68,7 @@ describe('PSBT funding round trip', () => {
   it('builds a PSBT whose txid is fixed before signing, with witness_utxo on every input', () => {
     const summary = decodeFundingPsbt(psbt);
     expect(summary.txid).toBe(funding.txid);
-    expect(summary.prevouts.map((p) => p.value)).toEqual(funding.inputs.map((u) => u.amountSat));
+    expect(summary.prevouts.map((p) => p.value)).toEqual(funding.inputs.map((u) => u.value));
     // BIP 69 input order: 0b.. before aa..
     expect(funding.tx.inputs.map((i) => i.txid)).toEqual(['0b'.repeat(32), 'aa'.repeat(32)]);
     expect(bytesToHex(funding.tx.outputs[funding.fundingOutputIndex]!.script)).toBe(bytesToHex(fundingScriptPubKey(localFunding, remoteFunding)));
@@ -145,7 +145,7 @@ describe('PSBT funding round trip', () => {
     expect(codeOf(() => verifySignedFunding(psbt, { psbt: new Uint8Array([0x70, 0x73, 0x62, 0x74, 0xff, 0x00]) }))).toBe('PSBT_INVALID');
     expect(codeOf(() => verifySignedFunding(new Uint8Array(10), { tx: fullySigned(psbt).raw }))).toBe('PSBT_INVALID');
     expect(codeOf(() => verifySignedFunding(psbt, { tx: fullySigned(psbt).raw.subarray(0, 50) }))).toBe('DECODE_FAILED');
-    const legacy = { ...params, utxos: [{ ...params.utxos[0]!, scriptPubKey: p2pkhScriptFromHash(new Uint8Array(20)) }] };
+    const legacy = { ...params, utxos: [{ ...params.utxos[0]!, script: p2pkhScriptFromHash(new Uint8Array(20)) }] };
     expect(codeOf(() => createFundingPsbt(legacy))).toBe('PSBT_INVALID');
   });
 

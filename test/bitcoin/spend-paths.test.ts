@@ -70,7 +70,7 @@ const htlcs: CommitmentHtlc[] = [
 function aliceCommitment(n: bigint): { commitment: CommitmentTx; signed: BitcoinTx; pcp: Uint8Array } {
   const pcp = alice.shachain.perCommitmentPoint(n);
   const commitment = buildCommitmentTx({
-    fundingOutpoint: { txid: fundingTxid, vout: 0 },
+    fundingOutpoint: { txid: fundingTxid, index: 0 },
     fundingAmountSat,
     localFundingPubkey: alice.funding,
     remoteFundingPubkey: bob.funding,
@@ -109,7 +109,7 @@ describe('devnet witness verification against BOLT 3 Appendix C', () => {
       expectValid(commit, 0, prevout);
       for (const h of c.htlcTxs) {
         const htlcTx = decodeTx(h.tx);
-        expectValid(htlcTx, 0, commit.outputs[htlcTx.inputs[0]!.vout]!);
+        expectValid(htlcTx, 0, commit.outputs[htlcTx.inputs[0]!.index]!);
         htlcTxCount++;
       }
     }
@@ -125,13 +125,13 @@ describe('devnet witness verification against BOLT 3 Appendix C', () => {
     const success = decodeTx(c.htlcTxs.find((h) => h.kind === 'success')!.tx);
     const sw = success.inputs[0]!.witness.map((w) => Uint8Array.from(w));
     sw[3]![0]! ^= 1; // wrong preimage
-    expect(verifyInputWitness(withWitness(success, 0, sw), 0, commit.outputs[success.inputs[0]!.vout]!).ok).toBe(false);
+    expect(verifyInputWitness(withWitness(success, 0, sw), 0, commit.outputs[success.inputs[0]!.index]!).ok).toBe(false);
   });
 });
 
 describe('cooperative close', () => {
   const base = {
-    fundingOutpoint: { txid: fundingTxid, vout: 0 },
+    fundingOutpoint: { txid: fundingTxid, index: 0 },
     fundingAmountSat,
     localFundingPubkey: alice.funding,
     remoteFundingPubkey: bob.funding,
@@ -181,7 +181,7 @@ describe('sweeping our own to_local after its CSV delay', () => {
   const toLocal = commitment.tx.outputs[commitment.toLocalOutputIndex]!;
   const delayedPriv = derivePrivateKey(alice.secrets.delayed, pcp);
   const output = {
-    outpoint: { txid: commitment.txid, vout: commitment.toLocalOutputIndex },
+    outpoint: { txid: commitment.txid, index: commitment.toLocalOutputIndex },
     amountSat: toLocal.value,
     revocationPubkey: commitment.params.keys.revocationPubkey,
     localDelayedPubkey: commitment.params.keys.localDelayedPubkey,
@@ -224,8 +224,8 @@ describe('justice transaction against a revoked commitment', () => {
   const revocationPriv = deriveRevocationPrivateKey(bob.secrets.revocation, revealed);
   const keys = commitment.params.keys;
 
-  const justiceInputs: JusticeInput[] = commitment.outputs.flatMap((o, vout): JusticeInput[] => {
-    const outpoint = { txid: commitment.txid, vout };
+  const justiceInputs: JusticeInput[] = commitment.outputs.flatMap((o, index): JusticeInput[] => {
+    const outpoint = { txid: commitment.txid, index };
     if (o.kind === 'to_local') {
       return [{ kind: 'to_local', outpoint, amountSat: o.value, revocationPubkey: keys.revocationPubkey, localDelayedPubkey: keys.localDelayedPubkey, toSelfDelay }];
     }
@@ -245,7 +245,7 @@ describe('justice transaction against a revoked commitment', () => {
     const justice = buildJusticeTx({ inputs: justiceInputs, destinationScript: p2wpkhScript(bob.paymentBasepoint), feeratePerKw: 5000 });
     const sigs = justice.inputs.map((_, i) => signJusticeInput(justice, i, revocationPriv));
     const tx = finalizeJusticeTx(justice, sigs);
-    tx.inputs.forEach((input, i) => expectValid(tx, i, commitment.tx.outputs[input.vout]!));
+    tx.inputs.forEach((input, i) => expectValid(tx, i, commitment.tx.outputs[input.index]!));
     expect(justice.expectedWeight).toBeGreaterThanOrEqual(txWeight(tx));
     const total = justiceInputs.reduce((s, i) => s + i.amountSat, 0n);
     expect(tx.outputs[0]!.value).toBe(total - justice.feeSat);
@@ -262,7 +262,7 @@ describe('justice transaction against a revoked commitment', () => {
       inputs: [
         {
           kind: 'to_local',
-          outpoint: { txid: htlcTx.txid, vout: 0 },
+          outpoint: { txid: htlcTx.txid, index: 0 },
           amountSat: timeout.outputs[0]!.value,
           revocationPubkey: keys.revocationPubkey,
           localDelayedPubkey: keys.localDelayedPubkey,
@@ -285,6 +285,6 @@ describe('justice transaction against a revoked commitment', () => {
     expect(() => finalizeJusticeTx(justice, sigs)).toThrow(RangeError);
     // And a witness carrying such a signature does not satisfy the script.
     const forced = withWitness(justice.tx, 0, [encodeWitnessSignature(sigs[0]!), Uint8Array.of(1), justice.inputs[0]!.witnessScript]);
-    expect(verifyInputWitness(forced, 0, commitment.tx.outputs[justice.tx.inputs[0]!.vout]!).ok).toBe(false);
+    expect(verifyInputWitness(forced, 0, commitment.tx.outputs[justice.tx.inputs[0]!.index]!).ok).toBe(false);
   });
 });

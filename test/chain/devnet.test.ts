@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DevnetClient } from '../../src/chain/devnet-client.js';
 import { devnetGenesis } from '../../src/chain/devnet/block.js';
-import { Devnet } from '../../src/chain/devnet/devnet.js';
+import type { Devnet } from '../../src/chain/devnet/devnet.js';
+import { devnetAt } from './support/devnet-at.js';
 import { REGTEST } from '../../src/chain/network.js';
 import { Wallet } from '../../src/chain/wallet.js';
 import { testKey } from './support/tx-builder.js';
@@ -30,7 +31,7 @@ describe('devnet walk-through: faucet -> mine -> UTXO -> wallet spend -> confirm
   let devnet: Devnet;
   let client: DevnetClient;
   beforeAll(async () => {
-    devnet = new Devnet({ datadir: await tempDir(), noSync: true });
+    devnet = await devnetAt(await tempDir(), { noSync: true });
     await devnet.start();
     client = new DevnetClient({ baseUrl: devnet.url, network: REGTEST });
   });
@@ -46,12 +47,12 @@ describe('devnet walk-through: faucet -> mine -> UTXO -> wallet spend -> confirm
     const funding = await client.faucet(aliceAddress, 1_000_000n);
     await client.mine(1);
     const utxos = await alice.listUtxos();
-    expect(utxos).toMatchObject([{ txid: funding.txid, vout: funding.vout, value: 1_000_000n, address: aliceAddress }]);
+    expect(utxos).toMatchObject([{ txid: funding.txid, index: funding.index, value: 1_000_000n, address: aliceAddress }]);
     expect(await alice.getBalance()).toEqual({ confirmed: 1_000_000n, unconfirmed: 0n });
 
     const sent = await alice.send([{ address: bob.address, amountSat: 250_000n }], { feeRate: 2 });
     expect(await client.getTxStatus(sent.txid)).toEqual({ confirmed: false });
-    expect(await client.getOutspend(funding.txid, funding.vout)).toMatchObject({ spent: true, txid: sent.txid });
+    expect(await client.getOutspend(funding.txid, funding.index)).toMatchObject({ spent: true, txid: sent.txid });
 
     const [blockHash] = await client.mine(1);
     expect(await client.getTxStatus(sent.txid)).toMatchObject({ confirmed: true, blockHash, confirmations: 1 });
@@ -71,7 +72,7 @@ describe('devnet restart', () => {
   it('keeps blocks, UTXOs and mempool across a stop and start on the same data directory', async () => {
     const datadir = await tempDir();
     const key = testKey('restart');
-    const first = new Devnet({ datadir });
+    const first = await devnetAt(datadir);
     await first.start();
     const before = new DevnetClient({ baseUrl: first.url });
     const confirmed = await before.faucet(key.address, 70_000n);
@@ -83,7 +84,7 @@ describe('devnet restart', () => {
     await first.stop();
     await first.stop(); // idempotent
 
-    const second = new Devnet({ datadir });
+    const second = await devnetAt(datadir);
     await second.start();
     try {
       const after = new DevnetClient({ baseUrl: second.url });
@@ -104,7 +105,7 @@ describe('devnet restart', () => {
 describe('devnet server input handling', () => {
   let devnet: Devnet;
   beforeAll(async () => {
-    devnet = new Devnet({ datadir: await tempDir(), noSync: true, initialBlocks: 1 });
+    devnet = await devnetAt(await tempDir(), { noSync: true, initialBlocks: 1 });
     await devnet.start();
   });
   afterAll(async () => {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { TxRejectedError } from '../../src/chain/chain-errors.js';
 import { DevnetClient } from '../../src/chain/devnet-client.js';
-import { Devnet } from '../../src/chain/devnet/devnet.js';
+import { devnetAt } from './support/devnet-at.js';
 import { EsploraClient, parseRejectionReason } from '../../src/chain/esplora-client.js';
 import { REGTEST } from '../../src/chain/network.js';
 import { ChandError, ErrorCode, isChandError } from '../../src/errors.js';
@@ -19,7 +19,7 @@ import { describeChainSuite } from './support/chain-suite.js';
 
 describeChainSuite('EsploraClient -> chand devnet over HTTP', async () => {
   const datadir = await mkdtemp(join(tmpdir(), 'chand-esplora-'));
-  const devnet = new Devnet({ datadir, noSync: true });
+  const devnet = await devnetAt(datadir, { noSync: true });
   await devnet.start();
   const client = new DevnetClient({ baseUrl: devnet.url, network: REGTEST });
   return {

@@ -58,8 +58,8 @@ describe('Wallet', () => {
     await chain.mine(1);
 
     const tx = new Transaction({ version: 2 });
-    tx.addInput({ txid: hexToBytes(mine.txid), index: mine.vout, witnessUtxo: { script: (await chain.getTransaction(mine.txid))!.outputs[mine.vout]!.script, amount: 60_000n } });
-    tx.addInput({ txid: hexToBytes(theirs.txid), index: theirs.vout, witnessUtxo: { script: stranger.script, amount: 40_000n } });
+    tx.addInput({ txid: hexToBytes(mine.txid), index: mine.index, witnessUtxo: { script: (await chain.getTransaction(mine.txid))!.outputs[mine.index]!.script, amount: 60_000n } });
+    tx.addInput({ txid: hexToBytes(theirs.txid), index: theirs.index, witnessUtxo: { script: stranger.script, amount: 40_000n } });
     tx.addOutput({ script: testKey('psbt dest').script, amount: 99_000n });
 
     const signed = wallet.signPsbt(tx.toPSBT());

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Chain } from '../../src/chain/chain.js';
 import { DevnetClient } from '../../src/chain/devnet-client.js';
-import { Devnet } from '../../src/chain/devnet/devnet.js';
+import type { Devnet } from '../../src/chain/devnet/devnet.js';
+import { devnetAt } from './support/devnet-at.js';
 import { ChainWatcher, type ConfirmationEvent, type DeepEvent, type SpendEvent } from '../../src/chain/watcher.js';
 import { ChandError, ErrorCode } from '../../src/errors.js';
 import { buildTx, testKey } from './support/tx-builder.js';
@@ -28,7 +29,7 @@ describe('ChainWatcher against devnet', () => {
   let client: DevnetClient;
   beforeAll(async () => {
     datadir = await mkdtemp(join(tmpdir(), 'chand-watcher-'));
-    devnet = new Devnet({ datadir, noSync: true });
+    devnet = await devnetAt(datadir, { noSync: true });
     await devnet.start();
     client = new DevnetClient({ baseUrl: devnet.url });
   });
@@ -79,18 +80,18 @@ describe('ChainWatcher against devnet', () => {
     const watcher = new ChainWatcher({ chain: client, pollIntervalMs: 20 });
     const spends: SpendEvent[] = [];
     watcher.on('spent', (e) => spends.push(e));
-    watcher.watchOutpoint(coin.txid, coin.vout);
+    watcher.watchOutpoint(coin.txid, coin.index);
     watcher.start();
     try {
       await watcher.pollNow();
       expect(spends).toEqual([]);
       const raw = buildTx({
-        inputs: [{ txid: coin.txid, vout: coin.vout, value: 30_000n, key }],
+        inputs: [{ txid: coin.txid, index: coin.index, value: 30_000n, key }],
         outputs: [{ script: testKey('watcher dest').script, value: 29_000n }],
       });
       const spendTxid = await client.broadcast(raw);
       await until(() => spends.length === 1);
-      expect(spends[0]).toEqual({ txid: coin.txid, vout: coin.vout, spendingTxid: spendTxid, vin: 0, status: { confirmed: false } });
+      expect(spends[0]).toEqual({ txid: coin.txid, index: coin.index, spendingTxid: spendTxid, vin: 0, status: { confirmed: false } });
       await client.mine(1);
       await watcher.pollNow();
       await watcher.pollNow();

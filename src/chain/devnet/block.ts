@@ -131,7 +131,7 @@ export function buildCoinbase(height: number, script: Uint8Array, value: bigint,
   return encodeTx({
     version: 2,
     // The witness reserved value (32 zero bytes) makes it a segwit serialization when it commits.
-    inputs: [{ txid: NULL_HASH, vout: 0xffff_ffff, scriptSig, sequence: 0xffff_ffff, witness: wtxids !== undefined ? [ZERO32] : [] }],
+    inputs: [{ txid: NULL_HASH, index: 0xffff_ffff, scriptSig, sequence: 0xffff_ffff, witness: wtxids !== undefined ? [ZERO32] : [] }],
     outputs,
     lockTime: 0,
   });

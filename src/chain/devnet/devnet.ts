@@ -5,17 +5,18 @@
  * Data directory layout: `<datadir>/chain/` is the LMDB environment holding the whole chain
  * (see ledger-layout.ts). Starting again on the same directory resumes the same chain.
  */
-import { join } from 'node:path';
 import type { KvEngine } from '../../kv/engine.js';
-import { openLmdbEngine } from '../../kv/lmdb-engine.js';
 import type { FeeEstimates } from '../chain.js';
 import { DevnetLedger } from './ledger.js';
 import { DevnetServer } from './server.js';
 
 /** Options of Devnet. */
 export interface DevnetOptions {
-  /** Directory holding the chain; created if missing. */
-  readonly datadir: string;
+  /**
+   * The store holding the chain, opened by the caller (a composition root: the CLI opens
+   * LMDB in `<datadir>/chain`); the devnet owns it from here and closes it on stop.
+   */
+  readonly engine: KvEngine;
   /** Interface to listen on (default 127.0.0.1). */
   readonly host?: string;
   /** Port (default 0: ephemeral). */
@@ -23,8 +24,6 @@ export interface DevnetOptions {
   /** Blocks mined to the faucet when the chain is new (default 5). */
   readonly initialBlocks?: number;
   readonly feeEstimates?: FeeEstimates;
-  /** Skip fsync on commit: for throwaway test chains only. */
-  readonly noSync?: boolean;
   /** Told about unexpected server-side failures. */
   readonly onError?: (err: unknown) => void;
 }
@@ -38,9 +37,7 @@ export class Devnet {
   #stopping: Promise<void> | undefined;
 
   constructor(options: DevnetOptions) {
-    if (typeof options.datadir !== 'string' || options.datadir === '') {
-      throw new TypeError(`expected datadir as a non-empty string, got ${JSON.stringify(options.datadir)}`);
-    }
+    if (typeof options.engine !== 'object' || options.engine === null) throw new TypeError('expected a KvEngine for the devnet chain');
     this.#options = options;
   }
 
@@ -48,7 +45,7 @@ export class Devnet {
   async start(): Promise<void> {
     if (this.#engine !== undefined) throw new Error('devnet already started');
     const o = this.#options;
-    const engine = await openLmdbEngine({ path: join(o.datadir, 'chain'), ...(o.noSync === undefined ? {} : { noSync: o.noSync }) });
+    const engine = o.engine;
     this.#engine = engine;
     try {
       this.#ledger = await DevnetLedger.open({

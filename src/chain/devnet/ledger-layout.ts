@@ -9,15 +9,16 @@
  *   BLOCK         0x01 -> height u32                         -> BlockRecord
  *   BLOCK_HEIGHT  0x02 -> block hash                         -> height u32
  *   TX            0x03 -> txid                               -> TxRecord (confirmed and mempool)
- *   UTXO          0x04 -> txid -> vout u32                   -> UtxoRecord (confirmed, unspent by blocks)
- *   SCRIPT_UTXO   0x05 -> sha256(script) -> txid -> vout u32 -> empty (index of UTXO by script)
- *   SPENT         0x06 -> txid -> vout u32                   -> spender txid || vin u32 (spent in a block)
+ *   UTXO          0x04 -> txid -> index u32                  -> UtxoRecord (confirmed, unspent by blocks)
+ *   SCRIPT_UTXO   0x05 -> sha256(script) -> txid -> index u32 -> empty (index of UTXO by script)
+ *   SPENT         0x06 -> txid -> index u32                  -> spender txid || vin u32 (spent in a block)
  *   MEMPOOL       0x07 -> sequence u64                       -> txid (arrival order: parents first)
- *   MEMPOOL_SPENT 0x08 -> txid -> vout u32                   -> spender txid || vin u32 (spent in the mempool)
+ *   MEMPOOL_SPENT 0x08 -> txid -> index u32                  -> spender txid || vin u32 (spent in the mempool)
  *
  * Records start with a version byte (currently 1); a reader meeting another version fails
  * with DecodeError. The layout as a whole has a version under META 'layout'.
  */
+import type { OutPoint } from '../../bitcoin/transaction.js';
 import { ByteReader, ByteWriter, bytesToHex, concatBytes, hexToBytes } from '../../codec/bytes.js';
 import { DecodeError } from '../../errors.js';
 
@@ -57,13 +58,13 @@ export const blockHeightKey = (hash: string): Uint8Array => concatBytes(Uint8Arr
 /** Key of a transaction record. */
 export const txKey = (txid: string): Uint8Array => concatBytes(Uint8Array.of(PREFIX_TX), hexToBytes(txid));
 /** Key of an outpoint under one of the outpoint-keyed prefixes (UTXO, SPENT, MEMPOOL_SPENT). */
-export const outpointKey = (prefix: number, txid: string, vout: number): Uint8Array =>
-  concatBytes(Uint8Array.of(prefix), hexToBytes(txid), u32(vout));
+export const outpointKey = (prefix: number, outpoint: OutPoint): Uint8Array =>
+  concatBytes(Uint8Array.of(prefix), hexToBytes(outpoint.txid), u32(outpoint.index));
 /** Key of a script-index entry; with no outpoint, the prefix of all entries of that script hash. */
-export const scriptUtxoKey = (scriptHash: Uint8Array, txid?: string, vout?: number): Uint8Array =>
-  txid === undefined
+export const scriptUtxoKey = (scriptHash: Uint8Array, outpoint?: OutPoint): Uint8Array =>
+  outpoint === undefined
     ? concatBytes(Uint8Array.of(PREFIX_SCRIPT_UTXO), scriptHash)
-    : concatBytes(Uint8Array.of(PREFIX_SCRIPT_UTXO), scriptHash, hexToBytes(txid), u32(vout ?? 0));
+    : concatBytes(Uint8Array.of(PREFIX_SCRIPT_UTXO), scriptHash, hexToBytes(outpoint.txid), u32(outpoint.index));
 /** Key of a mempool entry. */
 export const mempoolKey = (seq: bigint): Uint8Array => concatBytes(Uint8Array.of(PREFIX_MEMPOOL), u64(seq));
 
@@ -79,10 +80,10 @@ export function prefixEnd(prefix: Uint8Array): Uint8Array {
   throw new RangeError('expected a prefix with a byte below 0xff, got all 0xff');
 }
 
-/** The outpoint (txid, vout) at the end of an outpoint-keyed key. */
-export function outpointFromKey(key: Uint8Array): { txid: string; vout: number } {
+/** The outpoint at the end of an outpoint-keyed key (UTXO, SPENT, MEMPOOL_SPENT, SCRIPT_UTXO). */
+export function outpointFromKey(key: Uint8Array): OutPoint {
   const reader = new ByteReader(key, key.length - 36);
-  return { txid: bytesToHex(reader.bytes(32)), vout: reader.u32() };
+  return { txid: bytesToHex(reader.bytes(32)), index: reader.u32() };
 }
 
 function readVersion(reader: ByteReader, what: string): void {
@@ -153,7 +154,10 @@ export function decodeTxRecord(bytes: Uint8Array): TxRecord {
   return { height, seq, fee, prevouts, raw };
 }
 
-/** A confirmed unspent output. */
+/**
+ * The stored value of a confirmed unspent output; its outpoint is the UTXO key. A storage
+ * encoding, not a domain type: the ledger turns it into a `Utxo` or a `Coin` when it reads.
+ */
 export interface UtxoRecord {
   readonly value: bigint;
   readonly height: number;

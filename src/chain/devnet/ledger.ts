@@ -22,7 +22,7 @@ import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { publicKeyFromPrivate } from '../../bitcoin/ecdsa.js';
 import { classifyOutputScript, p2wpkhScript } from '../../bitcoin/script.js';
-import type { TxInput } from '../../bitcoin/transaction.js';
+import type { Coin, OutPoint, TxInput } from '../../bitcoin/transaction.js';
 import type { KvEngine, KvReadTx, KvWriteTx } from '../../kv/engine.js';
 import { bytesToHex, equalBytes, hexToBytes } from '../../codec/bytes.js';
 import { ChandError, ErrorCode } from '../../errors.js';
@@ -37,7 +37,7 @@ import type {
 } from '../chain.js';
 import { assertHash, assertU32 } from '../chain-args.js';
 import { TxRejectedError } from '../chain-errors.js';
-import { fundTransaction, type Coin } from '../coin-selection.js';
+import { fundTransaction } from '../coin-selection.js';
 import { addressToScript, REGTEST, scriptToAddress, type BitcoinNetwork } from '../network.js';
 import { assembleBlock, blockSubsidy, decodeHeader, devnetGenesis, type Block } from './block.js';
 import {
@@ -113,9 +113,7 @@ export interface DevnetBlock {
 }
 
 /** An unspent output found by script. `height` is undefined while its transaction is in the mempool. */
-interface ScriptCoin {
-  readonly txid: string;
-  readonly vout: number;
+interface ScriptCoin extends OutPoint {
   readonly value: bigint;
   readonly height: number | undefined;
 }
@@ -209,7 +207,7 @@ export class DevnetLedger implements Chain {
           const prevout = record.prevouts[i];
           return {
             txid: input.txid,
-            vout: input.vout,
+            index: input.index,
             sequence: input.sequence,
             witness: input.witness,
             ...(prevout === undefined ? {} : { prevout: { script: prevout.script, value: prevout.value } }),
@@ -231,12 +229,12 @@ export class DevnetLedger implements Chain {
     return this.#engine.read((tx) => this.#txRecord(tx, txid)?.raw);
   }
 
-  async getOutspend(txid: string, vout: number): Promise<OutspendStatus> {
+  async getOutspend(txid: string, index: number): Promise<OutspendStatus> {
     assertHash(txid);
-    assertU32(vout, 'vout');
+    assertU32(index, 'output index');
     return this.#engine.read((tx) => {
-      const spender =
-        tx.get(outpointKey(PREFIX_SPENT, txid, vout)) ?? tx.get(outpointKey(PREFIX_MEMPOOL_SPENT, txid, vout));
+      const outpoint = { txid, index };
+      const spender = tx.get(outpointKey(PREFIX_SPENT, outpoint)) ?? tx.get(outpointKey(PREFIX_MEMPOOL_SPENT, outpoint));
       if (spender === undefined) return { spent: false };
       const { txid: spendingTxid, vin } = decodeSpender(spender);
       const record = this.#txRecord(tx, spendingTxid);
@@ -250,7 +248,7 @@ export class DevnetLedger implements Chain {
     return this.#engine.read((tx) =>
       this.#coinsOf(tx, script).map((coin) => ({
         txid: coin.txid,
-        vout: coin.vout,
+        index: coin.index,
         value: coin.value,
         status: this.#status(tx, coin.height ?? MEMPOOL_HEIGHT),
       })),
@@ -323,7 +321,7 @@ export class DevnetLedger implements Chain {
    * accepted into the mempool (mine to confirm it). Returns its txid; the payment is output 0.
    * Throws ChandError INSUFFICIENT_FUNDS when the faucet is short (mine blocks to it).
    */
-  async faucet(address: string, amountSat: bigint): Promise<{ txid: string; vout: number }> {
+  async faucet(address: string, amountSat: bigint): Promise<OutPoint> {
     const script = addressToScript(address, this.network);
     if (typeof amountSat !== 'bigint' || amountSat <= 0n) throw new RangeError(`expected a positive bigint amount, got ${amountSat}`);
     return this.#engine.update((tx) => {
@@ -339,7 +337,7 @@ export class DevnetLedger implements Chain {
       funded.tx.sign(key);
       funded.tx.finalize();
       const decoded = decodeTransaction(funded.tx.extract());
-      return { txid: this.#accept(tx, decoded), vout: 0 };
+      return { txid: this.#accept(tx, decoded), index: 0 };
     });
   }
 
@@ -396,18 +394,18 @@ export class DevnetLedger implements Chain {
     const coins: ScriptCoin[] = [];
     const prefix = scriptUtxoKey(sha256(script));
     for (const [key] of tx.range({ start: prefix, end: prefixEnd(prefix) })) {
-      const { txid, vout } = outpointFromKey(key);
-      if (tx.get(outpointKey(PREFIX_MEMPOOL_SPENT, txid, vout)) !== undefined) continue;
-      const utxo = decodeUtxoRecord(tx.get(outpointKey(PREFIX_UTXO, txid, vout))!);
-      coins.push({ txid, vout, value: utxo.value, height: utxo.height });
+      const outpoint = outpointFromKey(key);
+      if (tx.get(outpointKey(PREFIX_MEMPOOL_SPENT, outpoint)) !== undefined) continue;
+      const utxo = decodeUtxoRecord(tx.get(outpointKey(PREFIX_UTXO, outpoint))!);
+      coins.push({ ...outpoint, value: utxo.value, height: utxo.height });
     }
     for (const [, txidBytes] of tx.range({ start: Uint8Array.of(PREFIX_MEMPOOL), end: Uint8Array.of(PREFIX_MEMPOOL + 1) })) {
       const txid = bytesToHex(txidBytes);
       const outputs = decodeTransaction(this.#txRecord(tx, txid)!.raw).outputs;
-      outputs.forEach((output, vout) => {
+      outputs.forEach((output, index) => {
         if (!equalBytes(output.script, script)) return;
-        if (tx.get(outpointKey(PREFIX_MEMPOOL_SPENT, txid, vout)) !== undefined) return;
-        coins.push({ txid, vout, value: output.value, height: undefined });
+        if (tx.get(outpointKey(PREFIX_MEMPOOL_SPENT, { txid, index })) !== undefined) return;
+        coins.push({ txid, index, value: output.value, height: undefined });
       });
     }
     return coins;
@@ -415,24 +413,24 @@ export class DevnetLedger implements Chain {
 
   /** The output input `i` spends, or a rejection. */
   #resolveInput(tx: KvReadTx, input: TxInput, i: number): SpentOutput {
-    const spender = tx.get(outpointKey(PREFIX_MEMPOOL_SPENT, input.txid, input.vout));
+    const spender = tx.get(outpointKey(PREFIX_MEMPOOL_SPENT, input));
     if (spender !== undefined) {
       throw new TxRejectedError(
-        `txn-mempool-conflict (input ${i} spends ${input.txid}:${input.vout}, already spent by mempool transaction ${decodeSpender(spender).txid})`,
+        `txn-mempool-conflict (input ${i} spends ${input.txid}:${input.index}, already spent by mempool transaction ${decodeSpender(spender).txid})`,
       );
     }
-    const utxo = tx.get(outpointKey(PREFIX_UTXO, input.txid, input.vout));
+    const utxo = tx.get(outpointKey(PREFIX_UTXO, input));
     if (utxo !== undefined) {
       const record = decodeUtxoRecord(utxo);
       return { value: record.value, script: record.script, height: record.height };
     }
     const parent = this.#txRecord(tx, input.txid);
     if (parent !== undefined && parent.height === MEMPOOL_HEIGHT) {
-      const output = decodeTransaction(parent.raw).outputs[input.vout];
+      const output = decodeTransaction(parent.raw).outputs[input.index];
       if (output !== undefined) return { value: output.value, script: output.script, height: undefined };
     }
     throw new TxRejectedError(
-      `bad-txns-inputs-missingorspent (input ${i} spends ${input.txid}:${input.vout}, which does not exist or is already spent)`,
+      `bad-txns-inputs-missingorspent (input ${i} spends ${input.txid}:${input.index}, which does not exist or is already spent)`,
     );
   }
 
@@ -462,7 +460,7 @@ export class DevnetLedger implements Chain {
     );
     tx.put(mempoolKey(seq), hexToBytes(decoded.txid));
     decoded.inputs.forEach((input, vin) => {
-      tx.put(outpointKey(PREFIX_MEMPOOL_SPENT, input.txid, input.vout), encodeSpender({ txid: decoded.txid, vin }));
+      tx.put(outpointKey(PREFIX_MEMPOOL_SPENT, input), encodeSpender({ txid: decoded.txid, vin }));
     });
     const next = new Uint8Array(8);
     new DataView(next.buffer).setBigUint64(0, seq + 1n);
@@ -513,20 +511,21 @@ export class DevnetLedger implements Chain {
       tx.put(txKey(txid), encodeTxRecord({ ...record, height: block.height }));
       if (index > 0) {
         decoded.inputs.forEach((input, vin) => {
-          const utxoKey = outpointKey(PREFIX_UTXO, input.txid, input.vout);
+          const utxoKey = outpointKey(PREFIX_UTXO, input);
           const utxo = decodeUtxoRecord(tx.get(utxoKey)!);
           tx.delete(utxoKey);
-          tx.delete(scriptUtxoKey(sha256(utxo.script), input.txid, input.vout));
-          tx.delete(outpointKey(PREFIX_MEMPOOL_SPENT, input.txid, input.vout));
-          tx.put(outpointKey(PREFIX_SPENT, input.txid, input.vout), encodeSpender({ txid, vin }));
+          tx.delete(scriptUtxoKey(sha256(utxo.script), input));
+          tx.delete(outpointKey(PREFIX_MEMPOOL_SPENT, input));
+          tx.put(outpointKey(PREFIX_SPENT, input), encodeSpender({ txid, vin }));
         });
       }
       // The genesis output is unspendable by convention, as on Bitcoin.
       if (block.height === 0) return;
-      decoded.outputs.forEach((output, vout) => {
+      decoded.outputs.forEach((output, outputIndex) => {
         if (classifyOutputScript(output.script) === 'op_return') return;
-        tx.put(outpointKey(PREFIX_UTXO, txid, vout), encodeUtxoRecord({ value: output.value, height: block.height, script: output.script }));
-        tx.put(scriptUtxoKey(sha256(output.script), txid, vout), new Uint8Array(0));
+        const outpoint = { txid, index: outputIndex };
+        tx.put(outpointKey(PREFIX_UTXO, outpoint), encodeUtxoRecord({ value: output.value, height: block.height, script: output.script }));
+        tx.put(scriptUtxoKey(sha256(output.script), outpoint), new Uint8Array(0));
       });
     });
     tx.put(metaKey(META_TIP), encodeTip(block.height, block.hash));

@@ -77,7 +77,7 @@ function txJson(tx: ChainTransaction, size: number): object {
     locktime: tx.locktime,
     vin: tx.inputs.map((input) => ({
       txid: input.txid,
-      vout: input.vout,
+      vout: input.index,
       prevout:
         input.prevout === undefined
           ? null
@@ -238,7 +238,7 @@ export class DevnetServer {
       }
       const utxos = await ledger.getAddressUtxos(address);
       return {
-        body: utxos.map((u) => ({ txid: u.txid, vout: u.vout, status: statusJson(u.status), value: Number(u.value) })),
+        body: utxos.map((u) => ({ txid: u.txid, vout: u.index, status: statusJson(u.status), value: Number(u.value) })),
       };
     });
     this.#route('GET', '/blocks/tip/height', async () => ({ body: String(await ledger.getTipHeight()) }));
@@ -295,7 +295,9 @@ export class DevnetServer {
       const address = body['address'];
       if (typeof address !== 'string') throw new HttpError(400, '"address" must be a string');
       const amount = intField(body, 'amount_sat');
-      return { body: await ledger.faucet(address, BigInt(amount)) };
+      const paid = await ledger.faucet(address, BigInt(amount));
+      // The HTTP API speaks Esplora's dialect: an output index is `vout` on the wire.
+      return { body: { txid: paid.txid, vout: paid.index } };
     });
   }
 

@@ -19,7 +19,7 @@
 import { signatureFromDer, verifyDigest } from '../../bitcoin/ecdsa.js';
 import { segwitV0Sighash } from '../../bitcoin/sighash.js';
 import { MAX_MONEY_SAT, decodeTx, txWeight, txidOf, wtxidOf } from '../../bitcoin/transaction.js';
-import type { BitcoinTx, TxInput, TxOutput } from '../../bitcoin/transaction.js';
+import type { BitcoinTx, OutPoint, TxOutput } from '../../bitcoin/transaction.js';
 import {
   LOCKTIME_THRESHOLD,
   SEQUENCE_FINAL,
@@ -51,8 +51,8 @@ export function decodeTransaction(raw: Uint8Array): DecodedTx {
 }
 
 /** True if the input has the coinbase shape: a null outpoint. */
-export function isNullOutpoint(input: Pick<TxInput, 'txid' | 'vout'>): boolean {
-  return input.vout === 0xffff_ffff && /^0{64}$/.test(input.txid);
+export function isNullOutpoint(input: OutPoint): boolean {
+  return input.index === 0xffff_ffff && /^0{64}$/.test(input.txid);
 }
 
 /** Context-free checks. Returns a rejection reason, or undefined when the transaction is well-formed. */
@@ -70,7 +70,7 @@ export function checkTransactionShape(tx: DecodedTx): string | undefined {
   const seen = new Set<string>();
   for (const input of tx.inputs) {
     if (isNullOutpoint(input)) return 'bad-txns-prevout-null';
-    const key = `${input.txid}:${input.vout}`;
+    const key = `${input.txid}:${input.index}`;
     if (seen.has(key)) return 'bad-txns-inputs-duplicate';
     seen.add(key);
   }

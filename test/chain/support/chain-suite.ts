@@ -10,6 +10,7 @@
 import { Script } from '@scure/btc-signer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { p2wshScript } from '../../../src/bitcoin/script.js';
+import { decodeTx, type OutPoint } from '../../../src/bitcoin/transaction.js';
 import { computeTxid } from '../../../src/bitcoin/txid.js';
 import type { Chain } from '../../../src/chain/chain.js';
 import { TxRejectedError } from '../../../src/chain/chain-errors.js';
@@ -22,7 +23,7 @@ import { buildTx, testKey, type TestKey } from './tx-builder.js';
 export interface ChainHarness {
   readonly chain: Chain;
   mine(blocks: number, address?: string): Promise<string[]>;
-  faucet(address: string, amountSat: bigint): Promise<{ txid: string; vout: number }>;
+  faucet(address: string, amountSat: bigint): Promise<OutPoint>;
 }
 
 /** Creates a fresh harness (its own devnet) and how to dispose of it. */
@@ -49,11 +50,11 @@ export function describeChainSuite(name: string, factory: ChainHarnessFactory): 
     const freshKey = (): TestKey => testKey(`${name} ${n++}`);
 
     /** Funds a fresh key with a confirmed output of `amount`. */
-    async function funded(amount = 100_000n): Promise<{ key: TestKey; txid: string; vout: number; value: bigint }> {
+    async function funded(amount = 100_000n): Promise<{ key: TestKey; txid: string; index: number; value: bigint }> {
       const key = freshKey();
-      const { txid, vout } = await h.faucet(key.address, amount);
+      const { txid, index } = await h.faucet(key.address, amount);
       await h.mine(1);
-      return { key, txid, vout, value: amount };
+      return { key, txid, index, value: amount };
     }
 
     beforeAll(async () => {
@@ -75,15 +76,15 @@ export function describeChainSuite(name: string, factory: ChainHarnessFactory): 
 
     it('shows a faucet payment as an unconfirmed UTXO, then confirmed with growing confirmations', async () => {
       const key = freshKey();
-      const { txid, vout } = await h.faucet(key.address, 50_000n);
-      expect(await h.chain.getAddressUtxos(key.address)).toEqual([{ txid, vout, value: 50_000n, status: { confirmed: false } }]);
+      const { txid, index } = await h.faucet(key.address, 50_000n);
+      expect(await h.chain.getAddressUtxos(key.address)).toEqual([{ txid, index, value: 50_000n, status: { confirmed: false } }]);
       expect(await h.chain.getTxStatus(txid)).toEqual({ confirmed: false });
 
       const [blockHash] = await h.mine(1);
       const status = await h.chain.getTxStatus(txid);
       expect(status).toMatchObject({ confirmed: true, blockHash, confirmations: 1 });
       const [utxo] = await h.chain.getAddressUtxos(key.address);
-      expect(utxo).toMatchObject({ txid, vout, value: 50_000n, status: { confirmed: true, blockHash, confirmations: 1 } });
+      expect(utxo).toMatchObject({ txid, index, value: 50_000n, status: { confirmed: true, blockHash, confirmations: 1 } });
 
       await h.mine(2);
       expect(await h.chain.getTxStatus(txid)).toMatchObject({ confirmed: true, blockHash, confirmations: 3 });
@@ -101,6 +102,9 @@ export function describeChainSuite(name: string, factory: ChainHarnessFactory): 
       expect(tx?.status).toEqual({ confirmed: false });
       const raw = await h.chain.getRawTransaction(txid);
       expect(computeTxid(raw!)).toBe(txid);
+      // Each input names the outpoint it spends as { txid, index }, the same as the raw bytes say.
+      const spent = decodeTx(raw!).inputs.map((input) => ({ txid: input.txid, index: input.index }));
+      expect(tx?.inputs.map((input) => ({ txid: input.txid, index: input.index }))).toEqual(spent);
     });
 
     it('answers undefined / unspent for a txid it never saw', async () => {
@@ -113,7 +117,7 @@ export function describeChainSuite(name: string, factory: ChainHarnessFactory): 
 
     it('reports who spends an output, in the mempool and then in a block', async () => {
       const coin = await funded();
-      expect(await h.chain.getOutspend(coin.txid, coin.vout)).toEqual({ spent: false });
+      expect(await h.chain.getOutspend(coin.txid, coin.index)).toEqual({ spent: false });
       const dest = freshKey();
       const raw = buildTx({
         inputs: [{ ...coin, key: coin.key }],
@@ -121,10 +125,10 @@ export function describeChainSuite(name: string, factory: ChainHarnessFactory): 
       });
       const spendTxid = await h.chain.broadcast(raw);
       expect(spendTxid).toBe(computeTxid(raw));
-      expect(await h.chain.getOutspend(coin.txid, coin.vout)).toEqual({ spent: true, txid: spendTxid, vin: 0, status: { confirmed: false } });
+      expect(await h.chain.getOutspend(coin.txid, coin.index)).toEqual({ spent: true, txid: spendTxid, vin: 0, status: { confirmed: false } });
       expect(await h.chain.getAddressUtxos(coin.key.address)).toEqual([]);
       const [blockHash] = await h.mine(1);
-      expect(await h.chain.getOutspend(coin.txid, coin.vout)).toMatchObject({
+      expect(await h.chain.getOutspend(coin.txid, coin.index)).toMatchObject({
         spent: true,
         txid: spendTxid,
         vin: 0,
@@ -145,7 +149,7 @@ export function describeChainSuite(name: string, factory: ChainHarnessFactory): 
       const first = await h.faucet(key.address, 40_000n);
       const second = freshKey();
       const child = buildTx({
-        inputs: [{ txid: first.txid, vout: first.vout, value: 40_000n, key }],
+        inputs: [{ txid: first.txid, index: first.index, value: 40_000n, key }],
         outputs: [{ script: second.script, value: 39_000n }],
       });
       const childTxid = await h.chain.broadcast(child);
@@ -189,7 +193,7 @@ export function describeChainSuite(name: string, factory: ChainHarnessFactory): 
 
       it('an input that does not exist', async () => {
         const key = freshKey();
-        const raw = buildTx({ inputs: [{ txid: 'cd'.repeat(32), vout: 0, value: 1000n, key }], outputs: [{ script: key.script, value: 500n }] });
+        const raw = buildTx({ inputs: [{ txid: 'cd'.repeat(32), index: 0, value: 1000n, key }], outputs: [{ script: key.script, value: 500n }] });
         await expectRejected(h.chain.broadcast(raw), /^bad-txns-inputs-missingorspent/);
       });
 
@@ -198,7 +202,7 @@ export function describeChainSuite(name: string, factory: ChainHarnessFactory): 
         const thief = freshKey();
         // Witness <thief sig> <owner pubkey>: the key hash matches, the signature does not.
         const raw = buildTx({
-          inputs: [{ txid: coin.txid, vout: coin.vout, value: coin.value, key: { ...coin.key, priv: thief.priv } }],
+          inputs: [{ txid: coin.txid, index: coin.index, value: coin.value, key: { ...coin.key, priv: thief.priv } }],
           outputs: [{ script: thief.script, value: coin.value - 300n }],
         });
         await expectRejected(h.chain.broadcast(raw), /^mandatory-script-verify-flag-failed \(input 0: signature verification failed/);
@@ -213,7 +217,7 @@ export function describeChainSuite(name: string, factory: ChainHarnessFactory): 
         await h.mine(1);
         const other = Script.encode([freshKey().pub, 'CHECKSIG']);
         const raw = buildTx({
-          inputs: [{ txid: lockTxid, vout: 0, value: 79_000n, witnessScript: other, witness: (sign) => [sign(owner)] }],
+          inputs: [{ txid: lockTxid, index: 0, value: 79_000n, witnessScript: other, witness: (sign) => [sign(owner)] }],
           outputs: [{ script: owner.script, value: 78_000n }],
         });
         await expectRejected(h.chain.broadcast(raw), /witness script does not match the P2WSH program/);
@@ -229,7 +233,7 @@ export function describeChainSuite(name: string, factory: ChainHarnessFactory): 
         );
         await h.mine(1); // confirmed at height H; spendable in block H + 3
         const spend = buildTx({
-          inputs: [{ txid: lockTxid, vout: 0, value: 79_000n, sequence: delay, witnessScript: csvScript, witness: (sign) => [sign(owner)] }],
+          inputs: [{ txid: lockTxid, index: 0, value: 79_000n, sequence: delay, witnessScript: csvScript, witness: (sign) => [sign(owner)] }],
           outputs: [{ script: owner.script, value: 78_000n }],
         });
         await expectRejected(h.chain.broadcast(spend), /^non-BIP68-final/);
@@ -248,7 +252,7 @@ export function describeChainSuite(name: string, factory: ChainHarnessFactory): 
         );
         await h.mine(6);
         const spend = buildTx({
-          inputs: [{ txid: lockTxid, vout: 0, value: 79_000n, sequence: 4, witnessScript: csvScript, witness: (sign) => [sign(owner)] }],
+          inputs: [{ txid: lockTxid, index: 0, value: 79_000n, sequence: 4, witnessScript: csvScript, witness: (sign) => [sign(owner)] }],
           outputs: [{ script: owner.script, value: 78_000n }],
         });
         await expectRejected(h.chain.broadcast(spend), /relative locktime requirement not satisfied/);

@@ -6,6 +6,7 @@ import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { p2wpkh, RawTx, Transaction } from '@scure/btc-signer';
 import { p2pkhScriptFromHash } from '../../../src/bitcoin/script.js';
+import type { OutPoint } from '../../../src/bitcoin/transaction.js';
 import { hexToBytes } from '../../../src/codec/bytes.js';
 import { REGTEST } from '../../../src/chain/network.js';
 
@@ -26,9 +27,7 @@ export function testKey(label: string): TestKey {
   return { priv, pub, script: payment.script, address: payment.address! };
 }
 
-export interface BuildInput {
-  readonly txid: string;
-  readonly vout: number;
+export interface BuildInput extends OutPoint {
   readonly value: bigint;
   readonly sequence?: number;
   /** Signs a P2WPKH input with this key... */
@@ -51,7 +50,7 @@ export function buildTx(options: BuildOptions): Uint8Array {
     version: options.version ?? 2,
     inputs: options.inputs.map((input) => ({
       txid: hexToBytes(input.txid),
-      index: input.vout,
+      index: input.index,
       finalScriptSig: new Uint8Array(0),
       sequence: input.sequence ?? 0xffff_fffd,
     })),
