@@ -29,7 +29,6 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { open as openLmdb } from 'lmdb';
 import pg from 'pg';
-import { commitmentIndex, ShachainProducer, ShachainStore } from '../src/bitcoin/shachain.js';
 import { commitDiffRecord, commitmentRecord, fwdPkgRecord, logUpdateListRecord, remoteRevocationRecord, revocationLogRecord } from '../src/chanstate/records.js';
 import type { ChannelStateStore } from '../src/chanstate/store.js';
 import { ChannelStatus, type OpenChannel, type OutPoint, type RevocationLogEntry } from '../src/chanstate/types.js';
@@ -38,16 +37,18 @@ import { LMDB_FILE, openChannelDb, SQLITE_FILE, type ChannelDbConfig } from '../
 import { bytesToHex } from '../src/codec/bytes.js';
 import type { KvEngine } from '../src/kv/engine.js';
 import { REVOCATION_LOG, keys, u64Key } from '../src/kv/keys.js';
-import { KvChannelStateStore } from '../src/kv/kv-channel-state-store.js';
-import { KvCoordinator } from '../src/kv/kv-coordinator.js';
+import { createKvChannelStateStore } from '../src/kv/channel-state-store.js';
+import { KvCoordinator } from '../src/kv/coordinator.js';
 import { openLmdbEngine } from '../src/kv/lmdb-engine.js';
 import { createMemoryEngine } from '../src/kv/memory-engine.js';
+import { checksummedTx } from '../src/kv/checksummed-engine.js';
 import { migrateKv } from '../src/kv/migrations.js';
 import { migrateSql } from '../src/sql/migrations.js';
 import { openPostgresBackend } from '../src/sql/postgres.js';
-import { createThrowawayDatabase, findPostgres, type PostgresServer, type ThrowawayDatabase } from '../src/sql/postgres-server.js';
-import { revocationLogRow, SqlChannelStateStore } from '../src/sql/sql-channel-state-store.js';
-import { SqlCoordinator } from '../src/sql/sql-coordinator.js';
+import { createThrowawayDatabase, findPostgres, type PostgresServer, type ThrowawayDatabase } from '../tools/postgres-server.js';
+import { createSqlChannelStateStore } from '../src/sql/channel-state-store.js';
+import { revocationLogRow } from '../src/sql/commitments.js';
+import { SqlCoordinator } from '../src/sql/coordinator.js';
 import { openSqliteBackend } from '../src/sql/sqlite.js';
 import type { SqlBackend } from '../src/sql/transactions.js';
 import { makeChannel, makeCloseSummary, modelOf, peerPub, planRound, scidOf, type RoundPlan } from '../src/testing/fixtures.js';
@@ -113,7 +114,7 @@ interface Engine {
 }
 
 function kvOpened(engine: KvEngine, disk: () => Promise<number | undefined>): Opened {
-  const channelState = new KvChannelStateStore(engine);
+  const channelState = createKvChannelStateStore(engine);
   const rawKey = Uint8Array.of(0xfe, 0x01);
   return {
     channelState,
@@ -121,10 +122,12 @@ function kvOpened(engine: KvEngine, disk: () => Promise<number | undefined>): Op
     rawCommit: (bytes) => engine.update((tx) => tx.put(rawKey, bytes)),
     diskBytes: disk,
     async bulkRevocationLog(op, entries) {
-      // The KV store's revocation-log record (kv-channel-state-store.ts encodeEntry).
+      // The KV store's revocation-log record (commitments.ts encodeEntry), checksummed as
+      // every stored value is.
       for (let i = 0; i < entries.length; i += 20_000) {
         const batch = entries.slice(i, i + 20_000);
-        await engine.update((tx) => {
+        await engine.update((raw) => {
+          const tx = checksummedTx(raw);
           for (const { commitHeight, htlcs, ...rest } of batch) {
             tx.put(keys.chan(REVOCATION_LOG, op, u64Key(commitHeight)), revocationLogRecord.encode(htlcs.length === 0 ? rest : { ...rest, htlcs }));
           }
@@ -173,7 +176,7 @@ function lmdbEngine(): Engine {
 
 function sqlOpened(backend: SqlBackend, extra: Pick<Opened, 'rawCommit' | 'diskBytes' | 'bulkRevocationLog'> & { close(): Promise<void> }): Opened {
   return {
-    channelState: new SqlChannelStateStore(backend),
+    channelState: createSqlChannelStateStore(backend),
     coordinator: new SqlCoordinator(backend),
     ...extra,
     retries: () => backend.retries,
@@ -208,7 +211,7 @@ function sqliteEngine(): Engine {
       const begin = raw.prepare('begin immediate');
       const commit = raw.prepare('commit');
       const insert = raw.prepare(
-        'insert into revocation_log (channel_id, commit_height, our_output_index, their_output_index, commit_txid, our_balance_msat, their_balance_msat, htlcs) values (?, ?, ?, ?, ?, ?, ?, ?)',
+        'insert into revocation_log (channel_id, commit_height, our_output_index, their_output_index, commit_txid, our_balance_msat, their_balance_msat, htlcs, crc) values (?, ?, ?, ?, ?, ?, ?, ?, ?)',
       );
       return sqlOpened(backend, {
         async rawCommit(bytes) {
@@ -226,7 +229,7 @@ function sqliteEngine(): Engine {
           const write = raw.transaction((batch: readonly RevocationLogEntry[]) => {
             for (const entry of batch) {
               const r = revocationLogRow(id, entry);
-              insert.run(r.channel_id, r.commit_height, r.our_output_index, r.their_output_index, r.commit_txid, r.our_balance_msat, r.their_balance_msat, r.htlcs);
+              insert.run(r.channel_id, r.commit_height, r.our_output_index, r.their_output_index, r.commit_txid, r.our_balance_msat, r.their_balance_msat, r.htlcs, r.crc);
             }
           });
           for (let i = 0; i < entries.length; i += 50_000) write(entries.slice(i, i + 50_000));
@@ -264,8 +267,8 @@ function postgresEngine(server: PostgresServer, database: ThrowawayDatabase): En
           for (let i = 0; i < entries.length; i += 10_000) {
             const rows = entries.slice(i, i + 10_000).map((e) => revocationLogRow(id, e));
             await client.query(
-              `insert into revocation_log (channel_id, commit_height, our_output_index, their_output_index, commit_txid, our_balance_msat, their_balance_msat, htlcs)
-               select * from unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bytea[], $6::bigint[], $7::bigint[], $8::bytea[])`,
+              `insert into revocation_log (channel_id, commit_height, our_output_index, their_output_index, commit_txid, our_balance_msat, their_balance_msat, htlcs, crc)
+               select * from unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bytea[], $6::bigint[], $7::bigint[], $8::bytea[], $9::integer[])`,
               [
                 rows.map((r) => r.channel_id),
                 rows.map((r) => r.commit_height),
@@ -275,6 +278,7 @@ function postgresEngine(server: PostgresServer, database: ThrowawayDatabase): En
                 rows.map((r) => r.our_balance_msat?.toString() ?? null),
                 rows.map((r) => r.their_balance_msat?.toString() ?? null),
                 rows.map((r) => (r.htlcs === null ? null : Buffer.from(r.htlcs))),
+                rows.map((r) => r.crc),
               ],
             );
           }
@@ -326,20 +330,16 @@ async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Prom
 }
 
 /**
- * Round plans for a channel. The revealed secrets are kept the way a node keeps them: a
- * BOLT 3 compact store (at most 49 buckets) fed by the remote's shachain.
+ * Round plans for a channel. The revealed secrets come from the remote's shachain (the
+ * fixtures derive them), and the store keeps them in a BOLT 3 compact store of at most 49
+ * buckets, as a node does.
  */
 function* roundPlans(channel: OpenChannel, htlcs: number): Generator<RoundPlan> {
   let model = modelOf(channel);
-  const remoteChain = new ShachainProducer(randomBytes(32));
-  const received = new ShachainStore();
   for (;;) {
     const plan = planRound(model, { ourAdds: 1, remoteAdds: 1, htlcs, dust: 0 });
-    const index = commitmentIndex(BigInt(plan.revokedHeight));
-    received.insert(index, remoteChain.secretAt(index));
-    const revocation = { ...plan.advance.revocation, secrets: received.entries() };
-    yield { ...plan, advance: { ...plan.advance, revocation } };
-    model = { ...plan.next, revocation, revocationLog: [], fwdPkgs: [], finalHtlcs: new Map() };
+    yield plan;
+    model = { ...plan.next, revocationLog: [], fwdPkgs: [], finalHtlcs: new Map() };
   }
 }
 
@@ -350,7 +350,7 @@ function roundBytes(plan: RoundPlan): [number, number, number] {
     commitDiffRecord.encode(plan.tip).length,
     revocationLogRecord.encode(htlcs.length === 0 ? entry : { ...entry, htlcs }).length +
       commitmentRecord.encode(plan.tip.commitment).length +
-      remoteRevocationRecord.encode(plan.advance.revocation).length +
+      remoteRevocationRecord.encode(plan.next.revocation).length +
       fwdPkgRecord.encode(plan.advance.fwdPkg).length +
       logUpdateListRecord.encode({ updates: plan.advance.remoteUnsignedLocalUpdates }).length,
     commitmentRecord.encode(plan.newLocal).length + logUpdateListRecord.encode({ updates: plan.unsignedAckedArg }).length,

@@ -11,26 +11,27 @@
  *   <path>/channel.sqlite  SQLite database (WAL mode adds channel.sqlite-wal and -shm)
  *   <path>/channel.lmdb    LMDB environment (data file; lmdb adds channel.lmdb-lock)
  */
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChannelStateStore } from '../chanstate/store.js';
 import type { Coordinator } from '../channelcoord/coordinator.js';
 import { ChandError, ErrorCode } from '../errors.js';
 import type { KvEngine } from '../kv/engine.js';
-import { KvChannelStateStore, type KvChannelStateOptions } from '../kv/kv-channel-state-store.js';
-import { KvCoordinator } from '../kv/kv-coordinator.js';
-import { KvLinkNodeStore } from '../kv/kv-link-node-store.js';
-import { openLmdbEngine } from '../kv/lmdb-engine.js';
+import { createKvChannelStateStore, type KvChannelStateOptions } from '../kv/channel-state-store.js';
+import { KvCoordinator } from '../kv/coordinator.js';
+import { KvLinkNodeStore } from '../kv/link-node-store.js';
+import { CheckedChannelStateStore } from '../chanstate/checked-store.js';
+import { CheckedCoordinator } from '../channelcoord/checked-coordinator.js';
+import { CheckedLinkNodeStore } from '../linknode/checked-store.js';
 import { createMemoryEngine } from '../kv/memory-engine.js';
 import { KV_MIGRATIONS, migrateKv, migrationStatus, readSchemaVersion, type MigrationReport } from '../kv/migrations.js';
 import type { LinkNodeStore } from '../linknode/store.js';
 import { migrateSql, readSqlSchemaVersion, sqlMigrationStatus, SQL_MIGRATIONS, type SqlMigrationReport } from '../sql/migrations.js';
-import { openPostgresBackend, redactUrl } from '../sql/postgres.js';
-import { SqlChannelStateStore } from '../sql/sql-channel-state-store.js';
-import { SqlCoordinator } from '../sql/sql-coordinator.js';
-import { SqlLinkNodeStore } from '../sql/sql-link-node-store.js';
-import { openSqliteBackend } from '../sql/sqlite.js';
+import { createSqlChannelStateStore } from '../sql/channel-state-store.js';
+import { SqlCoordinator } from '../sql/coordinator.js';
+import { SqlLinkNodeStore } from '../sql/link-node-store.js';
 import type { SqlBackend } from '../sql/transactions.js';
+import { redactUrl } from '../sql/url.js';
 import { acquireDirLock, type FileLock } from './file-lock.js';
 
 /** Which backend to open, and where. Without `backend`, a data directory opens SQLite. */
@@ -106,6 +107,22 @@ export const LMDB_FILE = 'channel.lmdb';
 /** Name of the SQLite database file inside a data directory. */
 export const SQLITE_FILE = 'channel.sqlite';
 
+/**
+ * A backend's three stores behind the public edge that validates every argument once
+ * (chanstate/checked-store.ts): backends implement storage only.
+ */
+export function checkedStores(
+  channelState: ChannelStateStore,
+  linkNodes: LinkNodeStore,
+  coordinator: Coordinator,
+): { channelState: ChannelStateStore; linkNodes: LinkNodeStore; coordinator: Coordinator } {
+  return {
+    channelState: new CheckedChannelStateStore(channelState),
+    linkNodes: new CheckedLinkNodeStore(linkNodes),
+    coordinator: new CheckedCoordinator(coordinator),
+  };
+}
+
 /** The backend a config selects (SQLite when none is named). */
 export function backendOf(config: ChannelDbConfig): BackendName {
   return config.backend ?? 'sqlite';
@@ -127,6 +144,8 @@ function prepareDataDir(path: string, file: string, what: string, options: OpenO
   if (!existsSync(path)) {
     if (options.create === false) throw new ChandError(ErrorCode.DB_NOT_INITIALIZED, `no chand database at ${path} (run \`chand db init\`)`);
     mkdirSync(path, { recursive: true, mode: 0o700 });
+  } else if (!statSync(path).isDirectory()) {
+    throw new ChandError(ErrorCode.DB_NOT_INITIALIZED, `${path} is not a directory; expected a chand data directory`);
   } else if (options.create === false && !readdirSync(path).includes(file)) {
     throw new ChandError(ErrorCode.DB_NOT_INITIALIZED, `no chand ${what} database in ${path} (run \`chand db init\`)`);
   }
@@ -137,6 +156,8 @@ async function openEngine(config: ChannelDbConfig & { backend: 'memory' | 'lmdb'
   if (config.backend === 'memory') return { engine: createMemoryEngine() };
   const lock = prepareDataDir(config.path, LMDB_FILE, 'LMDB', options);
   try {
+    // Loaded here, not at the top: only an LMDB user loads the lmdb driver.
+    const { openLmdbEngine } = await import('../kv/lmdb-engine.js');
     const engine = await openLmdbEngine({ path: join(config.path, LMDB_FILE), ...(config.noSync === undefined ? {} : { noSync: config.noSync }) });
     return { engine, lock };
   } catch (err) {
@@ -148,20 +169,37 @@ async function openEngine(config: ChannelDbConfig & { backend: 'memory' | 'lmdb'
 async function openSqlBackend(config: ChannelDbConfig & { backend?: 'sqlite' | 'postgres' }, options: OpenOptions): Promise<{ backend: SqlBackend; lock?: FileLock }> {
   if (config.backend === 'postgres') {
     if (typeof config.url !== 'string' || config.url === '') throw new TypeError('expected a connection URL for the postgres backend');
+    // Loaded here, not at the top: only a PostgreSQL user loads pg.
+    const { openPostgresBackend } = await import('../sql/postgres.js');
     const backend = await openPostgresBackend({
       url: config.url,
       ...(config.schema === undefined ? {} : { schema: config.schema }),
       ...(config.maxConnections === undefined ? {} : { maxConnections: config.maxConnections }),
       createSchema: options.create !== false,
+      // Two nodes writing one database would corrupt each other's channels: DB_LOCKED.
+      singleWriter: true,
     });
     return { backend };
   }
+  // Loaded before the lock is taken (a failed load leaves nothing to release), and only here:
+  // only a SQLite user loads better-sqlite3.
+  const { openSqliteBackend } = await import('../sql/sqlite.js');
   const lock = prepareDataDir(config.path, SQLITE_FILE, 'SQLite', options);
   try {
     return { backend: openSqliteBackend({ file: join(config.path, SQLITE_FILE) }), lock };
   } catch (err) {
     lock.release();
     throw err;
+  }
+}
+
+/**
+ * DB_REVERSION if the stored schema is newer than this code: inspection must not read
+ * records whose meaning a newer chand may have changed, just as opening refuses them.
+ */
+function refuseNewer(current: number, latest: number): void {
+  if (current > latest) {
+    throw new ChandError(ErrorCode.DB_REVERSION, `database schema version ${current} is newer than this chand (${latest}); refusing to read it — upgrade chand`);
   }
 }
 
@@ -174,6 +212,7 @@ async function openSqlChannelDb(config: ChannelDbConfig & { backend?: 'sqlite' |
     if (options.migrate === false) {
       const current = await readVersion();
       const status = sqlMigrationStatus(current);
+      refuseNewer(current, status.latest);
       if (current === 0 || status.pending.length > 0) {
         throw new ChandError(ErrorCode.DB_NOT_INITIALIZED, `database needs ${status.pending.length} migration(s) (schema ${current} → ${status.latest}); run \`chand db init\``);
       }
@@ -190,9 +229,7 @@ async function openSqlChannelDb(config: ChannelDbConfig & { backend?: 'sqlite' |
   let closed = false;
   return {
     backend: backendOf(config),
-    channelState: new SqlChannelStateStore(backend, options),
-    linkNodes: new SqlLinkNodeStore(backend),
-    coordinator: new SqlCoordinator(backend),
+    ...checkedStores(createSqlChannelStateStore(backend, options), new SqlLinkNodeStore(backend), new SqlCoordinator(backend)),
     migration,
     schemaVersion: readVersion,
     migrationStatus: async () => sqlMigrationStatus(await readVersion(), SQL_MIGRATIONS),
@@ -215,7 +252,9 @@ export async function readMigrationStatus(config: ChannelDbConfig): Promise<Migr
   if (backend === 'sqlite' || backend === 'postgres') {
     const { backend: sql, lock } = await openSqlBackend(config as ChannelDbConfig & { backend?: 'sqlite' | 'postgres' }, { create: false });
     try {
-      return sqlMigrationStatus(await sql.runTx('read', (tx) => readSqlSchemaVersion(tx, sql.capabilities)));
+      const status = sqlMigrationStatus(await sql.runTx('read', (tx) => readSqlSchemaVersion(tx, sql.capabilities)));
+      refuseNewer(status.current, status.latest);
+      return status;
     } finally {
       await sql.close();
       lock?.release();
@@ -223,7 +262,9 @@ export async function readMigrationStatus(config: ChannelDbConfig): Promise<Migr
   }
   const { engine, lock } = await openEngine(config as ChannelDbConfig & { backend: 'memory' | 'lmdb' }, { create: false });
   try {
-    return migrationStatus(await engine.read(readSchemaVersion), KV_MIGRATIONS);
+    const status = migrationStatus(await engine.read(readSchemaVersion), KV_MIGRATIONS);
+    refuseNewer(status.current, status.latest);
+    return status;
   } finally {
     await engine.close();
     lock?.release();
@@ -244,6 +285,7 @@ export async function openChannelDb(config: ChannelDbConfig, options: OpenOption
     if (options.migrate === false) {
       const current = await engine.read(readSchemaVersion);
       const status = migrationStatus(current);
+      refuseNewer(current, status.latest);
       if (status.pending.length > 0 && current !== 0) {
         throw new ChandError(ErrorCode.DB_NOT_INITIALIZED, `database needs ${status.pending.length} migration(s) (schema ${current} → ${status.latest})`);
       }
@@ -260,9 +302,7 @@ export async function openChannelDb(config: ChannelDbConfig, options: OpenOption
   let closed = false;
   return {
     backend,
-    channelState: new KvChannelStateStore(engine, options),
-    linkNodes: new KvLinkNodeStore(engine),
-    coordinator: new KvCoordinator(engine),
+    ...checkedStores(createKvChannelStateStore(engine, options), new KvLinkNodeStore(engine), new KvCoordinator(engine)),
     migration,
     schemaVersion: () => engine.read(readSchemaVersion),
     migrationStatus: async () => migrationStatus(await engine.read(readSchemaVersion), KV_MIGRATIONS),

@@ -143,6 +143,9 @@ export const commitmentRecord = new RecordSchema<ChannelCommitment>('ChannelComm
   { type: 20, name: 'commitSig', codec: field.bytes },
   { type: 22, name: 'htlcs', codec: field.list(field.record(htlcRecord)) },
   { type: 23, name: 'customBlob', codec: field.bytes },
+  // Added in schema 2 (odd: older records lack them; the revocation log then has no main output indexes).
+  { type: 25, name: 'localOutputIndex', codec: field.u16 },
+  { type: 27, name: 'remoteOutputIndex', codec: field.u16 },
 ]);
 
 export const logUpdateRecord = new RecordSchema<LogUpdate>('LogUpdate', [
@@ -300,6 +303,18 @@ export const archivedChannelRecord = new RecordSchema<{
   { type: 6, name: 'remoteRevocation', codec: field.record(remoteRevocationRecord) },
   { type: 8, name: 'lastWasRevoke', codec: field.bool },
 ]);
+
+/** The channel an ArchivedChannel record holds, as fetchHistoricalChannel returns it. */
+export function channelOfArchive(bytes: Uint8Array): OpenChannel {
+  const archived = archivedChannelRecord.decode(bytes);
+  return {
+    ...archived.info,
+    localCommitment: archived.localCommitment,
+    remoteCommitment: archived.remoteCommitment,
+    remoteRevocation: archived.remoteRevocation,
+    lastWasRevoke: archived.lastWasRevoke,
+  };
+}
 
 export const openingStateRecord = new RecordSchema<ChannelOpeningState>('ChannelOpeningState', [
   { type: 0, name: 'stage', codec: numericEnum('OpeningStage', 2) as FieldCodec<never> },

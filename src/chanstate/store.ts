@@ -73,6 +73,9 @@ export interface ChannelLifecycleStore {
   /**
    * Marks the channel open at `shortChannelId` (no longer pending) and, in the same
    * transaction, clears any external funding state: the flow reached its terminal step.
+   * Forwarding packages are keyed by the short channel id: if the channel already had a
+   * different non-zero one (a zero-conf alias), its packages move to the new id (with their
+   * `source`) in the same transaction, so no unresolved HTLC is orphaned.
    */
   markOpen(chanPoint: OutPoint, shortChannelId: ShortChannelId): Promise<void>;
   /** Records the confirmed scid of a zero-conf channel. */
@@ -147,11 +150,15 @@ export interface CommitmentStore {
   insertNextRevocation(chanPoint: OutPoint, nextPoint: Hex): Promise<void>;
   /**
    * On revoke_and_ack: the tip becomes the remote commitment, the revoked one goes to the
-   * revocation log, the forwarding package is added and the revocation state replaced.
-   * NO_PENDING_COMMIT if there is no tip. Forwarding packages are keyed by the channel's
-   * short channel id (confirmed or alias), so updates must not start before the channel has
-   * one: BOLT 2 allows none before channel_ready, which carries the alias for zero-conf.
-   * A package's `source` must equal the channel's short channel id (RangeError otherwise).
+   * revocation log (with the output indexes stored with it), the forwarding package is added
+   * and the revocation state advanced, all in one transaction. NO_PENDING_COMMIT if there is
+   * no tip. Before writing anything it checks the revealed secret: its point must be the
+   * stored current point (REVOCATION_INVALID) and the shachain must accept it at the revoked
+   * commitment's index (SHACHAIN_INVALID); then current point := next point, next point :=
+   * `args.nextPoint`. Forwarding packages are keyed by the channel's short channel id
+   * (confirmed or alias), so updates must not start before the channel has one
+   * (CHANNEL_NO_SCID): BOLT 2 allows none before channel_ready, which carries the alias for
+   * zero-conf. A package's `source` must equal the channel's short channel id (RangeError).
    */
   advanceCommitChainTail(chanPoint: OutPoint, args: AdvanceTailArgs): Promise<void>;
   /** Our local commitment height. */
@@ -195,6 +202,8 @@ export interface ClosedChannelStore {
    * record (with `extraStatus` ORed in) as historical, removes it from the open set and
    * clears any external funding state. Bulk data (revocation log, commitments, forwarding
    * packages) is left for purgeClosedChannels. CHANNEL_NOT_FOUND if not open.
+   * A FundingCanceled close of a channel whose external funding was already submitted fails
+   * with EXTERNAL_FUNDING_SUBMITTED (its funding may confirm: cancelling would lose it).
    */
   closeChannel(chanPoint: OutPoint, summary: ChannelCloseSummary, extraStatus?: ChannelStatusBits): Promise<void>;
   /**
@@ -233,11 +242,38 @@ export interface ExternalFundingStore {
   /** Every channel with external funding state, for the hydrate step at start. */
   fetchAllExternalFundings(): Promise<Array<{ chanPoint: OutPoint; state: ExternalFundingState }>>;
   /**
-   * Records the signed funding transaction (submitted = true). Idempotent: submitting the
-   * same transaction again returns the stored state; a different one after submission fails
-   * with EXTERNAL_FUNDING_CONFLICT.
+   * Records the signed funding transaction (submitted = true), after verifying it against
+   * the stored unsigned PSBT: same txid, which must also be the channel point's
+   * (PSBT_TXID_MISMATCH), same outputs (PSBT_OUTPUTS_MISMATCH), every input signed with a
+   * valid signature (PSBT_NOT_FINALIZED, SIGNATURE_INVALID); bytes that are no transaction
+   * give DECODE_FAILED. Idempotent: submitting the same transaction again returns the stored
+   * state; a different one after submission fails with EXTERNAL_FUNDING_CONFLICT.
    */
   submitExternalFunding(chanPoint: OutPoint, signedTx: Uint8Array): Promise<ExternalFundingState>;
+  /**
+   * Aborts an externally funded open whose deadline passed, atomically: in one transaction
+   * it checks that the flow was not submitted (EXTERNAL_FUNDING_SUBMITTED) and that
+   * `nowMs >= deadlineMs` (EXTERNAL_FUNDING_NOT_EXPIRED), then closes the channel as
+   * FundingCanceled (summary pending, so the funding outpoint stays watched: the user may
+   * still broadcast the signed transaction) and clears the state. A deadline timer racing a
+   * submit therefore never cancels a channel whose funding can confirm. Returns the summary;
+   * repeating it after success returns the same summary. EXTERNAL_FUNDING_NOT_FOUND if the
+   * channel has no external funding state and was not cancelled before.
+   */
+  cancelExternalFunding(chanPoint: OutPoint, nowMs: number, bestHeight: number): Promise<ChannelCloseSummary>;
+}
+
+/**
+ * The allocator of channel key indexes (KeyChain.channelKeys(index)). Reusing an index
+ * reuses per-commitment secrets and keys across channels, which loses funds, so the
+ * counter is persisted and monotonic: never handed out twice, across restarts and
+ * backend migrations. New channels (syncPendingChannel, restoreChannelShells) move it past
+ * their own `revocationKeyLocator.index`, and a new channel whose index another channel
+ * already uses is refused (CHANNEL_KEY_INDEX_REUSED).
+ */
+export interface KeyIndexStore {
+  /** The next unused channel key index; every call returns a new, larger one. */
+  nextChannelKeyIndex(): Promise<number>;
 }
 
 /**
@@ -272,6 +308,14 @@ export interface MaintenanceStore {
   counts(): Promise<StoreCounts>;
 }
 
+/** The choices a channel-state store leaves to its owner; every backend takes the same. */
+export interface ChannelStateOptions {
+  /** Keep both balances in revocation log entries (needed by watchtowers). Default true. */
+  readonly revocationLogBalances?: boolean;
+  /** Record off-chain final HTLC outcomes (lookupFinalHtlc). Default true. */
+  readonly storeFinalHtlcResolutions?: boolean;
+}
+
 /** The whole channel-state store. Prefer a narrower facet in consumers. */
 export interface ChannelStateStore
   extends OpenChannelReads,
@@ -286,4 +330,5 @@ export interface ChannelStateStore
     FinalHtlcStore,
     ChannelSetupStore,
     ExternalFundingStore,
+    KeyIndexStore,
     MaintenanceStore {}

@@ -14,13 +14,13 @@
 /** Lowercase hex. Length is given where it matters (e.g. 64 chars for a txid, 66 for a pubkey). */
 export type Hex = string;
 
-/** A transaction output reference; the funding outpoint identifies a channel ("channel point"). */
-export interface OutPoint {
-  /** Transaction id, 64 hex chars, display order. */
-  readonly txid: Hex;
-  /** Output index. */
-  readonly index: number;
-}
+// One definition each, in src/bitcoin (the layer below); the funding outpoint of a channel
+// is its "channel point", a key descriptor's locator is absent for the peer's keys, and a
+// shachain entry is a received per-commitment secret at its 48-bit index.
+import type { KeyDescriptor, KeyLocator } from '../bitcoin/key-chain.js';
+import type { ShachainEntry } from '../bitcoin/shachain.js';
+import type { OutPoint } from '../bitcoin/transaction.js';
+export type { KeyDescriptor, KeyLocator, OutPoint, ShachainEntry };
 
 /** BOLT 7 short channel id: block height (24 bits) | tx index (24 bits) | output index (16 bits). */
 export type ShortChannelId = bigint;
@@ -58,19 +58,6 @@ export const ChannelType = {
 } as const;
 /** A combination of ChannelType bits. */
 export type ChannelTypeBits = number;
-
-/** Where a key lives in the node's BIP32 tree: key family and index. Never the key itself. */
-export interface KeyLocator {
-  readonly family: number;
-  readonly index: number;
-}
-
-/** A public key with the locator it was derived from (locator absent for the peer's keys). */
-export interface KeyDescriptor {
-  readonly locator?: KeyLocator;
-  /** 33-byte compressed public key, hex. */
-  readonly pubkey: Hex;
-}
 
 /** One side's channel parameters: limits, commitment parameters and base points. */
 export interface ChannelConfig {
@@ -126,6 +113,16 @@ export interface ChannelCommitment {
   readonly commitSig: Uint8Array;
   readonly htlcs: readonly Htlc[];
   readonly customBlob?: Uint8Array;
+  /**
+   * Index in `commitTx` of the main output paying us (to_local on our commitment, to_remote
+   * on theirs), OUTPUT_INDEX_NONE when it is trimmed. Required on every remote commitment
+   * written (new channels, appendRemoteCommitChain): its revocation log entry needs it when
+   * the commitment is revoked, possibly after a restart. Absent only in records written
+   * before schema 2.
+   */
+  readonly localOutputIndex?: number;
+  /** Index in `commitTx` of the main output paying the remote, OUTPUT_INDEX_NONE when trimmed. Same rules. */
+  readonly remoteOutputIndex?: number;
 }
 
 /** An entry of the update log: a serialized BOLT 2 update message at a log index. */
@@ -276,12 +273,6 @@ export interface RevocationLogEntry {
   readonly htlcs: readonly HtlcEntry[];
 }
 
-/** A received per-commitment secret at its 48-bit index (BOLT 3 compact storage). */
-export interface ShachainEntry {
-  readonly index: bigint;
-  readonly secret: Uint8Array;
-}
-
 /** What we know of the remote's revocations. */
 export interface RemoteRevocationState {
   /** The compact store of revealed remote secrets (at most 49 entries). */
@@ -384,16 +375,18 @@ export interface ChanCount {
   readonly pendingOpenCount: number;
 }
 
-/** Arguments of advanceCommitChainTail: what a received revoke_and_ack locks in. */
+/**
+ * Arguments of advanceCommitChainTail: what a received revoke_and_ack carries and locks in.
+ * The store derives the new revocation state itself, after checking the secret: it must be
+ * the one behind the stored current point, and the shachain must accept it.
+ */
 export interface AdvanceTailArgs {
-  /** The remote revocation state after storing the revealed secret and new next point. */
-  readonly revocation: RemoteRevocationState;
+  /** `per_commitment_secret` of revoke_and_ack: the secret of the remote commitment being revoked (32 bytes). */
+  readonly revocationSecret: Uint8Array;
+  /** `next_per_commitment_point` of revoke_and_ack (33-byte compressed point, hex). */
+  readonly nextPoint: Hex;
   /** The forwarding package of updates this revocation locked in. */
   readonly fwdPkg: FwdPkg;
   /** Our updates the remote has not signed for yet (replaces the stored list). */
   readonly remoteUnsignedLocalUpdates: readonly LogUpdate[];
-  /** Our output index in the revoked remote commitment (OUTPUT_INDEX_NONE if absent). */
-  readonly ourOutputIndex: number;
-  /** Their output index in the revoked remote commitment (OUTPUT_INDEX_NONE if absent). */
-  readonly theirOutputIndex: number;
 }

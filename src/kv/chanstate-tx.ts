@@ -13,28 +13,57 @@ import {
   closeSummaryRecord,
   commitmentRecord,
   externalFundingRecord,
+  fwdPkgRecord,
   logUpdateListRecord,
   remoteRevocationRecord,
   type ChannelInfo,
 } from '../chanstate/records.js';
-import { ChannelStatus, type ChannelCloseSummary, type ChannelCommitment, type LogUpdate, type OpenChannel, type OutPoint } from '../chanstate/types.js';
+import { fwdPkgState } from '../chanstate/pkg-filter.js';
+import {
+  assertMutable,
+  channelNotFound,
+  counterAfter,
+  keyIndexOf,
+  keyIndexReused,
+  missingCommitment,
+  type PeerChannelCounts,
+  type SummarySource,
+} from '../chanstate/rules.js';
+import type {
+  ChannelCloseSummary,
+  ChannelCommitment,
+  ExternalFundingState,
+  FwdPkg,
+  LogUpdate,
+  OpenChannel,
+  OutPoint,
+  RemoteRevocationState,
+  ShortChannelId,
+} from '../chanstate/types.js';
 import { hexToBytes } from '../codec/bytes.js';
 import { ChandError, ErrorCode } from '../errors.js';
-import type { KvReadTx, KvWriteTx } from './engine.js';
+import type { KvEngine, KvReadTx, KvWriteTx } from './engine.js';
 import {
   CHANNEL_ID_INDEX,
   CHANNEL_INFO,
+  CHANNEL_KEY_INDEXES,
   CLOSED_SUMMARY,
   COMMITMENT,
   EXTERNAL_FUNDING,
+  FWD_PACKAGES,
+  HISTORICAL,
+  KEY_INDEX_COUNTER,
   LAST_WAS_REVOKE,
   OUTPOINT_INDEX,
   PEER_CHANNELS,
+  PURGE_QUEUE,
   REVOCATION_STATE,
   byteKey,
   key,
   keys,
   prefixRange,
+  u32Key,
+  u64Key,
 } from './keys.js';
 
 /** Commitment party tags in COMMITMENT keys. */
@@ -45,10 +74,6 @@ export const REMOTE = byteKey(1);
 const OUTPOINT_OPEN = Uint8Array.of(0);
 const OUTPOINT_CLOSED = Uint8Array.of(1);
 
-export function notFound(op: OutPoint): ChandError {
-  return new ChandError(ErrorCode.CHANNEL_NOT_FOUND, `channel ${formatOutPoint(op)} not found`);
-}
-
 /** The info record of an open (not closed) channel, or undefined. */
 export function readInfo(tx: KvReadTx, op: OutPoint): ChannelInfo | undefined {
   const bytes = tx.get(keys.chan(CHANNEL_INFO, op));
@@ -58,7 +83,7 @@ export function readInfo(tx: KvReadTx, op: OutPoint): ChannelInfo | undefined {
 /** The info record of an open channel; CHANNEL_NOT_FOUND if absent or closed. */
 export function requireInfo(tx: KvReadTx, op: OutPoint): ChannelInfo {
   const info = readInfo(tx, op);
-  if (info === undefined) throw notFound(op);
+  if (info === undefined) throw channelNotFound(op);
   return info;
 }
 
@@ -72,21 +97,49 @@ export type MutableInfo = Pick<ChannelInfo, 'status' | 'shortChannelId'>;
  */
 export function requireMutable(tx: KvReadTx, op: OutPoint): MutableInfo {
   const bytes = tx.get(keys.chan(CHANNEL_INFO, op));
-  if (bytes === undefined) throw notFound(op);
+  if (bytes === undefined) throw channelNotFound(op);
   const info = channelInfoRecord.decodeFields(bytes, ['status', 'shortChannelId']);
-  if ((info.status & ChannelStatus.Borked) !== 0) {
-    throw new ChandError(ErrorCode.CHANNEL_BORKED, `channel ${formatOutPoint(op)} is borked: its commitments cannot change`);
-  }
-  if ((info.status & ChannelStatus.Restored) !== 0) {
-    throw new ChandError(ErrorCode.CHANNEL_RESTORED, `channel ${formatOutPoint(op)} was restored from a backup: its commitments cannot change`);
-  }
+  assertMutable(info.status, op);
   return info;
 }
 
+/** The commitment in slot `party` (LOCAL or REMOTE); DECODE_FAILED if missing (a corrupt channel). */
 export function readCommitment(tx: KvReadTx, op: OutPoint, party: Uint8Array): ChannelCommitment {
   const bytes = tx.get(keys.chan(COMMITMENT, op, party));
-  if (bytes === undefined) throw new ChandError(ErrorCode.DECODE_FAILED, `channel ${formatOutPoint(op)} has no ${party[0] === 0 ? 'local' : 'remote'} commitment`);
+  if (bytes === undefined) throw missingCommitment(op, party[0] === 0 ? 'local' : 'remote');
   return commitmentRecord.decode(bytes);
+}
+
+/** The remote revocation state ({secrets: []} when none was stored). */
+export function readRevocation(tx: KvReadTx, op: OutPoint): RemoteRevocationState {
+  const bytes = tx.get(keys.chan(REVOCATION_STATE, op));
+  return bytes === undefined ? { secrets: [] } : remoteRevocationRecord.decode(bytes);
+}
+
+/** The external funding state of a channel, or undefined. */
+export function readExternalFunding(tx: KvReadTx, op: OutPoint): ExternalFundingState | undefined {
+  const bytes = tx.get(keys.chan(EXTERNAL_FUNDING, op));
+  return bytes === undefined ? undefined : externalFundingRecord.decode(bytes);
+}
+
+// --- forwarding packages ---------------------------------------------------------------
+
+/** The package (source, height), or undefined. */
+export function readFwdPkg(tx: KvReadTx, source: ShortChannelId, height: number): FwdPkg | undefined {
+  const bytes = tx.get(keys.scid(FWD_PACKAGES, source, u64Key(height)));
+  return bytes === undefined ? undefined : fwdPkgRecord.decode(bytes);
+}
+
+/** Writes a package under its source and height, its state derived from its filters. */
+export function writeFwdPkg(tx: KvWriteTx, pkg: FwdPkg): void {
+  tx.put(keys.scid(FWD_PACKAGES, pkg.source, u64Key(pkg.height)), fwdPkgRecord.encode({ ...pkg, state: fwdPkgState(pkg) }));
+}
+
+/** Every package of short channel id `source`, by height. */
+export function fwdPkgsOf(tx: KvReadTx, source: ShortChannelId): FwdPkg[] {
+  const out: FwdPkg[] = [];
+  for (const [, v] of tx.range(prefixRange(keys.scid(FWD_PACKAGES, source)))) out.push(fwdPkgRecord.decode(v));
+  return out;
 }
 
 export function readUpdates(tx: KvReadTx, bucket: number, op: OutPoint): LogUpdate[] {
@@ -129,6 +182,11 @@ export function assemble(tx: KvReadTx, info: ChannelInfo): OpenChannel {
   return external === undefined ? channel : { ...channel, externalFunding: externalFundingRecord.decode(external) };
 }
 
+/** The info record's fields the store builds close summaries from. */
+export function summarySourceOf(info: ChannelInfo): SummarySource {
+  return info;
+}
+
 /** Every open channel's info, in channel-point order. */
 export function allInfos(tx: KvReadTx): ChannelInfo[] {
   const out: ChannelInfo[] = [];
@@ -154,6 +212,7 @@ export function putNewChannel(tx: KvWriteTx, channel: OpenChannel): void {
   if (tx.get(keys.chan(OUTPOINT_INDEX, op)) !== undefined || tx.get(key(CHANNEL_ID_INDEX, hexToBytes(channelId))) !== undefined) {
     throw new ChandError(ErrorCode.CHANNEL_ALREADY_EXISTS, `channel ${formatOutPoint(op)} already exists`);
   }
+  claimKeyIndex(tx, op, keyIndexOf(channel));
   writeInfo(tx, infoOf(channel));
   tx.put(keys.chan(COMMITMENT, op, LOCAL), commitmentRecord.encode(channel.localCommitment));
   tx.put(keys.chan(COMMITMENT, op, REMOTE), commitmentRecord.encode(channel.remoteCommitment));
@@ -163,6 +222,28 @@ export function putNewChannel(tx: KvWriteTx, channel: OpenChannel): void {
   tx.put(keys.chan(OUTPOINT_INDEX, op), OUTPOINT_OPEN);
   tx.put(key(CHANNEL_ID_INDEX, hexToBytes(channelId)), outPointKey(op));
   tx.put(keys.node(PEER_CHANNELS, channel.identityPub, outPointKey(op)), new Uint8Array(0));
+}
+
+/**
+ * Takes channel key index `index` for the channel at `op` and moves the allocator past it.
+ * CHANNEL_KEY_INDEX_REUSED if another channel (open or closed) has it.
+ */
+export function claimKeyIndex(tx: KvWriteTx, op: OutPoint, index: number): void {
+  const k = key(CHANNEL_KEY_INDEXES, u32Key(index));
+  const owner = tx.get(k);
+  if (owner !== undefined) throw keyIndexReused(op, index, outPointFromKey(owner));
+  tx.put(k, outPointKey(op));
+  writeKeyIndexCounter(tx, counterAfter(readKeyIndexCounter(tx), index));
+}
+
+/** The next channel key index to hand out (0 on a new database). */
+export function readKeyIndexCounter(tx: KvReadTx): number {
+  const bytes = tx.get(KEY_INDEX_COUNTER);
+  return bytes === undefined ? 0 : new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0);
+}
+
+export function writeKeyIndexCounter(tx: KvWriteTx, next: number): void {
+  tx.put(KEY_INDEX_COUNTER, u32Key(next));
 }
 
 /** True if the channel point was ever written (open or closed). */
@@ -200,3 +281,48 @@ export function writeClosedSummary(tx: KvWriteTx, summary: ChannelCloseSummary):
   tx.put(keys.chan(CLOSED_SUMMARY, summary.chanPoint), closeSummaryRecord.encode(summary));
 }
 
+/** Every close summary, in channel-point order (decoded from the scan, no second lookup). */
+export function allClosedSummaries(tx: KvReadTx): ChannelCloseSummary[] {
+  const out: ChannelCloseSummary[] = [];
+  for (const [, value] of tx.range(prefixRange(byteKey(CLOSED_SUMMARY)))) out.push(closeSummaryRecord.decode(value));
+  return out;
+}
+
+/**
+ * The close itself, shared by closeChannel, abandonChannel and cancelExternalFunding:
+ * archives the channel (with `extraStatus`), writes the summary, removes it from the open
+ * set and queues its bulk data for the purge.
+ */
+export function closeChannelTx(tx: KvWriteTx, info: ChannelInfo, summary: ChannelCloseSummary, extraStatus: number): void {
+  const op = info.fundingOutpoint;
+  tx.put(keys.chan(HISTORICAL, op), archive(tx, { ...info, status: info.status | extraStatus }));
+  writeClosedSummary(tx, summary);
+  removeFromOpenSet(tx, info);
+  tx.put(keys.chan(PURGE_QUEUE, op), u64Key(info.shortChannelId));
+}
+
+/** What the link-node rule needs to know of a peer (rules.ts peerNeedsLinkNode). */
+export function peerChannelCounts(tx: KvReadTx, nodeId: string): PeerChannelCounts {
+  let pendingCloses = 0;
+  for (const summary of allClosedSummaries(tx)) if (summary.isPending && summary.remotePub === nodeId) pendingCloses++;
+  return { notClosed: channelsOfPeer(tx, nodeId).length, pendingCloses };
+}
+
+
+/** What every KV facet of the channel-state store works with. */
+export interface KvStoreContext {
+  readonly engine: KvEngine;
+  /** Keep both balances in revocation log entries. */
+  readonly balances: boolean;
+  /** Record off-chain final HTLC outcomes. */
+  readonly finalHtlcs: boolean;
+}
+
+/** Rewrites the info record of the open channel at `op` with `change` applied; returns it. */
+export function changeInfo(ctx: KvStoreContext, op: OutPoint, change: (info: ChannelInfo) => ChannelInfo): Promise<ChannelInfo> {
+  return ctx.engine.update((tx) => {
+    const next = change(requireInfo(tx, op));
+    writeInfo(tx, next);
+    return next;
+  });
+}

@@ -7,7 +7,13 @@
  * outside the transaction (no pushes to outer arrays, no timers, no I/O): compute inside,
  * return the result. Keys are compared bytewise (memcmp order); range scans are ordered.
  *
- * Engines: `memory` (tests, ephemeral) and `lmdb` (durable, one fdatasync per commit).
+ * Engines: `memory` (tests, ephemeral) and `lmdb` (durable, one fdatasync per commit);
+ * `checksummedEngine` (checksummed-engine.ts) wraps either to verify every stored value.
+ *
+ * Faults: an engine reports storage failures as ChandErrors, never raw driver errors — no
+ * space (DISK_FULL; nothing of the transaction is applied, reads go on), damaged data
+ * (DB_CORRUPT), other I/O failures (DB_UNAVAILABLE) — with the driver's error as `cause`.
+ * Errors a closure throws reach the caller unchanged.
  */
 
 /** Bounds of an ordered range scan. `start` is inclusive, `end` exclusive. */

@@ -12,7 +12,10 @@ import { outPointKey } from '../chanstate/channel-id.js';
 import { hexToBytes } from '../codec/bytes.js';
 import type { Hex, OutPoint, ShortChannelId } from '../chanstate/types.js';
 
-/** meta -> <name utf8> -> value (schema version: u32 big-endian). */
+/**
+ * meta -> <name utf8> -> value: `schema-version` (u32 big-endian), `channel-key-index` (the
+ * next channel key index to hand out, u32 big-endian).
+ */
 export const META = 0x00;
 
 /** channel-info -> <chanPoint> -> ChannelInfo record. Present iff the channel is not closed. */
@@ -67,6 +70,12 @@ export const INITIAL_FWD_POLICY = 0x51;
 
 /** link-nodes -> <nodePub 33> -> LinkNode record. */
 export const LINK_NODES = 0x60;
+
+/**
+ * channel-key-index -> <index u32> -> <chanPoint> of the channel using that key index.
+ * Written with every new channel, never deleted (a closed channel's index stays taken).
+ */
+export const CHANNEL_KEY_INDEXES = 0x70;
 
 /** Buckets keyed first by channel point, purged after close. */
 export const PER_CHANNEL_BUCKETS = [
@@ -132,3 +141,13 @@ export const keys = {
   node: (bucket: number, pub: Hex, ...rest: Uint8Array[]): Uint8Array => key(bucket, hexToBytes(pub), ...rest),
   scid: (bucket: number, scid: ShortChannelId, ...rest: Uint8Array[]): Uint8Array => key(bucket, u64Key(scid), ...rest),
 };
+
+/** A u32 big-endian key part. */
+export function u32Key(n: number): Uint8Array {
+  const out = new Uint8Array(4);
+  new DataView(out.buffer).setUint32(0, n);
+  return out;
+}
+
+/** meta -> channel-key-index. */
+export const KEY_INDEX_COUNTER = key(META, new TextEncoder().encode('channel-key-index'));

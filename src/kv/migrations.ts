@@ -9,7 +9,9 @@
  */
 import { ChandError, ErrorCode } from '../errors.js';
 import type { KvEngine, KvReadTx, KvWriteTx } from './engine.js';
-import { META, key } from './keys.js';
+import { decodeTlvStream } from '../codec/tlv.js';
+import { addValueChecksums } from './checksummed-engine.js';
+import { META, key, prefixRange } from './keys.js';
 
 /** One migration step. */
 export interface KvMigration {
@@ -27,7 +29,59 @@ export const KV_MIGRATIONS: readonly KvMigration[] = [
     // The layout needs no buckets created ahead of time; the step only stamps the version.
     migrate: () => {},
   },
+  {
+    version: 2,
+    description:
+      'channel key-index allocator: index every channel\'s key index (open and closed) and start the counter past the highest; commitments may carry main output indexes (optional fields, no rewrite)',
+    migrate: indexChannelKeyIndexes,
+  },
+  {
+    version: 3,
+    description: 'value checksums: CRC32 of key||value appended to every value but the schema version (checksummed-engine.ts)',
+    // Later migrations that read or write values go through checksummedTx(tx).
+    migrate: addValueChecksums,
+  },
 ];
+
+// --- migration 2 (frozen: reads schema-1 records at the TLV level, independent of records.ts) ---
+
+const M2_CHANNEL_INFO = 0x01;
+const M2_HISTORICAL = 0x31;
+const M2_KEY_INDEXES = 0x70;
+const M2_COUNTER = key(META, new TextEncoder().encode('channel-key-index'));
+
+/** The TLV value of `type` in a record body (schema 1: a TLV stream), or undefined. */
+function m2Field(body: Uint8Array, type: bigint): Uint8Array | undefined {
+  return decodeTlvStream(body).find((r) => r.type === type)?.value;
+}
+
+/** revocationKeyLocator.index (ChannelInfo type 38 → KeyLocator type 2, u32) of a schema-1 ChannelInfo body. */
+function m2KeyIndex(infoBody: Uint8Array): number {
+  const locator = m2Field(infoBody, 38n);
+  const index = locator === undefined ? undefined : m2Field(locator, 2n);
+  if (index === undefined || index.length !== 4) throw new ChandError(ErrorCode.DECODE_FAILED, 'migration 2: a channel record has no revocation key locator');
+  return new DataView(index.buffer, index.byteOffset, 4).getUint32(0);
+}
+
+function indexChannelKeyIndexes(tx: KvWriteTx): void {
+  let next = 0;
+  const claim = (chanPoint: Uint8Array, index: number) => {
+    const k = new Uint8Array(5);
+    k[0] = M2_KEY_INDEXES;
+    new DataView(k.buffer).setUint32(1, index);
+    tx.put(k, chanPoint.slice());
+    next = Math.max(next, index + 1);
+  };
+  for (const [k, v] of tx.range(prefixRange(Uint8Array.of(M2_CHANNEL_INFO)))) claim(k.subarray(1), m2KeyIndex(v.subarray(2)));
+  for (const [k, v] of tx.range(prefixRange(Uint8Array.of(M2_HISTORICAL)))) {
+    const info = m2Field(v.subarray(2), 0n);
+    if (info === undefined) throw new ChandError(ErrorCode.DECODE_FAILED, 'migration 2: an archived channel has no info');
+    claim(k.subarray(1), m2KeyIndex(info));
+  }
+  const counter = new Uint8Array(4);
+  new DataView(counter.buffer).setUint32(0, next);
+  tx.put(M2_COUNTER, counter);
+}
 
 /** The schema version this code writes. */
 export const KV_SCHEMA_VERSION = KV_MIGRATIONS[KV_MIGRATIONS.length - 1]!.version;

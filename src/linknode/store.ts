@@ -7,8 +7,9 @@
  */
 import type { Hex } from '../chanstate/types.js';
 
-/** Bitcoin networks a link node can belong to (derived from the channel's chain hash). */
-export type Network = 'mainnet' | 'testnet' | 'testnet4' | 'signet' | 'regtest';
+import type { Network } from '../bitcoin/network.js';
+/** Bitcoin networks a link node can belong to (derived from the channel's chain hash); one definition, in src/bitcoin. */
+export type { Network };
 
 /** A peer we have (or had) channels with. */
 export interface LinkNode {

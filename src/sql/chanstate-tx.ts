@@ -1,32 +1,30 @@
 /**
- * Transaction-scoped channel-state queries on a SQL transaction.
+ * Transaction-scoped channel-state queries on a SQL transaction, and the context the
+ * store's facets share.
  *
  * The SQL store runs each of its methods as one transaction made of these functions; the
  * SQL coordinator composes them with link-node queries in one transaction too. They read
  * and write only through the transaction handle and build no outside state, so a retried
- * transaction may run them again.
+ * transaction may run them again. They implement storage only: domain rules come from
+ * chanstate/rules.ts, and arguments were validated at the public edge (checked-store.ts),
+ * so nothing here re-validates them.
  *
  * Row mapping: see schema.ts for column conventions and columns.ts for the exact
  * conversions. Optional domain fields are absent (not `undefined`) when their column is
- * NULL, exactly as the record codecs decode them.
+ * NULL, exactly as the record codecs decode them. Rows of commitments and htlcs carry a
+ * checksum (checksums.ts), written here and verified on every read.
  */
+import type { ChannelStateOptions } from '../chanstate/store.js';
 import { sql, type ExpressionBuilder, type Expression, type Insertable, type Selectable, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import { channelIdOf, formatOutPoint } from '../chanstate/channel-id.js';
+import type { ChannelInfo } from '../chanstate/records.js';
+import { assertMutable, channelNotFound, counterAfter, keyIndexOf, keyIndexReused, missingCommitment, type PeerChannelCounts } from '../chanstate/rules.js';
 import {
-  channelInfoRecord,
-  closeSummaryRecord,
-  commitmentRecord,
-  externalFundingRecord,
-  remoteRevocationRecord,
-  type ChannelInfo,
-} from '../chanstate/records.js';
-import {
-  ChannelStatus,
   type ChannelCloseSummary,
   type ChannelCommitment,
   type ChannelConfig,
-  type ClosureType,
   type ExternalFundingState,
+  type Hex,
   type Htlc,
   type KeyDescriptor,
   type LogUpdate,
@@ -36,18 +34,56 @@ import {
 } from '../chanstate/types.js';
 import { equalBytes, hexToBytes } from '../codec/bytes.js';
 import { ChandError, ErrorCode } from '../errors.js';
-import { amountCol, big, bool, bytes, bytesCol, flag, hex, hexCol, i32Col, num, u64Col, u64Of, uintCol } from './columns.js';
-import { ConfigSide, Party, type ChannelConfigsTable, type ChannelsTable, type CommitmentsTable, type Database, type HtlcsTable } from './schema.js';
+import { CRC_COLUMNS, rowCrc, verifyRowCrc } from './checksums.js';
+import { CLOSE_TYPES, amountCol, big, boolOf, bytes, bytesCol, enumOf, flag, hex, hexCol, hexOf, i32Col, num, u64Col, u64Of, uintCol } from './columns.js';
+import { ConfigSide, KEY_INDEX_COUNTER, Party, type ChannelConfigsTable, type ChannelsTable, type CommitmentsTable, type Database, type HtlcsTable } from './schema.js';
 import { prepare, PreparedInsert } from './prepared.js';
-import type { SqlCapabilities, SqlTx } from './transactions.js';
+import type { SqlBackend, SqlCapabilities, SqlTx } from './transactions.js';
+
+/** Options of the SQL channel-state store (the same as the KV store's). */
+export type SqlChannelStateOptions = ChannelStateOptions;
+
+/**
+ * What every facet of the SQL channel-state store closes over: the backend and the
+ * resolved options. Built once per store (createSqlChannelStateStore); holds no state.
+ */
+export interface SqlStoreContext {
+  readonly backend: SqlBackend;
+  readonly options: {
+    /** Revocation log entries keep both balances. */
+    readonly balances: boolean;
+    /** Off-chain final HTLC outcomes are recorded. */
+    readonly finalHtlcs: boolean;
+  };
+}
+
+/** The context of a store over `backend` with `options` (defaults applied). */
+export function sqlStoreContext(backend: SqlBackend, options: SqlChannelStateOptions = {}): SqlStoreContext {
+  return { backend, options: { balances: options.revocationLogBalances ?? true, finalHtlcs: options.storeFinalHtlcResolutions ?? true } };
+}
+
+/** Runs `fn` in a read transaction of the context's backend. */
+export function readTx<T>(ctx: SqlStoreContext, fn: (tx: SqlTx) => Promise<T>): Promise<T> {
+  return ctx.backend.runTx('read', fn);
+}
+
+/** Runs `fn` in a channel-scoped write transaction of the context's backend. */
+export function writeTx<T>(ctx: SqlStoreContext, fn: (tx: SqlTx) => Promise<T>): Promise<T> {
+  return ctx.backend.runTx('write', fn);
+}
+
+/** The open channel at `op` for a write: locked (where the dialect locks rows). CHANNEL_NOT_FOUND if absent. */
+export function lockChannel(ctx: SqlStoreContext, tx: SqlTx, op: OutPoint): Promise<ChannelHandle> {
+  return requireChannel(tx, ctx.backend.capabilities, op, true);
+}
+
+/** The open channel at `op` for a read. CHANNEL_NOT_FOUND if absent. */
+export function findChannel(ctx: SqlStoreContext, tx: SqlTx, op: OutPoint): Promise<ChannelHandle> {
+  return requireChannel(tx, ctx.backend.capabilities, op, false);
+}
 
 /** A condition on the channels table. */
 export type ChannelFilter = (eb: ExpressionBuilder<Database, 'channels'>) => Expression<SqlBool>;
-
-/** CHANNEL_NOT_FOUND for `op`. */
-export function notFound(op: OutPoint): ChandError {
-  return new ChandError(ErrorCode.CHANNEL_NOT_FOUND, `channel ${formatOutPoint(op)} not found`);
-}
 
 /** The condition "this channel point, not closed". */
 export function openAt(op: OutPoint): ChannelFilter {
@@ -87,18 +123,8 @@ const setLastWasRevoke = prepare((db, value: number, txid: Uint8Array, index: nu
 export async function requireChannel(tx: SqlTx, caps: SqlCapabilities, op: OutPoint, lock = true): Promise<ChannelHandle> {
   const statement = lock && caps.rowLocks ? selectOpenChannelForUpdate : selectOpenChannel;
   const row = await statement.first(tx, hexToBytes(op.txid), op.index);
-  if (row === undefined) throw notFound(op);
+  if (row === undefined) throw channelNotFound(op);
   return handleOf(row);
-}
-
-/** Refuses channels whose commitments must not change (borked, restored). */
-export function assertMutable(channel: ChannelHandle, op: OutPoint): void {
-  if ((channel.status & ChannelStatus.Borked) !== 0) {
-    throw new ChandError(ErrorCode.CHANNEL_BORKED, `channel ${formatOutPoint(op)} is borked: its commitments cannot change`);
-  }
-  if ((channel.status & ChannelStatus.Restored) !== 0) {
-    throw new ChandError(ErrorCode.CHANNEL_RESTORED, `channel ${formatOutPoint(op)} was restored from a backup: its commitments cannot change`);
-  }
 }
 
 /**
@@ -108,9 +134,9 @@ export function assertMutable(channel: ChannelHandle, op: OutPoint): void {
  */
 export async function markLastWasRevoke(tx: SqlTx, op: OutPoint, value: boolean): Promise<ChannelHandle> {
   const row = await setLastWasRevoke.first(tx, flag(value), hexToBytes(op.txid), op.index);
-  if (row === undefined) throw notFound(op);
+  if (row === undefined) throw channelNotFound(op);
   const channel = handleOf(row);
-  assertMutable(channel, op);
+  assertMutable(channel.status, op);
   return channel;
 }
 
@@ -183,7 +209,7 @@ const CONFIG_KEYS = [
 
 type ConfigRow = Selectable<ChannelConfigsTable>;
 
-/** The channel_configs row of one side's config (values validated as the record codec would). */
+/** The channel_configs row of one side's config (range checks stay as a last line of defence; validation is at the edge). */
 export function configRow(channelId: number, side: number, config: ChannelConfig): Insertable<ChannelConfigsTable> {
   const row: Record<string, unknown> = {
     channel_id: channelId,
@@ -207,7 +233,7 @@ export function configRow(channelId: number, side: number, config: ChannelConfig
 /** The ChannelConfig of a channel_configs row. */
 export function configOfRow(row: ConfigRow): ChannelConfig {
   const key = (pub: Uint8Array, family: bigint | number | null, index: bigint | number | null): KeyDescriptor =>
-    family === null || index === null ? { pubkey: hex(pub) } : { pubkey: hex(pub), locator: { family: num(family), index: num(index) } };
+    family === null || index === null ? { pubkey: hexOf(pub, 33, 'channel_configs key') } : { pubkey: hexOf(pub, 33, 'channel_configs key'), locator: { family: num(family), index: num(index) } };
   return {
     chanReserveSat: big(row.chan_reserve_sat),
     maxPendingAmountMsat: big(row.max_pending_amount_msat),
@@ -251,17 +277,17 @@ function requireConfig(configs: Map<string, ChannelConfig>, channelId: number, s
 export function infoOfRow(row: Selectable<ChannelsTable>, configs: { local: ChannelConfig; remote: ChannelConfig }): ChannelInfo {
   const info: ChannelInfo = {
     chanType: num(row.chan_type),
-    chainHash: hex(row.chain_hash),
-    fundingOutpoint: { txid: hex(row.txid), index: num(row.output_index) },
+    chainHash: hexOf(row.chain_hash, 32, 'channels.chain_hash'),
+    fundingOutpoint: { txid: hexOf(row.txid, 32, 'channels.txid'), index: num(row.output_index) },
     shortChannelId: u64Of(row.short_channel_id),
-    isPending: bool(row.is_pending),
-    isInitiator: bool(row.is_initiator),
+    isPending: boolOf(row.is_pending, 'channels.is_pending'),
+    isInitiator: boolOf(row.is_initiator, 'channels.is_initiator'),
     status: num(row.status),
     fundingBroadcastHeight: num(row.funding_broadcast_height),
     confirmationHeight: num(row.confirmation_height),
     numConfsRequired: num(row.num_confs_required),
     channelFlags: num(row.channel_flags),
-    identityPub: hex(row.node_pub),
+    identityPub: hexOf(row.node_pub, 33, 'channels.node_pub'),
     capacitySat: big(row.capacity_sat),
     totalMsatSent: big(row.total_msat_sent),
     totalMsatReceived: big(row.total_msat_received),
@@ -285,7 +311,7 @@ export function infoOfRow(row: Selectable<ChannelsTable>, configs: { local: Chan
 
 // --- commitments and HTLCs --------------------------------------------------------------
 
-function commitmentRow(channelId: number, party: number, c: ChannelCommitment): Insertable<CommitmentsTable> {
+function commitmentColumns(channelId: number, party: number, c: ChannelCommitment): Omit<Insertable<CommitmentsTable>, 'crc'> {
   return {
     channel_id: channelId,
     party,
@@ -301,25 +327,19 @@ function commitmentRow(channelId: number, party: number, c: ChannelCommitment): 
     commit_tx: bytesCol(c.commitTx, 'commitTx'),
     commit_sig: bytesCol(c.commitSig, 'commitSig'),
     custom_blob: c.customBlob === undefined ? null : bytesCol(c.customBlob, 'customBlob'),
+    local_output_index: c.localOutputIndex ?? null,
+    remote_output_index: c.remoteOutputIndex ?? null,
   };
 }
 
-const COMMITMENT_COLUMNS = [
-  'channel_id',
-  'party',
-  'commit_height',
-  'local_log_index',
-  'local_htlc_index',
-  'remote_log_index',
-  'remote_htlc_index',
-  'local_balance_msat',
-  'remote_balance_msat',
-  'commit_fee_sat',
-  'fee_per_kw',
-  'commit_tx',
-  'commit_sig',
-  'custom_blob',
-] as const;
+/** A commitments row with its checksum. */
+function commitmentRow(channelId: number, party: number, c: ChannelCommitment): Insertable<CommitmentsTable> {
+  const row = commitmentColumns(channelId, party, c);
+  return { ...row, crc: rowCrc('commitments', row) };
+}
+
+/** Every column of a commitments row: the slot, the checksummed columns, the checksum. */
+const COMMITMENT_COLUMNS = ['party', ...CRC_COLUMNS.commitments, 'crc'] as const;
 
 /** Inserts a commitment row, or replaces the one in the same slot. */
 const upsertCommitment = new PreparedInsert<Insertable<CommitmentsTable>>(COMMITMENT_COLUMNS, (db, rows) =>
@@ -340,12 +360,15 @@ const upsertCommitment = new PreparedInsert<Insertable<CommitmentsTable>>(COMMIT
         commit_tx: eb.ref('excluded.commit_tx'),
         commit_sig: eb.ref('excluded.commit_sig'),
         custom_blob: eb.ref('excluded.custom_blob'),
+        local_output_index: eb.ref('excluded.local_output_index'),
+        remote_output_index: eb.ref('excluded.remote_output_index'),
+        crc: eb.ref('excluded.crc'),
       })),
     ),
 );
 
 function htlcRows(channelId: number, party: number, htlcs: readonly Htlc[]): Insertable<HtlcsTable>[] {
-  return htlcs.map((h, seq) => ({
+  return htlcs.map((h, seq) => withCrc({
     channel_id: channelId,
     party,
     seq,
@@ -362,8 +385,12 @@ function htlcRows(channelId: number, party: number, htlcs: readonly Htlc[]): Ins
   }));
 }
 
+function withCrc(row: Omit<Insertable<HtlcsTable>, 'crc'>): Insertable<HtlcsTable> {
+  return { ...row, crc: rowCrc('htlcs', row) };
+}
+
 const insertHtlcRows = new PreparedInsert<Insertable<HtlcsTable>>(
-  ['channel_id', 'party', 'seq', 'htlc_index', 'log_index', 'payment_hash', 'amount_msat', 'refund_timeout', 'output_index', 'incoming', 'signature', 'onion_blob', 'extra_data'],
+  ['party', ...CRC_COLUMNS.htlcs, 'crc'],
   (db, rows) => db.insertInto('htlcs').values(rows),
 );
 const deleteHtlcs = prepare((db, channelId: number, party: number) => db.deleteFrom('htlcs').where('channel_id', '=', channelId).where('party', '=', party));
@@ -407,14 +434,20 @@ export async function moveCommitmentSlot(tx: SqlTx, channelId: number, from: num
   await moveHtlcs.execute(tx, to, channelId, from);
 }
 
+/** Where a row of a channel is, for corruption messages (no values: a corrupt row may hold anything). */
+function rowName(row: { channel_id: bigint | number; party?: bigint | number; seq?: bigint | number }): string {
+  return [row.channel_id, row.party, row.seq].filter((k) => k !== undefined).join('/');
+}
+
 function htlcOfRow(row: Selectable<HtlcsTable>): Htlc {
+  verifyRowCrc('htlcs', row, rowName(row));
   const htlc: Htlc = {
     signature: bytes(row.signature),
-    paymentHash: hex(row.payment_hash),
+    paymentHash: hexOf(row.payment_hash, 32, 'htlcs.payment_hash'),
     amountMsat: big(row.amount_msat),
     refundTimeout: num(row.refund_timeout),
     outputIndex: num(row.output_index),
-    incoming: bool(row.incoming),
+    incoming: boolOf(row.incoming, 'htlcs.incoming'),
     onionBlob: bytes(row.onion_blob),
     htlcIndex: num(row.htlc_index),
     logIndex: num(row.log_index),
@@ -425,6 +458,7 @@ function htlcOfRow(row: Selectable<HtlcsTable>): Htlc {
 type CommitmentRow = Selectable<Database['commitments']>;
 
 function commitmentOfRow(row: CommitmentRow, htlcs: readonly Htlc[]): ChannelCommitment {
+  verifyRowCrc('commitments', row, rowName(row));
   const c: ChannelCommitment = {
     commitHeight: num(row.commit_height),
     localLogIndex: num(row.local_log_index),
@@ -439,7 +473,12 @@ function commitmentOfRow(row: CommitmentRow, htlcs: readonly Htlc[]): ChannelCom
     commitSig: bytes(row.commit_sig),
     htlcs,
   };
-  return row.custom_blob === null ? c : { ...c, customBlob: bytes(row.custom_blob) };
+  return {
+    ...c,
+    ...(row.custom_blob === null ? {} : { customBlob: bytes(row.custom_blob) }),
+    ...(row.local_output_index === null ? {} : { localOutputIndex: num(row.local_output_index) }),
+    ...(row.remote_output_index === null ? {} : { remoteOutputIndex: num(row.remote_output_index) }),
+  };
 }
 
 /** The commitment of `party`, or undefined if that slot is empty. */
@@ -462,6 +501,8 @@ export async function readRemoteAndTip(tx: SqlTx, channelId: number): Promise<{ 
   const rows = await selectRemoteAndTip.rows(tx, channelId);
   const tip = rows.find((r) => num(r.party) === Party.RemoteTip);
   const remote = rows.find((r) => num(r.party) === Party.Remote);
+  // The tip's HTLCs are not read here, but its row's own columns are checked.
+  if (tip !== undefined) verifyRowCrc('commitments', tip, rowName(tip));
   return {
     ...(tip === undefined ? {} : { tipRemoteLogIndex: num(tip.remote_log_index) }),
     ...(remote === undefined ? {} : { remote: commitmentOfRow(remote, (await selectHtlcs.rows(tx, channelId, Party.Remote)).map(htlcOfRow)) }),
@@ -471,9 +512,7 @@ export async function readRemoteAndTip(tx: SqlTx, channelId: number): Promise<{ 
 /** The commitment of `party`; DECODE_FAILED if the slot is empty (a corrupt channel). */
 export async function requireCommitment(tx: SqlTx, channelId: number, party: number, op: OutPoint): Promise<ChannelCommitment> {
   const c = await readCommitment(tx, channelId, party);
-  if (c === undefined) {
-    throw new ChandError(ErrorCode.DECODE_FAILED, `channel ${formatOutPoint(op)} has no ${party === Party.Local ? 'local' : 'remote'} commitment`);
-  }
+  if (c === undefined) throw missingCommitment(op, party === Party.Local ? 'local' : 'remote');
   return c;
 }
 
@@ -533,33 +572,52 @@ function pointColumns(r: RemoteRevocationState) {
   };
 }
 
-type SecretRow = { secret_index: bigint | number; secret: Uint8Array };
-type PointsRow = { current_point: Uint8Array | null; next_point: Uint8Array | null };
+type SecretRow = Selectable<Database['revocation_secrets']>;
+type PointsRow = Selectable<Database['revocation_states']>;
 
+/** The revocation state of its rows, after checking their checksums (DB_CORRUPT). */
 function revocationOf(points: PointsRow | undefined, secrets: readonly SecretRow[]): RemoteRevocationState {
+  if (points !== undefined) verifyRowCrc('revocation_states', points, rowName(points));
+  for (const r of secrets) verifyRowCrc('revocation_secrets', r, rowName(r));
   const state: RemoteRevocationState = { secrets: secrets.map((r) => ({ index: u64Of(r.secret_index), secret: bytes(r.secret) })) };
   if (points === undefined) return state;
   return {
     ...state,
-    ...(points.current_point === null ? {} : { currentPoint: hex(points.current_point) }),
-    ...(points.next_point === null ? {} : { nextPoint: hex(points.next_point) }),
+    ...(points.current_point === null ? {} : { currentPoint: hexOf(points.current_point, 33, 'revocation_states.current_point') }),
+    ...(points.next_point === null ? {} : { nextPoint: hexOf(points.next_point, 33, 'revocation_states.next_point') }),
   };
 }
 
-const selectPoints = prepare((db, channelId: number) => db.selectFrom('revocation_states').select(['current_point', 'next_point']).where('channel_id', '=', channelId));
-const selectSecrets = prepare((db, channelId: number) =>
-  db.selectFrom('revocation_secrets').select(['secret_index', 'secret']).where('channel_id', '=', channelId).orderBy('seq'),
-);
-const upsertPoints = new PreparedInsert<Insertable<Database['revocation_states']>>(['channel_id', 'current_point', 'next_point'], (db, rows) =>
+const selectPoints = prepare((db, channelId: number) => db.selectFrom('revocation_states').selectAll().where('channel_id', '=', channelId));
+const selectSecrets = prepare((db, channelId: number) => db.selectFrom('revocation_secrets').selectAll().where('channel_id', '=', channelId).orderBy('seq'));
+const upsertPoints = new PreparedInsert<Insertable<Database['revocation_states']>>([...CRC_COLUMNS.revocation_states, 'crc'], (db, rows) =>
   db
     .insertInto('revocation_states')
     .values(rows)
-    .onConflict((oc) => oc.column('channel_id').doUpdateSet((eb) => ({ current_point: eb.ref('excluded.current_point'), next_point: eb.ref('excluded.next_point') }))),
+    .onConflict((oc) =>
+      oc.column('channel_id').doUpdateSet((eb) => ({ current_point: eb.ref('excluded.current_point'), next_point: eb.ref('excluded.next_point'), crc: eb.ref('excluded.crc') })),
+    ),
 );
 const deleteSecretsFrom = prepare((db, channelId: number, seq: number) => db.deleteFrom('revocation_secrets').where('channel_id', '=', channelId).where('seq', '>=', seq));
-const insertSecretRows = new PreparedInsert<Insertable<Database['revocation_secrets']>>(['channel_id', 'seq', 'secret_index', 'secret'], (db, rows) =>
+const insertSecretRows = new PreparedInsert<Insertable<Database['revocation_secrets']>>([...CRC_COLUMNS.revocation_secrets, 'crc'], (db, rows) =>
   db.insertInto('revocation_secrets').values(rows),
 );
+
+/** The revocation_states row of `points` for channel `channelId`, with its checksum. */
+function pointsRow(channelId: number, points: { current_point: Uint8Array | null; next_point: Uint8Array | null }): Insertable<Database['revocation_states']> {
+  const row = { channel_id: channelId, ...points };
+  return { ...row, crc: rowCrc('revocation_states', row) };
+}
+
+/**
+ * Stores the remote's next per-commitment point, keeping the current one (a checked read
+ * of the stored row first: its checksum covers both points).
+ */
+export async function writeNextPoint(tx: SqlTx, channelId: number, nextPoint: Hex): Promise<void> {
+  const stored = await selectPoints.first(tx, channelId);
+  if (stored !== undefined) verifyRowCrc('revocation_states', stored, rowName(stored));
+  await upsertPoints.execute(tx, [pointsRow(channelId, { current_point: stored?.current_point ?? null, next_point: hexCol(nextPoint, 33) })]);
+}
 
 /** The remote revocation state ({secrets: []} if none was stored). */
 export async function readRevocation(tx: SqlTx, channelId: number): Promise<RemoteRevocationState> {
@@ -572,13 +630,11 @@ export async function readRevocation(tx: SqlTx, channelId: number): Promise<Remo
  * writes one row.
  */
 export async function writeRevocation(tx: SqlTx, channelId: number, state: RemoteRevocationState): Promise<void> {
-  const rows = state.secrets.map((e, seq) => ({
-    channel_id: channelId,
-    seq,
-    secret_index: u64Col(e.index, 'a shachain index'),
-    secret: bytesCol(e.secret, 'secret'),
-  }));
-  await upsertPoints.execute(tx, [{ channel_id: channelId, ...pointColumns(state) }]);
+  const rows = state.secrets.map((e, seq) => {
+    const row = { channel_id: channelId, seq, secret_index: u64Col(e.index, 'a shachain index'), secret: bytesCol(e.secret, 'secret') };
+    return { ...row, crc: rowCrc('revocation_secrets', row) };
+  });
+  await upsertPoints.execute(tx, [pointsRow(channelId, pointColumns(state))]);
   const stored = await selectSecrets.rows(tx, channelId);
   let keep = 0;
   while (keep < stored.length && keep < rows.length && big(stored[keep]!.secret_index) === rows[keep]!.secret_index && equalBytes(stored[keep]!.secret, rows[keep]!.secret)) keep++;
@@ -589,13 +645,12 @@ export async function writeRevocation(tx: SqlTx, channelId: number, state: Remot
 // --- external funding -----------------------------------------------------------------------
 
 function externalFundingOfRow(row: { unsigned_psbt: Uint8Array; deadline_ms: bigint | number; submitted: bigint | number; signed_tx: Uint8Array | null }): ExternalFundingState {
-  const state: ExternalFundingState = { unsignedPsbt: bytes(row.unsigned_psbt), deadlineMs: num(row.deadline_ms), submitted: bool(row.submitted) };
+  const state: ExternalFundingState = { unsignedPsbt: bytes(row.unsigned_psbt), deadlineMs: num(row.deadline_ms), submitted: boolOf(row.submitted, 'external_fundings.submitted') };
   return row.signed_tx === null ? state : { ...state, signedTx: bytes(row.signed_tx) };
 }
 
-/** External funding columns; validated by the shared record codec first, as KV stores do. */
+/** The external_fundings columns of `state`. */
 export function externalFundingColumns(state: ExternalFundingState) {
-  externalFundingRecord.encode(state);
   return {
     unsigned_psbt: state.unsignedPsbt,
     deadline_ms: state.deadlineMs,
@@ -660,9 +715,7 @@ export async function loadChannels(tx: SqlTx, filter: ChannelFilter): Promise<Op
     const info = infoOfRow(row, { local: requireConfig(configs, id, ConfigSide.Local), remote: requireConfig(configs, id, ConfigSide.Remote) });
     const slot = (party: number) => {
       const c = commitmentBySlot.get(key(id, party));
-      if (c === undefined) {
-        throw new ChandError(ErrorCode.DECODE_FAILED, `channel ${formatOutPoint(info.fundingOutpoint)} has no ${party === Party.Local ? 'local' : 'remote'} commitment`);
-      }
+      if (c === undefined) throw missingCommitment(info.fundingOutpoint, party === Party.Local ? 'local' : 'remote');
       return c;
     };
     const channel: OpenChannel = {
@@ -670,7 +723,7 @@ export async function loadChannels(tx: SqlTx, filter: ChannelFilter): Promise<Op
       localCommitment: slot(Party.Local),
       remoteCommitment: slot(Party.Remote),
       remoteRevocation: revocationOf(pointsById.get(id), secretsById.get(id) ?? []),
-      lastWasRevoke: bool(row.last_was_revoke),
+      lastWasRevoke: boolOf(row.last_was_revoke, 'channels.last_was_revoke'),
     };
     const external = externalById.get(id);
     return external === undefined ? channel : { ...channel, externalFunding: external };
@@ -680,21 +733,19 @@ export async function loadChannels(tx: SqlTx, filter: ChannelFilter): Promise<Op
 /** The open channel at `op`, assembled. CHANNEL_NOT_FOUND if absent or closed. */
 export async function readChannel(tx: SqlTx, op: OutPoint): Promise<OpenChannel> {
   const [channel] = await loadChannels(tx, openAt(op));
-  if (channel === undefined) throw notFound(op);
+  if (channel === undefined) throw channelNotFound(op);
   return channel;
 }
 
 /**
- * Writes a brand-new channel with every part of it. CHANNEL_ALREADY_EXISTS if its channel
- * point (open or closed) or channel id is already known. Values are validated by the
- * shared record codecs, so the SQL and KV backends refuse the same inputs.
+ * Writes a brand-new channel with every part of it, and moves the key-index allocator past
+ * its key index. CHANNEL_ALREADY_EXISTS if its channel point (open or closed) or channel id
+ * is already known; CHANNEL_KEY_INDEX_REUSED if another channel (open or closed) uses its
+ * key index. Runs in an `exclusive` transaction (the coordinator's), so no concurrent
+ * insert can slip between the checks and the write.
  */
 export async function insertChannel(tx: SqlTx, channel: OpenChannel): Promise<number> {
   const info = infoOf(channel);
-  channelInfoRecord.encode(info);
-  commitmentRecord.encode(channel.localCommitment);
-  commitmentRecord.encode(channel.remoteCommitment);
-  remoteRevocationRecord.encode(channel.remoteRevocation);
   const op = info.fundingOutpoint;
   const values = channelRow(info, channel.lastWasRevoke);
   const taken = await tx
@@ -703,6 +754,10 @@ export async function insertChannel(tx: SqlTx, channel: OpenChannel): Promise<nu
     .where((eb) => eb.or([eb.and([eb('txid', '=', values.txid), eb('output_index', '=', op.index)]), eb('wire_channel_id', '=', values.wire_channel_id)]))
     .executeTakeFirst();
   if (taken !== undefined) throw new ChandError(ErrorCode.CHANNEL_ALREADY_EXISTS, `channel ${formatOutPoint(op)} already exists`);
+  const keyIndex = keyIndexOf(channel);
+  const owner = await tx.selectFrom('channels').select(['txid', 'output_index']).where('revocation_key_index', '=', keyIndex).executeTakeFirst();
+  if (owner !== undefined) throw keyIndexReused(op, keyIndex, { txid: hex(owner.txid), index: num(owner.output_index) });
+  await moveKeyIndexCounter(tx, keyIndex);
   const inserted = await tx.insertInto('channels').values(values).returning('id').executeTakeFirstOrThrow();
   const id = num(inserted.id);
   await tx.insertInto('channel_configs').values([configRow(id, ConfigSide.Local, info.localConfig), configRow(id, ConfigSide.Remote, info.remoteConfig)]).execute();
@@ -717,9 +772,8 @@ export async function insertChannel(tx: SqlTx, channel: OpenChannel): Promise<nu
 
 // --- closed channels ------------------------------------------------------------------------
 
-/** The columns of a close summary (validated by the shared record codec first). */
+/** The closed_channels columns of a close summary. */
 export function closeSummaryColumns(summary: ChannelCloseSummary) {
-  closeSummaryRecord.encode(summary);
   return {
     short_channel_id: u64Col(summary.shortChannelId),
     chain_hash: hexCol(summary.chainHash, 32),
@@ -746,23 +800,23 @@ export interface ClosedRow extends Selectable<Database['closed_channels']> {
 /** The summary of a closed_channels row. */
 export function summaryOfRow(row: ClosedRow, localConfig: ChannelConfig): ChannelCloseSummary {
   const summary: ChannelCloseSummary = {
-    chanPoint: { txid: hex(row.txid), index: num(row.output_index) },
+    chanPoint: { txid: hexOf(row.txid, 32, 'channels.txid'), index: num(row.output_index) },
     shortChannelId: u64Of(row.short_channel_id),
-    chainHash: hex(row.chain_hash),
-    closingTxid: hex(row.closing_txid),
-    remotePub: hex(row.remote_pub),
+    chainHash: hexOf(row.chain_hash, 32, 'closed_channels.chain_hash'),
+    closingTxid: hexOf(row.closing_txid, 32, 'closed_channels.closing_txid'),
+    remotePub: hexOf(row.remote_pub, 33, 'closed_channels.remote_pub'),
     capacitySat: big(row.capacity_sat),
     closeHeight: num(row.close_height),
     settledBalanceSat: big(row.settled_balance_sat),
     timeLockedBalanceSat: big(row.time_locked_balance_sat),
-    closeType: num(row.close_type) as ClosureType,
-    isPending: bool(row.is_pending),
+    closeType: enumOf(row.close_type, CLOSE_TYPES, 'closed_channels.close_type'),
+    isPending: boolOf(row.is_pending, 'closed_channels.is_pending'),
     localConfig,
   };
   return {
     ...summary,
-    ...(row.remote_current_revocation === null ? {} : { remoteCurrentRevocation: hex(row.remote_current_revocation) }),
-    ...(row.remote_next_revocation === null ? {} : { remoteNextRevocation: hex(row.remote_next_revocation) }),
+    ...(row.remote_current_revocation === null ? {} : { remoteCurrentRevocation: hexOf(row.remote_current_revocation, 33, 'closed_channels.remote_current_revocation') }),
+    ...(row.remote_next_revocation === null ? {} : { remoteNextRevocation: hexOf(row.remote_next_revocation, 33, 'closed_channels.remote_next_revocation') }),
     ...(row.last_chan_sync_msg === null ? {} : { lastChanSyncMsg: bytes(row.last_chan_sync_msg) }),
   };
 }
@@ -803,10 +857,45 @@ export async function setSummaryPending(tx: SqlTx, channelId: number, isPending:
   await tx.updateTable('closed_channels').set({ is_pending: flag(isPending) }).where('channel_id', '=', channelId).execute();
 }
 
-/** True if peer `nodePub` has a channel that is not closed. */
-export async function peerHasChannels(tx: SqlTx, nodePub: Uint8Array): Promise<boolean> {
-  const row = await tx.selectFrom('channels').select('id').where('node_pub', '=', nodePub).where('closed', '=', 0).limit(1).executeTakeFirst();
-  return row !== undefined;
+/**
+ * What peer `nodePub` has that keeps its link node (rules.peerNeedsLinkNode): channels not
+ * closed, and closed ones whose summary is still pending.
+ */
+export async function peerChannelCounts(tx: SqlTx, nodePub: Uint8Array): Promise<PeerChannelCounts> {
+  const notClosed = await tx
+    .selectFrom('channels')
+    .select(sql<bigint | number>`count(*)`.as('n'))
+    .where('node_pub', '=', nodePub)
+    .where('closed', '=', 0)
+    .executeTakeFirstOrThrow();
+  const pendingCloses = await tx
+    .selectFrom('closed_channels')
+    .select(sql<bigint | number>`count(*)`.as('n'))
+    .where('remote_pub', '=', nodePub)
+    .where('is_pending', '=', 1)
+    .executeTakeFirstOrThrow();
+  return { notClosed: num(notClosed.n), pendingCloses: num(pendingCloses.n) };
+}
+
+// --- the channel key-index allocator --------------------------------------------------------
+
+/** The allocator's stored value. DB_CORRUPT if its row is missing (migration 2 creates it). */
+export async function readKeyIndexCounter(tx: SqlTx): Promise<number> {
+  const row = await tx.selectFrom('chand_counters').select('value').where('name', '=', KEY_INDEX_COUNTER).executeTakeFirst();
+  if (row === undefined) throw new ChandError(ErrorCode.DB_CORRUPT, `stored data failed its integrity check: the ${KEY_INDEX_COUNTER} counter is missing`);
+  return num(row.value);
+}
+
+/** Stores the allocator's value. */
+export async function writeKeyIndexCounter(tx: SqlTx, value: number): Promise<void> {
+  await tx.updateTable('chand_counters').set({ value }).where('name', '=', KEY_INDEX_COUNTER).execute();
+}
+
+/** Moves the allocator past key index `index` (rules.counterAfter); never backwards. */
+async function moveKeyIndexCounter(tx: SqlTx, index: number): Promise<void> {
+  const counter = await readKeyIndexCounter(tx);
+  const next = counterAfter(counter, index);
+  if (next !== counter) await writeKeyIndexCounter(tx, next);
 }
 
 /** Counts of a table's rows, as a number. */

@@ -6,10 +6,15 @@
  * Writers validate what the KV records' codecs would refuse (wrong hex length, integers out
  * of range) with the same RangeError/TypeError kinds, so both backend families accept and
  * refuse the same values.
+ *
+ * Readers with a `column` argument (`hexOf`, `bytesOf`, `boolOf`, `enumOf`, ...) also check
+ * the stored shape — exact byte length, 0/1, a known enum value — and fail with DB_CORRUPT
+ * naming `table.column`, so a damaged row is an error, never wrong data (a 5-byte node_pub
+ * must not come back as a 10-hex-digit key).
  */
-import type { Hex } from '../chanstate/types.js';
+import { ClosureType as ClosureTypes, type ClosureType, type Hex } from '../chanstate/types.js';
 import { bytesToHex, hexToBytes } from '../codec/bytes.js';
-import { DecodeError } from '../errors.js';
+import { ChandError, DecodeError, ErrorCode } from '../errors.js';
 
 const TWO_63 = 1n << 63n;
 const TWO_64 = 1n << 64n;
@@ -132,3 +137,49 @@ export function u64Col(value: bigint, what = 'a short channel id'): bigint {
 export function u64Of(value: bigint | number): bigint {
   return BigInt.asUintN(64, big(value));
 }
+
+/** DB_CORRUPT for a stored value of the wrong shape, naming its column. */
+function badColumn(column: string, why: string): ChandError {
+  return new ChandError(ErrorCode.DB_CORRUPT, `stored ${column} ${why}: the row is damaged`);
+}
+
+/** A fixed-length byte column as a plain Uint8Array view; DB_CORRUPT naming `column` on another length. */
+export function bytesOf(value: Uint8Array, length: number, column: string): Uint8Array {
+  if (!(value instanceof Uint8Array)) throw badColumn(column, `is ${value === null ? 'null' : typeof value}, not bytes`);
+  if (value.length !== length) throw badColumn(column, `has ${value.length} bytes, expected ${length}`);
+  return plain(value);
+}
+
+/** A fixed-length byte column (e.g. 33 for a public key, 32 for a hash) as lowercase hex; DB_CORRUPT naming `column` on another length. */
+export function hexOf(value: Uint8Array, length: number, column: string): Hex {
+  return bytesToHex(bytesOf(value, length, column));
+}
+
+/** A nullable fixed-length byte column as hex or undefined (see hexOf). */
+export function optHexOf(value: Uint8Array | null, length: number, column: string): Hex | undefined {
+  return value === null ? undefined : hexOf(value, length, column);
+}
+
+/** A 0/1 column as boolean; DB_CORRUPT naming `column` on any other value. */
+export function boolOf(value: bigint | number, column: string): boolean {
+  if (value === 0 || value === 0n) return false;
+  if (value === 1 || value === 1n) return true;
+  throw badColumn(column, `is ${String(value)}, expected 0 or 1`);
+}
+
+/** An integer enum column as one of `allowed`; DB_CORRUPT naming `column` on any other value. */
+export function enumOf<T extends number>(value: bigint | number, allowed: readonly T[], column: string): T {
+  const n = Number(value);
+  if (!(allowed as readonly number[]).includes(n)) throw badColumn(column, `is ${String(value)}, expected one of ${allowed.join(', ')}`);
+  return n as T;
+}
+
+/** An integer column as a number in `min..max` (e.g. a u16 output index); DB_CORRUPT naming `column` otherwise. */
+export function intOf(value: bigint | number, min: number, max: number, column: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw badColumn(column, `is ${String(value)}, expected an integer in ${min}..${max}`);
+  return n;
+}
+
+/** The stored ClosureType values, for enumOf on closed_channels.close_type. */
+export const CLOSE_TYPES: readonly ClosureType[] = Object.values(ClosureTypes);

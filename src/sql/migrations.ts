@@ -16,6 +16,7 @@
  */
 import { sql, type ColumnDefinitionBuilder, type CreateTableBuilder } from 'kysely';
 import { ChandError, ErrorCode } from '../errors.js';
+import { crcOfValues, type CrcValue } from './checksums.js';
 import type { SqlBackend, SqlCapabilities, SqlTx } from './transactions.js';
 
 /** One migration step. */
@@ -291,6 +292,92 @@ async function initialSchema(tx: SqlTx, ddl: DdlTypes): Promise<void> {
     .execute();
 }
 
+/**
+ * Version 2 (issue 16, storage hardening):
+ * - commitments.local_output_index / remote_output_index: the main output indexes stored
+ *   with every commitment, so revoking a remote commitment after a restart needs nothing
+ *   rebuilt. Old rows keep NULL (their log entries then say OUTPUT_INDEX_NONE).
+ * - a `crc` row checksum on commitments, htlcs, revocation_log, revocation_states and
+ *   revocation_secrets (checksums.ts), computed here for every existing row, so
+ *   corruption of stored money data reads as DB_CORRUPT.
+ * - chand_counters with the channel key-index allocator, started past every key index
+ *   already used (open or closed channels), so no index is handed out twice.
+ * - a unique index on channels.revocation_key_index: the backstop of the store's
+ *   CHANNEL_KEY_INDEX_REUSED check.
+ * Frozen: the checksum column orders below are this migration's own copy.
+ */
+async function hardening(tx: SqlTx): Promise<void> {
+  for (const column of ['local_output_index', 'remote_output_index', 'crc']) {
+    // One column per statement: SQLite's ALTER TABLE adds one at a time.
+    await tx.schema.alterTable('commitments').addColumn(column, 'integer').execute();
+  }
+  for (const table of ['htlcs', 'revocation_log', 'revocation_states', 'revocation_secrets']) {
+    await tx.schema.alterTable(table).addColumn('crc', 'integer').execute();
+  }
+
+  const tables: ReadonlyArray<{ table: string; keys: readonly string[]; covered: readonly string[] }> = [
+    {
+      table: 'commitments',
+      keys: ['channel_id', 'party'],
+      covered: [
+        'channel_id',
+        'commit_height',
+        'local_log_index',
+        'local_htlc_index',
+        'remote_log_index',
+        'remote_htlc_index',
+        'local_balance_msat',
+        'remote_balance_msat',
+        'commit_fee_sat',
+        'fee_per_kw',
+        'commit_tx',
+        'commit_sig',
+        'custom_blob',
+        'local_output_index',
+        'remote_output_index',
+      ],
+    },
+    {
+      table: 'htlcs',
+      keys: ['channel_id', 'party', 'seq'],
+      covered: ['channel_id', 'seq', 'htlc_index', 'log_index', 'payment_hash', 'amount_msat', 'refund_timeout', 'output_index', 'incoming', 'signature', 'onion_blob', 'extra_data'],
+    },
+    {
+      table: 'revocation_log',
+      keys: ['channel_id', 'commit_height'],
+      covered: ['channel_id', 'commit_height', 'our_output_index', 'their_output_index', 'commit_txid', 'our_balance_msat', 'their_balance_msat', 'htlcs'],
+    },
+    { table: 'revocation_states', keys: ['channel_id'], covered: ['channel_id', 'current_point', 'next_point'] },
+    { table: 'revocation_secrets', keys: ['channel_id', 'seq'], covered: ['channel_id', 'seq', 'secret_index', 'secret'] },
+  ];
+  for (const { table, keys, covered } of tables) {
+    const keyList = sql.join(keys.map((k) => sql.ref(k)));
+    // Keyset batches: bounded memory however many revoked states the database holds.
+    let last: Record<string, unknown> | undefined;
+    for (;;) {
+      const after = last === undefined ? sql`` : sql`where (${keyList}) > (${sql.join(keys.map((k) => last![k]))})`;
+      const rows = (await sql<Record<string, unknown>>`select * from ${sql.table(table)} ${after} order by ${keyList} limit 500`.execute(tx)).rows;
+      for (const row of rows) {
+        const crc = crcOfValues(covered.map((c) => row[c] as CrcValue));
+        await sql`update ${sql.table(table)} set crc = ${crc} where ${sql.join(
+          keys.map((k) => sql`${sql.ref(k)} = ${row[k]}`),
+          sql` and `,
+        )}`.execute(tx);
+      }
+      if (rows.length < 500) break;
+      last = rows[rows.length - 1];
+    }
+  }
+
+  await tx.schema
+    .createTable('chand_counters')
+    .addColumn('name', 'text', (c) => c.primaryKey())
+    .addColumn('value', 'bigint', notNull)
+    .execute();
+  await sql`insert into chand_counters (name, value) select 'channel_key_index', coalesce(max(revocation_key_index) + 1, 0) from channels`.execute(tx);
+  await tx.schema.createIndex('channels_revocation_key_index_key').unique().on('channels').column('revocation_key_index').execute();
+}
+
 /** The migration list. Append only. */
 export const SQL_MIGRATIONS: readonly SqlMigration[] = [
   {
@@ -299,6 +386,13 @@ export const SQL_MIGRATIONS: readonly SqlMigration[] = [
       'initial relational schema: channels, channel configs, commitments, htlcs, log updates, commit diffs, revocation state and secrets, revocation log, ' +
       'forwarding packages, closed/historical channels, final htlcs, setup and external funding state, link nodes',
     migrate: initialSchema,
+  },
+  {
+    version: 2,
+    description:
+      'storage hardening: commitment output indexes, row checksums on commitments, htlcs, revocation log and revocation state, ' +
+      'the persisted channel key-index counter, unique channel key indexes',
+    migrate: hardening,
   },
 ];
 

@@ -10,6 +10,21 @@
  * read-modify-write (`rowLocks`); cross-row checks (coordinator, link nodes, migrations)
  * run READ COMMITTED under a transaction-scoped advisory lock; reads use one REPEATABLE
  * READ snapshot.
+ *
+ * Faults: a server that stops or restarts makes every connection emit `'error'`. Each
+ * pooled client gets a listener (an unhandled `'error'` event would kill the process), and a
+ * client that broke is released to the pool with its error, so the pool discards it instead
+ * of handing it out again; the next transaction connects afresh. The failed call sees
+ * DB_UNAVAILABLE (DB_COMMIT_UNKNOWN if COMMIT was in flight) via `faultOf`.
+ *
+ * Single writer (`singleWriter`): one dedicated connection holds a session advisory lock on
+ * (database, schema) for the backend's lifetime, so a second node opening the same tables
+ * fails with DB_LOCKED. If that connection drops (server restart), the next transaction
+ * reacquires the lock before running; if another process took it meanwhile, the backend is
+ * fenced for good: every later call fails with DB_LOCKED. The loss is noticed when pg
+ * reports the lock connection's end; a transaction already running when only that one
+ * connection is cut (an administrator terminating it) still finishes. A server restart cuts
+ * every connection at once, so no write of ours outlives the lock.
  */
 import { createHash } from 'node:crypto';
 import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClient } from 'kysely';
@@ -17,7 +32,8 @@ import pg from 'pg';
 import { ChandError, ErrorCode } from '../errors.js';
 import { PREPARED_MARKER } from './prepared.js';
 import type { Database } from './schema.js';
-import { DEFAULT_RETRY, SqlBackend, type RetryPolicy, type SqlCapabilities } from './transactions.js';
+import { redactUrl } from './url.js';
+import { DEFAULT_RETRY, SqlBackend, type RetryPolicy, type SqlCapabilities, type SqlFault } from './transactions.js';
 
 /** Options of openPostgresBackend. */
 export interface PostgresOptions {
@@ -30,6 +46,11 @@ export interface PostgresOptions {
   /** Pool size. Default 10. */
   readonly maxConnections?: number;
   readonly retry?: RetryPolicy;
+  /**
+   * Hold the single-writer advisory lock of (database, schema) while open (see the module
+   * comment); DB_LOCKED if another process holds it. Default false (tests, tools).
+   */
+  readonly singleWriter?: boolean;
 }
 
 /** SQLSTATEs of transient conflicts: serialization_failure, deadlock_detected. */
@@ -57,17 +78,35 @@ export const POSTGRES_CAPABILITIES: SqlCapabilities = {
     const code = (err as { code?: unknown } | null)?.code;
     return typeof code === 'string' && RETRYABLE_SQLSTATES.has(code);
   },
+  faultOf: postgresFaultOf,
 };
 
-/** The URL without user info, for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    return `${parsed.protocol}//${parsed.host}${parsed.pathname}`;
-  } catch {
-    return 'postgres://<unparsable url>';
+/** Socket error codes meaning the server cannot be reached or the connection broke. */
+const NETWORK_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED']);
+/** SQLSTATEs of a server going away or not taking connections: admin/crash shutdown, starting up, too many connections. */
+const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300']);
+/** pg's own messages for a connection that ended under it (these errors carry no code). */
+const LOST_CONNECTION = /connection terminated|not queryable|connection timeout|timeout exceeded when trying to connect|terminating connection/i;
+
+/**
+ * The storage fault a pg error reports: SQLSTATE class 08 (connection exception), a
+ * shutdown or startup state, a socket error or a connection pg saw end → unavailable;
+ * 53100 disk_full → full; XX001/XX002 (data or index corrupted) → corrupt.
+ */
+export function postgresFaultOf(err: unknown): SqlFault | undefined {
+  if (err === null || typeof err !== 'object') return undefined;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    if (code.startsWith('08') || UNAVAILABLE_SQLSTATES.has(code) || NETWORK_ERRNOS.has(code)) return 'unavailable';
+    if (code === '53100') return 'full';
+    if (code === 'XX001' || code === 'XX002') return 'corrupt';
+    return undefined;
   }
+  return err instanceof Error && LOST_CONNECTION.test(err.message) ? 'unavailable' : undefined;
 }
+
+/** The URL without user info, for messages (re-exported from url.ts, which needs no driver). */
+export { redactUrl };
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -92,34 +131,122 @@ function namingPool(pool: pg.Pool): PostgresPool {
     if (name === undefined) names.set(text, (name = `chand_${createHash('sha256').update(text).digest('hex').slice(0, 32)}`));
     return name;
   };
+  // Clients whose connection broke, with the error: released with it, so the pool drops them.
+  const broken = new WeakMap<pg.PoolClient, Error>();
+  const listening = new WeakSet<pg.PoolClient>();
   return {
     async connect(): Promise<PostgresPoolClient> {
       const client = await pool.connect();
+      if (!listening.has(client)) {
+        listening.add(client);
+        // While checked out the pool does not listen; without this an 'error' event
+        // (server shutdown) would be unhandled and end the process. The query in flight
+        // fails on its own and reports the fault to its caller.
+        client.on('error', (err) => broken.set(client, err));
+      }
+      const query = async (text: string, values: unknown[]) => {
+        try {
+          return await (text.startsWith(PREPARED_MARKER) ? client.query({ name: nameOf(text), text, values }) : client.query(text, values));
+        } catch (err) {
+          if (postgresFaultOf(err) === 'unavailable') broken.set(client, err as Error);
+          throw err;
+        }
+      };
       return {
-        query: ((text: string, values: unknown[]) =>
-          text.startsWith(PREPARED_MARKER) ? client.query({ name: nameOf(text), text, values }) : client.query(text, values)) as unknown as PostgresPoolClient['query'],
-        release: () => client.release(),
+        query: query as unknown as PostgresPoolClient['query'],
+        release: () => client.release(broken.get(client)),
       };
     },
     end: () => pool.end(),
   };
 }
 
+/** The single-writer lock key: one per (database, schema); databases scope advisory locks. */
+const WRITER_LOCK = "select pg_try_advisory_lock(hashtext('chand_writer'), hashtext(current_schema())) as locked";
+
+/**
+ * Holds the single-writer session lock on a dedicated connection; `ensure` (run before every
+ * transaction) is free while the lock is held and reacquires it after the connection dropped.
+ */
+class WriterLock {
+  private client: pg.Client | undefined;
+  private reacquiring: Promise<void> | undefined;
+  private fenced: ChandError | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly config: pg.ClientConfig,
+    private readonly label: string,
+  ) {}
+
+  /** Takes the lock: DB_LOCKED if another session holds it, DB_UNAVAILABLE if the server cannot be reached. */
+  async acquire(): Promise<void> {
+    const client = new pg.Client(this.config);
+    // Registered before connecting: a drop at any time must not become an unhandled event.
+    client.on('error', () => this.lost(client));
+    client.on('end', () => this.lost(client));
+    try {
+      await client.connect();
+      const { rows } = await client.query<{ locked: boolean }>(WRITER_LOCK);
+      if (rows[0]?.locked !== true) {
+        throw new ChandError(ErrorCode.DB_LOCKED, `${this.label} is open in another chand process (its single-writer lock is held)`);
+      }
+    } catch (err) {
+      await client.end().catch(() => {});
+      if (err instanceof ChandError) throw err;
+      throw new ChandError(ErrorCode.DB_UNAVAILABLE, `${this.label}: cannot take the single-writer lock: ${(err as Error).message}`, { cause: err });
+    }
+    if (this.closed) {
+      await client.end().catch(() => {});
+      return;
+    }
+    this.client = client;
+  }
+
+  private lost(client: pg.Client): void {
+    if (this.client === client) this.client = undefined;
+  }
+
+  /** Resolves when the lock is held; see the class comment. */
+  ensure(): Promise<void> {
+    if (this.fenced !== undefined) return Promise.reject(this.fenced);
+    if (this.client !== undefined || this.closed) return Promise.resolve();
+    this.reacquiring ??= this.acquire()
+      .catch((err: unknown) => {
+        // Someone else holds it now: they may have written since, so we never write again.
+        if (err instanceof ChandError && err.code === ErrorCode.DB_LOCKED) this.fenced = err;
+        throw err;
+      })
+      .finally(() => (this.reacquiring = undefined));
+    return this.reacquiring;
+  }
+
+  /** Releases the lock (ending its session releases it). Idempotent. */
+  async release(): Promise<void> {
+    this.closed = true;
+    await this.reacquiring?.catch(() => {});
+    const client = this.client;
+    this.client = undefined;
+    await client?.end().catch(() => {});
+  }
+}
+
 /**
  * Opens a pool to the server at `options.url` as a SqlBackend, creating `options.schema` if
- * given. DB_NOT_INITIALIZED if the server cannot be reached.
+ * given. DB_UNAVAILABLE if the server cannot be reached; DB_NOT_INITIALIZED if it refuses
+ * the connection otherwise (no such database, role or schema); with `singleWriter`,
+ * DB_LOCKED if another process has the tables open.
  */
 export async function openPostgresBackend(options: PostgresOptions): Promise<SqlBackend> {
   if (options.schema !== undefined && !SCHEMA_NAME.test(options.schema)) {
     throw new TypeError(`expected a lowercase schema identifier, got ${JSON.stringify(options.schema)}`);
   }
   const where = redactUrl(options.url);
-  const pool = new pg.Pool({
+  const connection = {
     connectionString: options.url,
-    max: options.maxConnections ?? 10,
-    types: poolTypes as never,
     ...(options.schema === undefined ? {} : { options: `-c search_path=${options.schema}` }),
-  });
+  };
+  const pool = new pg.Pool({ ...connection, max: options.maxConnections ?? 10, types: poolTypes as never });
   // An idle client that breaks (server restart) is dropped by the pool; the next query
   // reports the failure to its caller. Without a listener the event would kill the process.
   pool.on('error', () => {});
@@ -132,9 +259,24 @@ export async function openPostgresBackend(options: PostgresOptions): Promise<Sql
     }
   } catch (err) {
     await pool.end();
-    throw new ChandError(ErrorCode.DB_NOT_INITIALIZED, `cannot use PostgreSQL at ${where}: ${(err as Error).message}`, { cause: err });
+    const code = postgresFaultOf(err) === 'unavailable' ? ErrorCode.DB_UNAVAILABLE : ErrorCode.DB_NOT_INITIALIZED;
+    throw new ChandError(code, `cannot use PostgreSQL at ${where}: ${(err as Error).message}`, { cause: err });
+  }
+  const label = `PostgreSQL ${where}${options.schema === undefined ? '' : ` (schema ${options.schema})`}`;
+  let writer: WriterLock | undefined;
+  if (options.singleWriter === true) {
+    writer = new WriterLock(connection, label);
+    try {
+      await writer.acquire();
+    } catch (err) {
+      await pool.end();
+      throw err;
+    }
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: namingPool(pool) }) });
-  const label = `PostgreSQL ${where}${options.schema === undefined ? '' : ` (schema ${options.schema})`}`;
-  return new SqlBackend(db, POSTGRES_CAPABILITIES, label, () => db.destroy(), options.retry ?? DEFAULT_RETRY);
+  const destroy = async () => {
+    await db.destroy();
+    await writer?.release();
+  };
+  return new SqlBackend(db, POSTGRES_CAPABILITIES, label, destroy, options.retry ?? DEFAULT_RETRY, writer === undefined ? undefined : () => writer.ensure());
 }

@@ -19,6 +19,10 @@
  * Close is a tombstone: the channel row stays (closed = 1, purge_pending = 1) so its channel
  * point and id remain taken, and the rows of its bulk tables are purged later in bounded
  * batches. Migrations (migrations.ts) freeze the DDL; this file describes the latest shape.
+
+Integrity: rows of the money-critical tables (commitments, htlcs, revocation_log,
+revocation_states, revocation_secrets) carry a CRC32 checksum of their other columns,
+verified on every read (checksums.ts).
  */
 import type { ColumnType, Generated } from 'kysely';
 
@@ -30,6 +34,11 @@ export type NullableInt = ColumnType<bigint | number | null, bigint | number | n
 export type Bytes = ColumnType<Uint8Array, Uint8Array, Uint8Array>;
 /** A nullable byte-string column. */
 export type NullableBytes = ColumnType<Uint8Array | null, Uint8Array | null | undefined, Uint8Array | null>;
+/**
+ * A row checksum (checksums.ts): nullable in the DDL, because migration 2 added it to tables
+ * that already had rows, but always written, and NULL when read is DB_CORRUPT.
+ */
+export type Checksum = ColumnType<bigint | number | null, bigint | number, bigint | number>;
 
 /** chand_migrations: one row per applied migration; the highest version is the schema version. */
 export const MIGRATIONS_TABLE = 'chand_migrations';
@@ -67,6 +76,10 @@ export const OPENING_STATES = 'opening_states';
 export const INITIAL_FORWARDING_POLICIES = 'initial_forwarding_policies';
 /** channels.id -> external_fundings: PSBT funding state until markOpen or close. */
 export const EXTERNAL_FUNDINGS = 'external_fundings';
+/** chand_counters -> name: persisted allocators ('channel_key_index': the next channel key index). */
+export const COUNTERS = 'chand_counters';
+/** The chand_counters row of the channel key-index allocator. */
+export const KEY_INDEX_COUNTER = 'channel_key_index';
 /** link_nodes -> pubkey. */
 export const LINK_NODES = 'link_nodes';
 /** link_nodes.pubkey -> link_node_addresses (seq = position). */
@@ -177,6 +190,11 @@ export interface CommitmentsTable {
   commit_tx: Bytes;
   commit_sig: Bytes;
   custom_blob: NullableBytes;
+  /** The commitment's main output indexes (OUTPUT_INDEX_NONE when trimmed); NULL in rows written before schema 2. */
+  local_output_index: NullableInt;
+  remote_output_index: NullableInt;
+  /** Row checksum (checksums.ts). */
+  crc: Checksum;
 }
 
 /** A row of htlcs: one HTLC of a commitment, at position `seq`. */
@@ -194,6 +212,8 @@ export interface HtlcsTable {
   signature: Bytes;
   onion_blob: Bytes;
   extra_data: NullableBytes;
+  /** Row checksum (checksums.ts). */
+  crc: Checksum;
 }
 
 /** A row of log_updates: one update of a list, at position `seq`. */
@@ -221,6 +241,8 @@ export interface RevocationStatesTable {
   channel_id: Int;
   current_point: NullableBytes;
   next_point: NullableBytes;
+  /** Row checksum (checksums.ts). */
+  crc: Checksum;
 }
 
 /** A row of revocation_secrets: one bucket of the compact shachain store. */
@@ -230,6 +252,8 @@ export interface RevocationSecretsTable {
   /** The secret's 48-bit commitment index (a u64, two's complement as INT8). */
   secret_index: Int;
   secret: Bytes;
+  /** Row checksum (checksums.ts). */
+  crc: Checksum;
 }
 
 /** A row of revocation_log: one revoked remote state. */
@@ -243,6 +267,8 @@ export interface RevocationLogTable {
   their_balance_msat: NullableInt;
   /** HtlcEntryList record; null when the state had no non-dust HTLC. */
   htlcs: NullableBytes;
+  /** Row checksum (checksums.ts). */
+  crc: Checksum;
 }
 
 /** A row of fwd_pkgs: one forwarding package. */
@@ -347,6 +373,12 @@ export interface LinkNodeAddressesTable {
   address: string;
 }
 
+/** A row of chand_counters: one persisted, monotonic counter. */
+export interface CountersTable {
+  name: string;
+  value: Int;
+}
+
 /** The Kysely database type of the latest schema. */
 export interface Database {
   chand_migrations: MigrationsTable;
@@ -369,4 +401,5 @@ export interface Database {
   external_fundings: ExternalFundingsTable;
   link_nodes: LinkNodesTable;
   link_node_addresses: LinkNodeAddressesTable;
+  chand_counters: CountersTable;
 }

@@ -26,6 +26,14 @@
  * `maxAttempts` times, with jittered backoff; then DB_SERIALIZATION_RETRIES_EXHAUSTED
  * (cause kept). Closures must therefore read and write only through the transaction
  * handle and return their result: they build no outside state (STYLE.md, lnd #9229).
+ *
+ * Faults: every driver error that leaves the runner is either a ChandError thrown by the
+ * closure (passed through unchanged) or mapped here, with the driver error kept as `cause`,
+ * through the dialect's `faultOf` capability: damaged files or pages → DB_CORRUPT, no space
+ * → DISK_FULL, server gone or connection lost → DB_UNAVAILABLE — except a connection lost
+ * while COMMIT was in flight, whose outcome nobody knows: DB_COMMIT_UNKNOWN (callers re-read
+ * before retrying). Other driver errors (constraint violations the store did not expect,
+ * SQL bugs) pass through raw: they are defects, not conditions to handle.
  */
 import { sql, type Kysely } from 'kysely';
 import { ChandError, ErrorCode } from '../errors.js';
@@ -36,6 +44,12 @@ export type SqlTx = Kysely<Database>;
 
 /** Transaction modes; see the module comment. */
 export type TxMode = 'read' | 'write' | 'exclusive';
+
+/**
+ * A storage fault a dialect recognises in a driver error: the stored bytes are damaged
+ * (`corrupt`), the disk is full (`full`), or the database cannot be reached (`unavailable`).
+ */
+export type SqlFault = 'corrupt' | 'full' | 'unavailable';
 
 /** What a dialect can do, as flags and statements; the only place dialects differ. */
 export interface SqlCapabilities {
@@ -61,6 +75,43 @@ export interface SqlCapabilities {
   tableExists(tx: SqlTx, name: string): Promise<boolean>;
   /** True if `err` is a transient conflict worth running the transaction again for. */
   isRetryable(err: unknown): boolean;
+  /** The storage fault `err` reports, or undefined for any other error (see the module comment). */
+  faultOf(err: unknown): SqlFault | undefined;
+}
+
+const FAULT_CODES: Readonly<Record<SqlFault, ErrorCode>> = {
+  corrupt: ErrorCode.DB_CORRUPT,
+  full: ErrorCode.DISK_FULL,
+  unavailable: ErrorCode.DB_UNAVAILABLE,
+};
+
+const FAULT_WORDS: Readonly<Record<SqlFault, string>> = {
+  corrupt: 'the database is corrupt',
+  full: 'the disk is full',
+  unavailable: 'the database is unavailable',
+};
+
+/**
+ * `err` as the typed error callers see: ChandErrors unchanged, a storage fault as its
+ * ChandError (cause kept; `duringCommit` turns a lost connection into DB_COMMIT_UNKNOWN),
+ * anything else unchanged.
+ */
+export function typedSqlError(err: unknown, capabilities: SqlCapabilities, label: string, duringCommit = false): unknown {
+  if (err instanceof ChandError) return err;
+  const fault = capabilities.faultOf(err);
+  if (fault === undefined) return err;
+  const detail = err instanceof Error ? err.message : String(err);
+  if (fault === 'unavailable' && duringCommit) {
+    return new ChandError(ErrorCode.DB_COMMIT_UNKNOWN, `${label}: connection lost during COMMIT; the transaction may or may not have committed (re-read before retrying): ${detail}`, {
+      cause: err,
+    });
+  }
+  return new ChandError(FAULT_CODES[fault], `${label}: ${FAULT_WORDS[fault]}: ${detail}`, { cause: err });
+}
+
+/** Thrown inside `once` when COMMIT itself failed, so the retry loop knows the phase. */
+class CommitFailure {
+  constructor(readonly error: unknown) {}
 }
 
 /** Bounds of the retry loop. */
@@ -93,6 +144,11 @@ export class SqlBackend {
     readonly label: string,
     private readonly destroy: () => Promise<void>,
     readonly retry: RetryPolicy = DEFAULT_RETRY,
+    /**
+     * Run before every transaction; its rejection fails the call (a dialect checks here that
+     * it still holds the single-writer lock, reacquiring it after a lost connection).
+     */
+    private readonly beforeTx?: () => Promise<void>,
   ) {}
 
   /** True once close() was called. */
@@ -115,11 +171,14 @@ export class SqlBackend {
 
   private async attempts<T>(mode: TxMode, fn: (tx: SqlTx) => Promise<T>): Promise<T> {
     const { maxAttempts, baseDelayMs } = this.retry;
+    if (this.beforeTx !== undefined) await this.beforeTx();
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.once(mode, fn);
-      } catch (err) {
-        if (!this.capabilities.isRetryable(err)) throw err;
+      } catch (caught) {
+        const duringCommit = caught instanceof CommitFailure;
+        const err = duringCommit ? caught.error : caught;
+        if (!this.capabilities.isRetryable(err)) throw typedSqlError(err, this.capabilities, this.label, duringCommit);
         if (attempt >= maxAttempts) {
           throw new ChandError(
             ErrorCode.DB_SERIALIZATION_RETRIES_EXHAUSTED,
@@ -151,7 +210,7 @@ export class SqlBackend {
         // A failed COMMIT may leave the transaction open (SQLite busy): end it before the
         // connection is reused.
         await rollbackQuietly(conn, err);
-        throw err;
+        throw new CommitFailure(err);
       }
       return result;
     });

@@ -118,8 +118,10 @@ export const commitmentArb = recordOf<ChannelCommitment>(
     commitSig: prim.bytes,
     htlcs: list(htlcArb),
     customBlob: prim.bytes,
+    localOutputIndex: fc.integer({ min: 0, max: 0xffff }),
+    remoteOutputIndex: fc.integer({ min: 0, max: 0xffff }),
   },
-  ['customBlob'],
+  ['customBlob', 'localOutputIndex', 'remoteOutputIndex'],
 );
 
 /** Arbitrary logUpdate values (optional fields sometimes absent). */

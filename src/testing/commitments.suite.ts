@@ -90,7 +90,7 @@ export function commitmentsSuite({ factory, options }: SuiteContext): void {
         expect(await s.latestCommitments(op)).toEqual({ local: model.local, remote: plan.tip.commitment });
         expect(await s.unsignedAckedUpdates(op)).toEqual(plan.unsignedAckedAfterAdvance);
         expect(await s.remoteUnsignedLocalUpdates(op)).toEqual(plan.advance.remoteUnsignedLocalUpdates);
-        expect(await s.remoteRevocationStore(op)).toEqual(plan.advance.revocation);
+        expect(await s.remoteRevocationStore(op)).toEqual(plan.next.revocation);
 
         const entry = await s.findPreviousState(op, plan.revokedHeight);
         expect(entry).toEqual(storedLogEntry(plan.logEntry, options));

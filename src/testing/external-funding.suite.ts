@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { ClosureType, type OutPoint } from '../chanstate/types.js';
 import { ErrorCode } from '../errors.js';
 import { CHAIN_HASHES } from '../linknode/store.js';
-import { chanPointOf, makeChannel, makeCloseSummary, makeExternalFunding, makePendingChannel, makeTx, peerPub, scidOf } from './fixtures.js';
+import { chanPointOf, makeChannel, makeCloseSummary, makeExternalFunding, makeExternallyFunded, makePendingChannel, makeTx, peerPub, scidOf } from './fixtures.js';
 import { addChannel, compareOutPoints, expectCode, useDb, type SuiteContext } from './harness.js';
 
 /** Registers the external funding tests. */
@@ -16,7 +16,7 @@ export function externalFundingSuite({ factory }: SuiteContext): void {
 
     /** A pending, externally funded channel with peer 7 on mainnet, synced with an address. */
     async function externallyFunded(seed: number) {
-      const channel = makePendingChannel(seed, { externalFunding: makeExternalFunding(seed), chainHash: CHAIN_HASHES.mainnet }, { peer: 7 });
+      const { channel } = makeExternallyFunded(seed, { chainHash: CHAIN_HASHES.mainnet }, { peer: 7 });
       await h.db.coordinator.syncPendingChannel(channel, '203.0.113.7:9735', channel.fundingBroadcastHeight);
       return channel;
     }
@@ -55,7 +55,7 @@ export function externalFundingSuite({ factory }: SuiteContext): void {
     it('submit records the signed tx; the same tx again returns the same state; another tx fails EXTERNAL_FUNDING_CONFLICT', async () => {
       const channel = await externallyFunded(1);
       const op = channel.fundingOutpoint;
-      const signed = makeTx('signed-funding/1', 2);
+      const signed = makeExternallyFunded(1).signedTx;
       const submitted = { ...makeExternalFunding(1), submitted: true, signedTx: signed };
 
       expect(await h.db.channelState.submitExternalFunding(op, signed)).toEqual(submitted);
@@ -63,6 +63,7 @@ export function externalFundingSuite({ factory }: SuiteContext): void {
       expect((await h.db.channelState.fetchChannel(op)).externalFunding).toEqual(submitted);
 
       expect(await h.db.channelState.submitExternalFunding(op, signed.slice())).toEqual(submitted);
+      await expectCode(h.db.channelState.submitExternalFunding(op, makeExternallyFunded(1).badlySignedTx), ErrorCode.EXTERNAL_FUNDING_CONFLICT);
       await expectCode(h.db.channelState.submitExternalFunding(op, makeTx('signed-funding/other', 2)), ErrorCode.EXTERNAL_FUNDING_CONFLICT);
       expect(await h.db.channelState.fetchExternalFunding(op)).toEqual(submitted);
       expect(await h.db.channelState.fetchAllExternalFundings()).toEqual([{ chanPoint: op, state: submitted }]);
@@ -72,7 +73,7 @@ export function externalFundingSuite({ factory }: SuiteContext): void {
       const channel = await externallyFunded(1);
       const other = await externallyFunded(2);
       const op = channel.fundingOutpoint;
-      await h.db.channelState.submitExternalFunding(op, makeTx('signed-funding/1', 2));
+      await h.db.channelState.submitExternalFunding(op, makeExternallyFunded(1).signedTx);
       await h.db.channelState.markOpen(op, scidOf(812_000, 4, op.index));
       await expectCode(h.db.channelState.fetchExternalFunding(op), ErrorCode.EXTERNAL_FUNDING_NOT_FOUND);
       expect((await h.db.channelState.fetchChannel(op)).externalFunding).toBeUndefined();

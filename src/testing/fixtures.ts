@@ -20,6 +20,7 @@ import {
   ChannelStatus,
   ChannelType,
   ClosureType,
+  OUTPUT_INDEX_NONE,
   type AddRef,
   type AdvanceTailArgs,
   type ChannelCloseSummary,
@@ -43,6 +44,11 @@ import {
 import type { CommitmentStore } from '../chanstate/store.js';
 import { bytesToHex, hexToBytes } from '../codec/bytes.js';
 import { CHAIN_HASHES, type LinkNode } from '../linknode/store.js';
+import { commitmentIndex, shachainSecret, ShachainStore } from '../bitcoin/shachain.js';
+import { createFundingPsbt } from '../bitcoin/psbt-funding.js';
+import { p2wpkhScript } from '../bitcoin/script.js';
+import { decodeTx, encodeTx, withWitness } from '../bitcoin/transaction.js';
+import { Transaction } from '@scure/btc-signer';
 
 const utf8 = new TextEncoder();
 
@@ -73,6 +79,26 @@ export function pubkeyOf(label: string): Hex {
     pubkeys.set(label, pub);
   }
   return pub;
+}
+
+/** The remote's shachain seed of channel `seed` (its per-commitment secrets derive from it). */
+export function remoteShachainSeed(label: string): Uint8Array {
+  return detBytes(`${label}/remote-shachain`, 32);
+}
+
+/** The remote's per-commitment secret of commitment `height` (BOLT 3 index 2^48-1-height). */
+export function remoteSecret(label: string, height: number): Uint8Array {
+  return shachainSecret(remoteShachainSeed(label), commitmentIndex(BigInt(height)));
+}
+
+const points = new Map<string, Hex>();
+
+/** The remote's per-commitment point of commitment `height`. */
+export function remotePoint(label: string, height: number): Hex {
+  const k = `${label}#${height}`;
+  let point = points.get(k);
+  if (point === undefined) points.set(k, (point = bytesToHex(secp256k1.getPublicKey(remoteSecret(label, height), true))));
+  return point;
 }
 
 /** The identity key of test peer number `peer`. */
@@ -177,6 +203,9 @@ export interface CommitmentOptions {
   readonly localBalanceMsat?: bigint;
   readonly remoteBalanceMsat?: bigint;
   readonly customBlob?: Uint8Array;
+  /** Main output indexes (default 0 for ours, 1 for theirs: the fixture transaction's first two outputs). */
+  readonly localOutputIndex?: number;
+  readonly remoteOutputIndex?: number;
 }
 
 /**
@@ -214,6 +243,8 @@ export function makeCommitment(height: number, htlcCount: number, options: Commi
     commitTx: makeTx(`${seed}/commit-tx/${height}`, 2 + htlcCount - dust, 0x20000000 + height),
     commitSig: detBytes(`${seed}/commit-sig/${height}`, 64),
     htlcs,
+    localOutputIndex: options.localOutputIndex ?? 0,
+    remoteOutputIndex: options.remoteOutputIndex ?? 1,
   };
   return options.customBlob === undefined ? commitment : { ...commitment, customBlob: options.customBlob };
 }
@@ -306,6 +337,14 @@ export interface ChannelOptions {
   readonly dust?: number;
 }
 
+/**
+ * The label the remote's shachain of the channel at `op` derives from: one chain per
+ * channel point, so models built from any channel (whatever its seed) can revoke.
+ */
+export function revocationLabelOf(op: OutPoint): string {
+  return `chain/${op.txid}:${op.index}`;
+}
+
 /** The funding outpoint of channel `seed`. */
 export function chanPointOf(seed: number): OutPoint {
   return { txid: detHex(`funding/${seed}`, 32), index: seed % 4 };
@@ -320,7 +359,8 @@ export function makeChannel(seed: number, overrides: Partial<OpenChannel> = {}, 
   const peer = options.peer ?? seed;
   const htlcs = options.htlcs ?? 3;
   const dust = options.dust ?? 1;
-  const chanPoint = chanPointOf(seed);
+  // The remote's per-commitment points derive from the channel point it ends up with.
+  const chanPoint = overrides.fundingOutpoint ?? chanPointOf(seed);
   const isInitiator = seed % 2 === 0;
   const commitment = (side: string) =>
     makeCommitment(0, htlcs, {
@@ -357,8 +397,8 @@ export function makeChannel(seed: number, overrides: Partial<OpenChannel> = {}, 
     remoteCommitment: commitment('remote'),
     remoteRevocation: {
       secrets: [],
-      currentPoint: pubkeyOf(`chan/${seed}/point/0`),
-      nextPoint: pubkeyOf(`chan/${seed}/point/1`),
+      currentPoint: remotePoint(revocationLabelOf(chanPoint), 0),
+      nextPoint: remotePoint(revocationLabelOf(chanPoint), 1),
     },
     revocationKeyLocator: { family: 5, index: seed },
     localShutdownScript: Uint8Array.of(0x00, 0x14, ...detBytes(`chan/${seed}/shutdown`, 20)),
@@ -375,13 +415,69 @@ export function makePendingChannel(seed: number, overrides: Partial<OpenChannel>
   return makeChannel(seed, { isPending: true, shortChannelId: 0n, confirmationHeight: 0, ...overrides }, options);
 }
 
-/** External funding state of a fresh externally funded open: an unsigned PSBT and a deadline. */
+/** A pending, externally funded channel with what a wallet returns for it. */
+export interface ExternallyFunded {
+  /** The pending channel, its channel point the PSBT's funding output, with its external funding state. */
+  readonly channel: OpenChannel;
+  /** The unsigned PSBT's transaction, signed by the wallet: what submitExternalFunding accepts. */
+  readonly signedTx: Uint8Array;
+  /** The same transaction signed by a wrong key: well-formed, but its signature does not verify. */
+  readonly badlySignedTx: Uint8Array;
+}
+
+const externallyFunded = new Map<string, ExternallyFunded>();
+
+/**
+ * Channel `seed` funded externally: a real unsigned funding PSBT (one P2WPKH input of a
+ * test wallet, the 2-of-2 funding output of the channel's multisig keys, change), the
+ * channel point its funding output, and the transaction signed by the wallet.
+ */
+export function makeExternallyFunded(seed: number, overrides: Partial<OpenChannel> = {}, options: ChannelOptions = {}): ExternallyFunded {
+  const cacheKey = `${seed}/${options.peer ?? seed}`;
+  let made = externallyFunded.get(cacheKey);
+  if (made === undefined) {
+    const walletKey = detBytes(`external/${seed}/wallet-key`, 32);
+    const walletScript = p2wpkhScript(secp256k1.getPublicKey(walletKey, true));
+    const base = makePendingChannel(seed, {}, options);
+    const { psbt, funding } = createFundingPsbt({
+      utxos: [{ txid: detHex(`external/${seed}/utxo`, 32), index: 1, value: 3_000_000n, script: walletScript }],
+      fundingAmountSat: base.capacitySat,
+      localFundingPubkey: hexToBytes(base.localConfig.multiSigKey.pubkey),
+      remoteFundingPubkey: hexToBytes(base.remoteConfig.multiSigKey.pubkey),
+      changeScript: walletScript,
+      feeratePerKw: 2_500,
+    });
+    const sign = (key: Uint8Array) => {
+      const tx = Transaction.fromPSBT(psbt, { allowUnknownOutputs: true });
+      tx.signIdx(key, 0);
+      tx.finalize();
+      return tx.extract();
+    };
+    const chanPoint = { txid: funding.txid, index: funding.fundingOutputIndex };
+    const external: ExternalFundingState = { unsignedPsbt: psbt, deadlineMs: 1_900_000_000_000 + seed, submitted: false };
+    const channel = makePendingChannel(seed, { fundingOutpoint: chanPoint, externalFunding: external }, options);
+    const signedTx = sign(walletKey);
+    made = { channel, signedTx, badlySignedTx: withCorruptSignature(signedTx) };
+    externallyFunded.set(cacheKey, made);
+  }
+  return { ...made, channel: { ...made.channel, ...overrides } };
+}
+
+/**
+ * `signed` with one bit of its signature's r value flipped: still a well-formed DER
+ * signature by the right key's witness, but it does not verify.
+ */
+function withCorruptSignature(signed: Uint8Array): Uint8Array {
+  const tx = decodeTx(signed);
+  const [sig, pub] = tx.inputs[0]!.witness as [Uint8Array, Uint8Array];
+  const bad = sig.slice();
+  bad[10] = bad[10]! ^ 0x01; // inside r (DER: 30 len 02 rlen r...)
+  return encodeTx(withWitness(tx, 0, [bad, pub]));
+}
+
+/** The external funding state of makeExternallyFunded(seed). */
 export function makeExternalFunding(seed: number): ExternalFundingState {
-  return {
-    unsignedPsbt: Uint8Array.of(0x70, 0x73, 0x62, 0x74, 0xff, ...detBytes(`psbt/${seed}`, 120)),
-    deadlineMs: 1_900_000_000_000 + seed,
-    submitted: false,
-  };
+  return makeExternallyFunded(seed).channel.externalFunding!;
 }
 
 /** A close summary of `channel` (cooperative, pending); `overrides` replace fields last. */
@@ -511,6 +607,7 @@ export interface RoundSpec {
   /** HTLCs on both new commitments, of which `dust` are dust. Default 3 and 1. */
   readonly htlcs?: number;
   readonly dust?: number;
+  /** Main output indexes of the new remote commitment (used when a later round revokes it). Default 0 and 1. */
   readonly ourOutputIndex?: number;
   readonly theirOutputIndex?: number;
   /** Acks passed inside the CommitDiff of appendRemoteCommitChain. */
@@ -549,8 +646,13 @@ export interface RoundOutcome {
   readonly next: ChannelModel;
 }
 
-/** The revocation log entry a store must write when it revokes `commitment` (balances included). */
-export function expectedLogEntry(commitment: ChannelCommitment, ourOutputIndex: number, theirOutputIndex: number): RevocationLogEntry {
+/**
+ * The revocation log entry a store must write when it revokes `commitment` (balances
+ * included), with the output indexes stored with that commitment.
+ */
+export function expectedLogEntry(commitment: ChannelCommitment): RevocationLogEntry {
+  const ourOutputIndex = commitment.localOutputIndex ?? OUTPUT_INDEX_NONE;
+  const theirOutputIndex = commitment.remoteOutputIndex ?? OUTPUT_INDEX_NONE;
   const htlcs: HtlcEntry[] = [];
   for (const h of commitment.htlcs) {
     if (h.outputIndex < 0) continue; // dust: no output to punish
@@ -612,6 +714,8 @@ export function planRound(model: ChannelModel, spec: RoundSpec = { settle: [0] }
   const newRemote = makeCommitment(round, htlcs, {
     seed: `${label}/remote`,
     dust,
+    localOutputIndex: spec.ourOutputIndex ?? 0,
+    remoteOutputIndex: spec.theirOutputIndex ?? 1,
     localLogIndex: ourLog,
     localHtlcIndex: ourHtlc,
     remoteLogIndex: cutPoint(model.unsignedAcked, spec.coverAcked, theirLog),
@@ -635,18 +739,22 @@ export function planRound(model: ChannelModel, spec: RoundSpec = { settle: [0] }
     ...(spec.settleFailAcks === undefined ? {} : { settleFailAcks: spec.settleFailAcks }),
   };
 
-  // Their revoke_and_ack: the secret of the revoked commitment and a new next point.
+  // Their revoke_and_ack: the secret of the revoked commitment and a new next point. The
+  // expected compact secret store comes from ShachainStore, which the BOLT 3 vectors test.
   const revokedHeight = model.remote.commitHeight;
+  const chainLabel = revocationLabelOf(model.chanPoint);
+  const revocationSecret = remoteSecret(chainLabel, revokedHeight);
+  const nextPoint = remotePoint(chainLabel, revokedHeight + 2);
+  const chain = ShachainStore.fromEntries(model.revocation.secrets);
+  chain.insert(commitmentIndex(BigInt(revokedHeight)), revocationSecret);
   const revocation: RemoteRevocationState = {
-    secrets: [...model.revocation.secrets, { index: 2n ** 48n - 1n - BigInt(revokedHeight), secret: detBytes(`${label}/secret`, 32) }],
+    secrets: chain.entries(),
     ...(model.revocation.nextPoint === undefined ? {} : { currentPoint: model.revocation.nextPoint }),
-    nextPoint: pubkeyOf(`${label}/next-point`),
+    nextPoint,
   };
   const pending = [...model.remoteUnsignedLocal, ...ours.map((o) => o.update)];
-  const ourOutputIndex = spec.ourOutputIndex ?? 0;
-  const theirOutputIndex = spec.theirOutputIndex ?? 1;
   const fwdPkg = newFwdPkg(model.scid, round, adds, settleFails);
-  const advance: AdvanceTailArgs = { revocation, fwdPkg, remoteUnsignedLocalUpdates: pending, ourOutputIndex, theirOutputIndex };
+  const advance: AdvanceTailArgs = { revocationSecret, nextPoint, fwdPkg, remoteUnsignedLocalUpdates: pending };
   const unsignedAckedAfterAdvance = model.unsignedAcked.filter((u) => u.logIndex >= newRemote.remoteLogIndex);
 
   // Their commitment_signed for our new local commitment, then our revoke_and_ack.
@@ -681,7 +789,7 @@ export function planRound(model: ChannelModel, spec: RoundSpec = { settle: [0] }
     theirHtlcIndex: theirHtlc,
     remoteUnsignedLocal: pending.filter((u) => u.logIndex >= lockPoint),
     unsignedAcked: unsignedAckedArg,
-    revocationLog: [...model.revocationLog, expectedLogEntry(model.remote, ourOutputIndex, theirOutputIndex)],
+    revocationLog: [...model.revocationLog, expectedLogEntry(model.remote)],
     fwdPkgs: [...model.fwdPkgs, fwdPkg],
     finalHtlcs: new Map([...model.finalHtlcs, ...settled]),
   };
@@ -692,7 +800,7 @@ export function planRound(model: ChannelModel, spec: RoundSpec = { settle: [0] }
     newLocal,
     unsignedAckedArg,
     revokedHeight,
-    logEntry: expectedLogEntry(model.remote, ourOutputIndex, theirOutputIndex),
+    logEntry: expectedLogEntry(model.remote),
     unsignedAckedAfterAdvance,
     settled,
     next,

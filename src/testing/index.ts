@@ -7,6 +7,7 @@ export * from './harness.js';
 export * from './record-samples.js';
 export * from './arbitraries.js';
 export { backendSelected, runChannelStoreConformance } from './suite.js';
+export { backendRequired, exclusionReason, registerBackendUnavailable, requiredBackends } from './backend-selection.js';
 export { openChannelReadsSuite } from './open-channel-reads.suite.js';
 export { statusAndLifecycleSuite } from './status-and-lifecycle.suite.js';
 export { commitmentsSuite } from './commitments.suite.js';

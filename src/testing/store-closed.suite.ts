@@ -82,6 +82,8 @@ const CHANNEL_STATE_CALLS: Calls<ChannelStateStore> = {
   fetchExternalFunding: (s) => s.fetchExternalFunding(op),
   fetchAllExternalFundings: (s) => s.fetchAllExternalFundings(),
   submitExternalFunding: (s) => s.submitExternalFunding(op, makeTx('closed-store-signed', 2)),
+  cancelExternalFunding: (s) => s.cancelExternalFunding(op, 2_000_000_000_000, 800_000),
+  nextChannelKeyIndex: (s) => s.nextChannelKeyIndex(),
   purgeClosedChannels: (s) => s.purgeClosedChannels(10),
   counts: (s) => s.counts(),
 };

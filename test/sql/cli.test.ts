@@ -6,12 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SQL_MIGRATIONS } from '../../src/sql/migrations.js';
-import { backendSelected } from '../../src/testing/index.js';
+import { exclusionReason, registerBackendUnavailable } from '../../src/testing/index.js';
 
 const repoRoot = join(import.meta.dirname, '..', '..');
 const chand = (...args: string[]) => spawnSync(process.execPath, [join(repoRoot, 'bin', 'chand.js'), 'db', ...args], { cwd: repoRoot, encoding: 'utf8' });
 
-describe.runIf(backendSelected('sqlite'))('chand db on SQLite (the default backend)', () => {
+const sqliteExcluded = exclusionReason('sqlite');
+if (sqliteExcluded !== undefined) registerBackendUnavailable('sqlite', 'chand db', sqliteExcluded);
+else describe('chand db on SQLite (the default backend)', () => {
   it('init creates a SQLite database; migrate-status and status read it without migrating', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'chand-cli-'));
     try {

@@ -11,22 +11,23 @@ import type { ChannelStateStore } from '../../src/chanstate/store.js';
 import { ChannelStatus, type ChannelCommitment, type ChannelConfig, type ClosureType, type OpenChannel, type OutPoint } from '../../src/chanstate/types.js';
 import type { Coordinator } from '../../src/channelcoord/coordinator.js';
 import { ChandError } from '../../src/errors.js';
-import { KvChannelStateStore } from '../../src/kv/kv-channel-state-store.js';
-import { KvCoordinator } from '../../src/kv/kv-coordinator.js';
-import { KvLinkNodeStore } from '../../src/kv/kv-link-node-store.js';
+import { checkedStores } from '../../src/channeldb/open.js';
+import { createKvChannelStateStore } from '../../src/kv/channel-state-store.js';
+import { KvCoordinator } from '../../src/kv/coordinator.js';
+import { KvLinkNodeStore } from '../../src/kv/link-node-store.js';
 import { createMemoryEngine } from '../../src/kv/memory-engine.js';
 import { migrateKv } from '../../src/kv/migrations.js';
 import { CHAIN_HASHES, type LinkNode, type LinkNodeStore } from '../../src/linknode/store.js';
 import { migrateSql } from '../../src/sql/migrations.js';
 import { openPostgresBackend } from '../../src/sql/postgres.js';
-import { SqlChannelStateStore } from '../../src/sql/sql-channel-state-store.js';
-import { SqlCoordinator } from '../../src/sql/sql-coordinator.js';
-import { SqlLinkNodeStore } from '../../src/sql/sql-link-node-store.js';
+import { createSqlChannelStateStore } from '../../src/sql/channel-state-store.js';
+import { SqlCoordinator } from '../../src/sql/coordinator.js';
+import { SqlLinkNodeStore } from '../../src/sql/link-node-store.js';
 import { openSqliteBackend } from '../../src/sql/sqlite.js';
 import type { SqlBackend } from '../../src/sql/transactions.js';
 import {
-  backendSelected,
   detBytes,
+  exclusionReason,
   makeChannel,
   makeCloseSummary,
   makeExternalFunding,
@@ -35,6 +36,7 @@ import {
   openChannelArb,
   peerPub,
   planRound,
+  registerBackendUnavailable,
   type ChannelModel,
   type RoundSpec,
 } from '../../src/testing/index.js';
@@ -57,9 +59,7 @@ async function kvStores(): Promise<Stores> {
   await migrateKv(engine);
   return {
     name: 'kv-memory',
-    channelState: new KvChannelStateStore(engine),
-    linkNodes: new KvLinkNodeStore(engine),
-    coordinator: new KvCoordinator(engine, NOW),
+    ...checkedStores(createKvChannelStateStore(engine), new KvLinkNodeStore(engine), new KvCoordinator(engine, NOW)),
     close: () => engine.close(),
   };
 }
@@ -68,9 +68,7 @@ async function sqlStores(name: string, backend: SqlBackend, cleanup: () => Promi
   await migrateSql(backend);
   return {
     name,
-    channelState: new SqlChannelStateStore(backend),
-    linkNodes: new SqlLinkNodeStore(backend),
-    coordinator: new SqlCoordinator(backend, NOW),
+    ...checkedStores(createSqlChannelStateStore(backend), new SqlLinkNodeStore(backend), new SqlCoordinator(backend, NOW)),
     close: async () => (await backend.close(), await cleanup()),
   };
 }
@@ -79,7 +77,9 @@ const workDir = await mkdtemp(join(tmpdir(), 'chand-differential-'));
 afterAll(() => rm(workDir, { recursive: true, force: true }));
 let sqliteCount = 0;
 const factories: Array<{ name: string; runs: number; make: () => Promise<Stores> }> = [];
-if (backendSelected('sqlite')) {
+const sqliteExcluded = exclusionReason('sqlite');
+if (sqliteExcluded !== undefined) registerBackendUnavailable('sqlite', 'differential test', sqliteExcluded);
+else {
   factories.push({
     name: 'sqlite',
     runs: 50,

@@ -5,9 +5,14 @@ import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { openChannelDb, readMigrationStatus, type ChannelDbConfig } from '../../src/channeldb/open.js';
 import { ErrorCode } from '../../src/errors.js';
+import { openPostgresBackend } from '../../src/sql/postgres.js';
 import { migrateSql, readSqlSchemaVersion, SQL_MIGRATIONS, SQL_SCHEMA_VERSION, type SqlMigration } from '../../src/sql/migrations.js';
 import type { SqlBackend } from '../../src/sql/transactions.js';
-import { expectCode } from '../../src/testing/index.js';
+import { createSqlChannelStateStore } from '../../src/sql/channel-state-store.js';
+import { SqlCoordinator } from '../../src/sql/coordinator.js';
+import { SqlLinkNodeStore } from '../../src/sql/link-node-store.js';
+import { addChannel, expectCode, makeChannel, makeCloseSummary, modelOf, PaymentRound, type ConformanceDb } from '../../src/testing/index.js';
+import { OUTPUT_INDEX_NONE, type ChannelCommitment, type OpenChannel } from '../../src/chanstate/types.js';
 import { sqlBackendKinds } from './support/backends.js';
 
 const kinds = await sqlBackendKinds('SQL migrations');
@@ -33,6 +38,41 @@ const failing: SqlMigration = {
     throw new Error('migration step failed');
   },
 };
+
+/** The SQL stores over `backend` (at the latest schema). */
+function storesOf(backend: SqlBackend): ConformanceDb {
+  return { channelState: createSqlChannelStateStore(backend), linkNodes: new SqlLinkNodeStore(backend), coordinator: new SqlCoordinator(backend), close: () => backend.close() };
+}
+
+/**
+ * The before → migrate → after helper: brings a database to schema `from` holding the data
+ * `fill` writes, runs the migrations after `from`, and hands the migrated database to
+ * `check`. `fill` writes through the latest stores; the columns and tables later migrations
+ * added are then dropped (`undo`, newest first), leaving exactly the rows schema `from`
+ * code would have written, since those migrations only added columns and tables.
+ */
+async function migratedFrom(
+  backend: SqlBackend,
+  from: number,
+  fill: (db: ConformanceDb) => Promise<void>,
+  undo: (tx: Parameters<Parameters<SqlBackend['runTx']>[1]>[0]) => Promise<void>,
+): Promise<void> {
+  await migrateSql(backend);
+  await fill(storesOf(backend));
+  await backend.runTx('exclusive', async (tx) => {
+    await undo(tx);
+    await tx.deleteFrom('chand_migrations').where('version', '>', from).execute();
+  });
+  expect(await version(backend)).toBe(from);
+  const report = await migrateSql(backend);
+  expect(report.applied.map((m) => m.version)).toEqual(SQL_MIGRATIONS.filter((m) => m.version > from).map((m) => m.version));
+}
+
+/** What schema 1 stored of a commitment: no output indexes. */
+function withoutOutputIndexes(c: ChannelCommitment): ChannelCommitment {
+  const { localOutputIndex: _l, remoteOutputIndex: _r, ...rest } = c;
+  return rest;
+}
 
 function configOf(location: { path?: string; url?: string; schema?: string }, name: 'sqlite' | 'postgres'): ChannelDbConfig {
   return name === 'sqlite' ? { backend: 'sqlite', path: location.path! } : { backend: 'postgres', url: location.url!, schema: location.schema! };
@@ -125,19 +165,62 @@ describe.each(kinds.map((k) => [k.name, k] as const))('SQL migrations: %s', (nam
     }
   });
 
+  it('migration 2 on a schema-1 database with channels: key-index counter past every used index, checksums for old rows, output indexes NULL', async () => {
+    const { backend, cleanup } = await kind.open();
+    try {
+      const channels: OpenChannel[] = [];
+      let revoked: Awaited<ReturnType<PaymentRound['run']>> | undefined;
+      await migratedFrom(
+        backend,
+        1,
+        async (db) => {
+          // Key indexes are the seeds: 7, 41 (closed later) and 12.
+          for (const seed of [7, 41, 12]) channels.push(await addChannel(db, makeChannel(seed, {}, { htlcs: 2, dust: 1 })));
+          revoked = await new PaymentRound(modelOf(channels[0]!), { remoteAdds: 1, htlcs: 2, dust: 0 }).run(db.channelState);
+          await db.channelState.closeChannel(channels[1]!.fundingOutpoint, makeCloseSummary(channels[1]!));
+        },
+        async (tx) => {
+          await tx.schema.dropIndex('channels_revocation_key_index_key').execute();
+          await tx.schema.dropTable('chand_counters').execute();
+          for (const column of ['crc', 'remote_output_index', 'local_output_index']) await tx.schema.alterTable('commitments').dropColumn(column).execute();
+          for (const table of ['htlcs', 'revocation_log', 'revocation_states', 'revocation_secrets']) await tx.schema.alterTable(table).dropColumn('crc').execute();
+        },
+      );
+      const db = storesOf(backend);
+      // The allocator starts past the largest index in use (41), never at one already taken.
+      expect(await db.channelState.nextChannelKeyIndex()).toBe(42);
+      expect(await db.channelState.nextChannelKeyIndex()).toBe(43);
+      // Old rows read back (their checksums were computed by the migration), without output indexes.
+      const first = await db.channelState.fetchChannel(channels[0]!.fundingOutpoint);
+      expect(first.localCommitment).toEqual(withoutOutputIndexes(revoked!.plan.newLocal));
+      expect(first.remoteCommitment).toEqual(withoutOutputIndexes(revoked!.plan.diff.commitment));
+      expect(await db.channelState.findPreviousState(channels[0]!.fundingOutpoint, revoked!.plan.revokedHeight)).toEqual(revoked!.plan.logEntry);
+      const third = await db.channelState.fetchChannel(channels[2]!.fundingOutpoint);
+      expect(third).toEqual({ ...channels[2]!, localCommitment: withoutOutputIndexes(channels[2]!.localCommitment), remoteCommitment: withoutOutputIndexes(channels[2]!.remoteCommitment) });
+      // Revoking a remote commitment written before schema 2 logs OUTPUT_INDEX_NONE for its main outputs.
+      await new PaymentRound(modelOf(first), { remoteAdds: 1, htlcs: 2, dust: 0 }).run(db.channelState);
+      expect(await db.channelState.findPreviousState(first.fundingOutpoint, first.remoteCommitment.commitHeight)).toMatchObject({
+        ourOutputIndex: OUTPUT_INDEX_NONE,
+        theirOutputIndex: OUTPUT_INDEX_NONE,
+      });
+      // The unique key index now backs the store's check: a channel reusing index 12 is refused, typed.
+      await expectCode(db.coordinator.syncPendingChannel(makeChannel(99, { revocationKeyLocator: { family: 5, index: 12 } }), undefined, 1), ErrorCode.CHANNEL_KEY_INDEX_REUSED);
+    } finally {
+      await cleanup();
+    }
+  });
+
   it.runIf(name === 'postgres')('two processes migrating the same database at once take turns (advisory lock)', async () => {
     const first = await kind.open();
+    // Separate pools, as separate processes have. (Through openChannelDb the second would
+    // now get DB_LOCKED from the single-writer lock; migrateSql must be safe without it.)
+    const others = await Promise.all([1, 2].map(() => openPostgresBackend({ url: first.location.url!, schema: first.location.schema!, maxConnections: 2 })));
     try {
-      const { location } = first;
-      await first.backend.close();
-      const config = configOf(location, name);
-      // Separate pools, as two processes would have.
-      const opened = await Promise.all([openChannelDb(config), openChannelDb(config), openChannelDb(config)]);
-      expect(opened.map((db) => db.migration.applied.length).sort()).toEqual([0, 0, SQL_MIGRATIONS.length]);
-      const status = await opened[0]!.migrationStatus();
-      expect(status).toMatchObject({ current: SQL_SCHEMA_VERSION, pending: [] });
-      await Promise.all(opened.map((db) => db.close()));
+      const reports = await Promise.all([first.backend, ...others].map((backend) => migrateSql(backend)));
+      expect(reports.map((r) => r.applied.length).sort()).toEqual([0, 0, SQL_MIGRATIONS.length]);
+      expect(await version(others[0]!)).toBe(SQL_SCHEMA_VERSION);
     } finally {
+      await Promise.all(others.map((backend) => backend.close()));
       await first.cleanup();
     }
   });

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { differences, fingerprintOf, introspectSqlShape, recordShapes, unversionedChanges, type SchemaFingerprint } from '../../src/sql/fingerprint.js';
+import { differences, fingerprintOf, introspectSqlShape, recordShapes, unversionedChanges, type SchemaFingerprint } from '../../tools/schema-fingerprint.js';
 import { openPostgresBackend } from '../../src/sql/postgres.js';
 import { openSqliteBackend } from '../../src/sql/sqlite.js';
 import { postgresForTests } from './support/postgres.js';

@@ -1,20 +1,25 @@
 // What the SQL backends add beyond the conformance suite: exact u64 and amount round trips
-// through INT8 columns, and close as a short tombstone followed by a bounded purge.
+// through INT8 columns, close as a short tombstone followed by a bounded purge, row
+// checksums that turn one flipped stored byte into DB_CORRUPT, and a key-index allocator
+// that never hands out one value twice, even to two processes at once.
 import { describe, expect, it } from 'vitest';
+import { ErrorCode } from '../../src/errors.js';
+import { openPostgresBackend } from '../../src/sql/postgres.js';
 import { ChannelStatus, type OpenChannel } from '../../src/chanstate/types.js';
 import { migrateSql } from '../../src/sql/migrations.js';
-import { revocationLogRow, SqlChannelStateStore } from '../../src/sql/sql-channel-state-store.js';
-import { SqlCoordinator } from '../../src/sql/sql-coordinator.js';
+import { createSqlChannelStateStore } from '../../src/sql/channel-state-store.js';
+import { revocationLogRow } from '../../src/sql/commitments.js';
+import { SqlCoordinator } from '../../src/sql/coordinator.js';
 import type { SqlBackend } from '../../src/sql/transactions.js';
-import { addChannel, detHex, makeChannel, makeCloseSummary, modelOf, planRound, type ConformanceDb } from '../../src/testing/index.js';
+import { addChannel, detHex, expectCode, makeChannel, makeCloseSummary, modelOf, PaymentRound, planRound, type ConformanceDb } from '../../src/testing/index.js';
 import { sqlBackendKinds } from './support/backends.js';
-import { SqlLinkNodeStore } from '../../src/sql/sql-link-node-store.js';
+import { SqlLinkNodeStore } from '../../src/sql/link-node-store.js';
 
 const kinds = await sqlBackendKinds('SQL store specifics');
 
-async function storesOf(backend: SqlBackend): Promise<ConformanceDb & { channelState: SqlChannelStateStore }> {
+async function storesOf(backend: SqlBackend): Promise<ConformanceDb> {
   await migrateSql(backend);
-  return { channelState: new SqlChannelStateStore(backend), linkNodes: new SqlLinkNodeStore(backend), coordinator: new SqlCoordinator(backend), close: () => backend.close() };
+  return { channelState: createSqlChannelStateStore(backend), linkNodes: new SqlLinkNodeStore(backend), coordinator: new SqlCoordinator(backend), close: () => backend.close() };
 }
 
 const MAX_U64 = (1n << 64n) - 1n;
@@ -34,7 +39,22 @@ async function bulkRevocationLog(backend: SqlBackend, channel: OpenChannel, coun
   }
 }
 
-describe.each(kinds.map((k) => [k.name, k] as const))('SQL store specifics: %s', (_name, kind) => {
+/** The id of `channel`'s row. */
+async function rowIdOf(backend: SqlBackend, channel: OpenChannel): Promise<number> {
+  const row = await backend.runTx('read', (tx) =>
+    tx.selectFrom('channels').select('id').where('txid', '=', Buffer.from(channel.fundingOutpoint.txid, 'hex')).where('output_index', '=', channel.fundingOutpoint.index).executeTakeFirstOrThrow(),
+  );
+  return Number(row.id);
+}
+
+/** A copy of `bytes` with bit 0 of byte `at` flipped. */
+function flipped(bytes: Uint8Array, at: number): Uint8Array {
+  const copy = Uint8Array.from(bytes);
+  copy[at]! ^= 1;
+  return copy;
+}
+
+describe.each(kinds.map((k) => [k.name, k] as const))('SQL store specifics: %s', (name, kind) => {
   it('u64 short channel ids above 2^63 and amounts up to 2^63-1 round-trip exactly; larger amounts are refused', async () => {
     const { backend, cleanup } = await kind.open();
     try {
@@ -94,6 +114,91 @@ describe.each(kinds.map((k) => [k.name, k] as const))('SQL store specifics: %s',
       expect(await db.channelState.fetchHistoricalChannel(closing.fundingOutpoint)).toMatchObject({ fundingOutpoint: closing.fundingOutpoint });
       expect(await db.channelState.purgeClosedChannels(250)).toEqual({ deleted: 0, done: true });
     } finally {
+      await cleanup();
+    }
+  });
+
+  it('one flipped byte in a stored payment hash, amount, revoked txid, secret or point is DB_CORRUPT on read, never wrong data', async () => {
+    const { backend, cleanup } = await kind.open();
+    try {
+      const db = await storesOf(backend);
+      const channel = await addChannel(db, makeChannel(94, {}, { htlcs: 2, dust: 0 }));
+      const bystander = await addChannel(db, makeChannel(95, {}, { htlcs: 2, dust: 0 }));
+      const round = await new PaymentRound(modelOf(channel), { remoteAdds: 1, htlcs: 2, dust: 0 }).run(db.channelState);
+      const op = channel.fundingOutpoint;
+      const id = await rowIdOf(backend, channel);
+      // Before: everything reads back, through the moved tip too (the checksum leaves the slot column out).
+      expect((await db.channelState.fetchChannel(op)).remoteCommitment).toEqual(round.plan.diff.commitment);
+
+      const htlc = await backend.runTx('read', (tx) => tx.selectFrom('htlcs').select(['party', 'seq', 'payment_hash']).where('channel_id', '=', id).orderBy('party').orderBy('seq').executeTakeFirstOrThrow());
+      await backend.runTx('write', (tx) =>
+        tx.updateTable('htlcs').set({ payment_hash: flipped(htlc.payment_hash, 17) }).where('channel_id', '=', id).where('party', '=', htlc.party).where('seq', '=', htlc.seq).execute(),
+      );
+      await expectCode(db.channelState.fetchChannel(op), ErrorCode.DB_CORRUPT);
+      await expectCode(db.channelState.latestCommitments(op), ErrorCode.DB_CORRUPT);
+      await expectCode(db.channelState.fetchAllChannels(), ErrorCode.DB_CORRUPT);
+      // Writes that read the damaged commitment fail too, and change nothing.
+      await expectCode(db.channelState.closeChannel(op, makeCloseSummary(channel)), ErrorCode.DB_CORRUPT);
+      await backend.runTx('write', (tx) =>
+        tx.updateTable('htlcs').set({ payment_hash: htlc.payment_hash }).where('channel_id', '=', id).where('party', '=', htlc.party).where('seq', '=', htlc.seq).execute(),
+      );
+      expect((await db.channelState.fetchChannel(op)).remoteCommitment).toEqual(round.plan.diff.commitment);
+
+      const commitment = await backend.runTx('read', (tx) => tx.selectFrom('commitments').select(['party', 'local_balance_msat']).where('channel_id', '=', id).where('party', '=', 0).executeTakeFirstOrThrow());
+      await backend.runTx('write', (tx) =>
+        tx.updateTable('commitments').set({ local_balance_msat: BigInt(commitment.local_balance_msat) ^ 1n }).where('channel_id', '=', id).where('party', '=', 0).execute(),
+      );
+      await expectCode(db.channelState.commitmentHeight(op), ErrorCode.DB_CORRUPT);
+      await expectCode(db.channelState.fetchChannel(op), ErrorCode.DB_CORRUPT);
+      await backend.runTx('write', (tx) => tx.updateTable('commitments').set({ local_balance_msat: commitment.local_balance_msat }).where('channel_id', '=', id).where('party', '=', 0).execute());
+
+      const height = round.plan.revokedHeight;
+      const log = await backend.runTx('read', (tx) => tx.selectFrom('revocation_log').select('commit_txid').where('channel_id', '=', id).where('commit_height', '=', height).executeTakeFirstOrThrow());
+      await backend.runTx('write', (tx) =>
+        tx.updateTable('revocation_log').set({ commit_txid: flipped(log.commit_txid, 31) }).where('channel_id', '=', id).where('commit_height', '=', height).execute(),
+      );
+      await expectCode(db.channelState.findPreviousState(op, height), ErrorCode.DB_CORRUPT);
+      await expectCode(db.channelState.fetchRevocationLog(op, 0, 10), ErrorCode.DB_CORRUPT);
+      await expectCode(db.channelState.revocationLogTailHeight(op), ErrorCode.DB_CORRUPT);
+      await backend.runTx('write', (tx) => tx.updateTable('revocation_log').set({ commit_txid: log.commit_txid }).where('channel_id', '=', id).where('commit_height', '=', height).execute());
+
+      // A revealed remote secret (what a breach remedy needs) and the points revocations are checked against.
+      const secret = await backend.runTx('read', (tx) => tx.selectFrom('revocation_secrets').select(['seq', 'secret']).where('channel_id', '=', id).orderBy('seq').executeTakeFirstOrThrow());
+      await backend.runTx('write', (tx) => tx.updateTable('revocation_secrets').set({ secret: flipped(secret.secret, 0) }).where('channel_id', '=', id).where('seq', '=', secret.seq).execute());
+      await expectCode(db.channelState.remoteRevocationStore(op), ErrorCode.DB_CORRUPT);
+      await backend.runTx('write', (tx) => tx.updateTable('revocation_secrets').set({ secret: secret.secret }).where('channel_id', '=', id).where('seq', '=', secret.seq).execute());
+      const points = await backend.runTx('read', (tx) => tx.selectFrom('revocation_states').select('next_point').where('channel_id', '=', id).executeTakeFirstOrThrow());
+      await backend.runTx('write', (tx) => tx.updateTable('revocation_states').set({ next_point: flipped(points.next_point!, 32) }).where('channel_id', '=', id).execute());
+      await expectCode(db.channelState.remoteRevocationStore(op), ErrorCode.DB_CORRUPT);
+      await expectCode(db.channelState.insertNextRevocation(op, channel.remoteRevocation.nextPoint!), ErrorCode.DB_CORRUPT);
+      // Another channel's rows are untouched and still read.
+      expect(await db.channelState.fetchChannel(bystander.fundingOutpoint)).toEqual(bystander);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('nextChannelKeyIndex: concurrent callers in two processes never get the same index, and new channels move it past theirs', async () => {
+    const { backend, cleanup, location } = await kind.open();
+    // On PostgreSQL a second, independent connection pool on the same database, as a second
+    // process has. SQLite has one process per database (the data-directory lock), and a
+    // second synchronous connection in this process would block the event loop waiting for
+    // the first: there, a second store over the same backend.
+    const other = name === 'postgres' ? await openPostgresBackend({ url: location.url!, schema: location.schema!, maxConnections: 8 }) : undefined;
+    try {
+      const db = await storesOf(backend);
+      const second = createSqlChannelStateStore(other ?? backend);
+      const calls = 24;
+      const got = await Promise.all(Array.from({ length: calls }, (_, i) => (i % 2 === 0 ? db.channelState : second).nextChannelKeyIndex()));
+      expect(new Set(got).size).toBe(calls);
+      expect([...got].sort((a, b) => a - b)).toEqual(Array.from({ length: calls }, (_, i) => i));
+      // A channel whose key index is beyond the counter moves it; one reusing an index is refused, typed.
+      await addChannel(db, makeChannel(500));
+      expect(await second.nextChannelKeyIndex()).toBe(501);
+      await expectCode(db.coordinator.syncPendingChannel(makeChannel(96, { revocationKeyLocator: { family: 5, index: 500 } }), undefined, 1), ErrorCode.CHANNEL_KEY_INDEX_REUSED);
+      expect(await db.channelState.nextChannelKeyIndex()).toBe(502);
+    } finally {
+      await other?.close();
       await cleanup();
     }
   });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ChandError, ErrorCode } from '../../src/errors.js';
 import { migrateSql } from '../../src/sql/migrations.js';
-import { SqlLinkNodeStore } from '../../src/sql/sql-link-node-store.js';
+import { SqlLinkNodeStore } from '../../src/sql/link-node-store.js';
 import { expectCode, makeLinkNode } from '../../src/testing/index.js';
 import { sqlBackendKinds } from './support/backends.js';
 

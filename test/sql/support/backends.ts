@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { openPostgresBackend } from '../../../src/sql/postgres.js';
 import { openSqliteBackend } from '../../../src/sql/sqlite.js';
 import type { RetryPolicy, SqlBackend } from '../../../src/sql/transactions.js';
-import { backendSelected } from '../../../src/testing/index.js';
+import { exclusionReason, registerBackendUnavailable } from '../../../src/testing/index.js';
 import { postgresForTests } from './postgres.js';
 
 /** A way to open fresh, empty backends of one dialect. */
@@ -18,10 +18,16 @@ export interface BackendKind {
   open(options?: { retry?: RetryPolicy; busyTimeoutMs?: number }): Promise<{ backend: SqlBackend; cleanup(): Promise<void>; location: { path?: string; url?: string; schema?: string } }>;
 }
 
-/** The dialects available to this test file (PostgreSQL only with a server). */
+/**
+ * The dialects available to this test file (PostgreSQL only with a server). Each one that
+ * is excluded or unavailable gets a skipped test naming why (failing if required, see
+ * registerBackendUnavailable), so the file never ends up with no tests at all.
+ */
 export async function sqlBackendKinds(what: string): Promise<BackendKind[]> {
   const kinds: BackendKind[] = [];
-  if (backendSelected('sqlite')) {
+  const sqliteExcluded = exclusionReason('sqlite');
+  if (sqliteExcluded !== undefined) registerBackendUnavailable('sqlite', what, sqliteExcluded);
+  else {
     kinds.push({
       name: 'sqlite',
       async open(options = {}) {

@@ -10,13 +10,13 @@
  * refuses to when shapes changed but no version did.
  */
 import { sql } from 'kysely';
-import { CHANSTATE_RECORDS } from '../chanstate/records.js';
-import type { FieldTableRow, RecordSchema } from '../codec/record.js';
-import { linkNodeRecord } from '../kv/kv-link-node-store.js';
-import { KV_SCHEMA_VERSION } from '../kv/migrations.js';
-import { migrateSql, SQL_SCHEMA_VERSION } from './migrations.js';
-import { SQL_RECORDS } from './records.js';
-import type { SqlBackend, SqlTx } from './transactions.js';
+import { CHANSTATE_RECORDS } from '../src/chanstate/records.js';
+import type { FieldTableRow, RecordSchema } from '../src/codec/record.js';
+import { linkNodeRecord } from '../src/kv/link-node-store.js';
+import { KV_SCHEMA_VERSION } from '../src/kv/migrations.js';
+import { migrateSql, SQL_SCHEMA_VERSION } from '../src/sql/migrations.js';
+import { SQL_RECORDS } from '../src/sql/records.js';
+import type { SqlBackend, SqlTx } from '../src/sql/transactions.js';
 
 /** A record schema's persisted shape; fields as "<type> <name> <encoding> required|optional". */
 export interface RecordShape {

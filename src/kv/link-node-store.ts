@@ -4,19 +4,20 @@
  *
  * Layout: `link-nodes -> <nodePub 33> -> LinkNode record` (keys.ts LINK_NODES).
  */
-import { assertHex } from '../chanstate/channel-id.js';
 import { utf8, enumCodec } from '../chanstate/records.js';
+import { normalizedLinkNode, seenAt } from '../chanstate/rules.js';
 import { field, RecordSchema } from '../codec/record.js';
 import { ChandError, ErrorCode } from '../errors.js';
-import { assertPeerAddress, type LinkNode, type LinkNodeStore, type Network } from '../linknode/store.js';
+import { NETWORK_NAMES, type Network } from '../bitcoin/network.js';
+import type { LinkNode, LinkNodeStore } from '../linknode/store.js';
+import { checksummedEngine } from './checksummed-engine.js';
 import type { KvEngine, KvReadTx, KvWriteTx } from './engine.js';
 import { LINK_NODES, byteKey, keys, prefixRange } from './keys.js';
 
-const NETWORKS: readonly Network[] = ['mainnet', 'testnet', 'testnet4', 'signet', 'regtest'];
 
 /** The persisted LinkNode record. */
 export const linkNodeRecord = new RecordSchema<LinkNode>('LinkNode', [
-  { type: 0, name: 'network', codec: enumCodec('network', NETWORKS) },
+  { type: 0, name: 'network', codec: enumCodec<Network>('network', NETWORK_NAMES) },
   { type: 2, name: 'identityPub', codec: field.hex(33) },
   { type: 4, name: 'lastSeenMs', codec: field.tu53 },
   { type: 6, name: 'addresses', codec: field.list(utf8) },
@@ -42,23 +43,27 @@ export function allLinkNodes(tx: KvReadTx): LinkNode[] {
   return out;
 }
 
-/** Link nodes over a KvEngine. */
+function linkNodeNotFound(pub: string): ChandError {
+  return new ChandError(ErrorCode.LINK_NODE_NOT_FOUND, `no link node for peer ${pub}`);
+}
+
+/** Link nodes over a KvEngine. Arguments must already be validated (openChannelDb wraps it). */
 export class KvLinkNodeStore implements LinkNodeStore {
-  constructor(private readonly engine: KvEngine) {}
+  private readonly engine: KvEngine;
+
+  /** `engine` is the bare engine; values are read and written through its checksummed view. */
+  constructor(engine: KvEngine) {
+    this.engine = checksummedEngine(engine);
+  }
 
   async createLinkNodes(nodes: readonly LinkNode[]): Promise<void> {
-    for (const node of nodes) {
-      assertHex(node.identityPub, 33, 'identityPub');
-      node.addresses.forEach(assertPeerAddress);
-    }
-    await this.engine.update((tx) => nodes.forEach((node) => putLinkNode(tx, { ...node, addresses: [...new Set(node.addresses)] })));
+    await this.engine.update((tx) => nodes.forEach((node) => putLinkNode(tx, normalizedLinkNode(node))));
   }
 
   fetchLinkNode(identityPub: string): Promise<LinkNode> {
-    assertHex(identityPub, 33, 'identityPub');
     return this.engine.read((tx) => {
       const node = readLinkNode(tx, identityPub);
-      if (node === undefined) throw new ChandError(ErrorCode.LINK_NODE_NOT_FOUND, `no link node for peer ${identityPub}`);
+      if (node === undefined) throw linkNodeNotFound(identityPub);
       return node;
     });
   }
@@ -68,17 +73,14 @@ export class KvLinkNodeStore implements LinkNodeStore {
   }
 
   async deleteLinkNode(identityPub: string): Promise<void> {
-    assertHex(identityPub, 33, 'identityPub');
     await this.engine.update((tx) => deleteLinkNodeTx(tx, identityPub));
   }
 
   findMissingLinkNodes(identityPubs: readonly string[]): Promise<string[]> {
-    identityPubs.forEach((pub) => assertHex(pub, 33, 'identityPub'));
     return this.engine.read((tx) => identityPubs.filter((pub) => readLinkNode(tx, pub) === undefined));
   }
 
   addrsForNode(identityPub: string): Promise<{ known: boolean; addresses: string[] }> {
-    assertHex(identityPub, 33, 'identityPub');
     return this.engine.read((tx) => {
       const node = readLinkNode(tx, identityPub);
       return node === undefined ? { known: false, addresses: [] } : { known: true, addresses: [...node.addresses] };
@@ -86,16 +88,10 @@ export class KvLinkNodeStore implements LinkNodeStore {
   }
 
   addAddress(identityPub: string, address: string, seenAtMs: number): Promise<LinkNode> {
-    assertHex(identityPub, 33, 'identityPub');
-    assertPeerAddress(address);
     return this.engine.update((tx) => {
       const node = readLinkNode(tx, identityPub);
-      if (node === undefined) throw new ChandError(ErrorCode.LINK_NODE_NOT_FOUND, `no link node for peer ${identityPub}`);
-      const next: LinkNode = {
-        ...node,
-        lastSeenMs: Math.max(node.lastSeenMs, seenAtMs),
-        addresses: node.addresses.includes(address) ? node.addresses : [...node.addresses, address],
-      };
+      if (node === undefined) throw linkNodeNotFound(identityPub);
+      const next = seenAt(node, address, seenAtMs);
       putLinkNode(tx, next);
       return next;
     });

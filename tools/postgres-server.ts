@@ -10,12 +10,12 @@
  * Test and benchmark support only; the node never starts a cluster.
  */
 import { spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { redactUrl } from './postgres.js';
+import { redactUrl } from '../src/sql/url.js';
 
 /** A reachable server: URLs of its databases, and how to stop it (no-op unless we started it). */
 export interface PostgresServer {
@@ -73,8 +73,24 @@ function findBinDir(): string | undefined {
   return dir !== '' && existsSync(join(dir, 'initdb')) ? dir : undefined;
 }
 
+/**
+ * A throwaway cluster this process started and controls: fault tests stop and restart its
+ * server under a connected node. `stop` (from PostgresServer) shuts it down for good and
+ * deletes its files.
+ */
+export interface ThrowawayCluster extends PostgresServer {
+  /** The postmaster's PID while it runs (from postmaster.pid), for messages and checks. */
+  serverPid(): number | undefined;
+  /** `pg_ctl restart -m fast`: every connection is cut, the server is back when it resolves. */
+  restart(): Promise<void>;
+  /** Stops the server (`-m fast`) but keeps its files, so `start` brings the same data back. */
+  halt(): Promise<void>;
+  /** Starts a halted server again on the same port. */
+  start(): Promise<void>;
+}
+
 /** Starts a throwaway cluster, or returns why it could not. */
-async function startThrowaway(): Promise<PostgresServer | string> {
+export async function startThrowawayCluster(): Promise<ThrowawayCluster | string> {
   const bin = findBinDir();
   if (bin === undefined) return 'no PostgreSQL binaries (initdb) found';
   const asRoot = process.getuid?.() === 0;
@@ -92,12 +108,34 @@ async function startThrowaway(): Promise<PostgresServer | string> {
   if (init.status !== 0) return (cleanup(), `initdb failed: ${init.stderr.trim().split('\n').at(-1)}`);
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort();
-    const start = run('pg_ctl', ['-D', data, '-l', join(data, 'server.log'), '-w', '-t', '60', '-o', `-c listen_addresses=127.0.0.1 -p ${port} -k ${data}`, 'start']);
+    const serverOptions = `-c listen_addresses=127.0.0.1 -p ${port} -k ${data}`;
+    const ctl = (...args: string[]) => run('pg_ctl', ['-D', data, '-l', join(data, 'server.log'), '-w', '-t', '60', ...args]);
+    const start = ctl('-o', serverOptions, 'start');
     if (start.status === 0) {
       const base = `postgres://postgres@127.0.0.1:${port}/postgres`;
+      const must = (result: ReturnType<typeof ctl>, what: string) => {
+        if (result.status !== 0) throw new Error(`pg_ctl ${what} failed: ${result.stderr.trim().split('\n').at(-1)}`);
+      };
       return {
         source: `throwaway cluster on 127.0.0.1:${port}`,
         url: (name) => withDatabase(base, name),
+        serverPid() {
+          try {
+            const pid = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+            return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+          } catch {
+            return undefined;
+          }
+        },
+        async restart() {
+          must(ctl('-m', 'fast', '-o', serverOptions, 'restart'), 'restart');
+        },
+        async halt() {
+          must(ctl('-m', 'fast', 'stop'), 'stop');
+        },
+        async start() {
+          must(ctl('-o', serverOptions, 'start'), 'start');
+        },
         async stop() {
           run('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
           cleanup();
@@ -118,7 +156,7 @@ export async function findPostgres(): Promise<PostgresLookup> {
     if (failure === undefined) return { server: { source: redactUrl(base), url: (name) => withDatabase(base, name), stop: async () => {} } };
     reasons.push(failure);
   }
-  const started = await startThrowaway();
+  const started = await startThrowawayCluster();
   if (typeof started !== 'string') return { server: started };
   reasons.push(started);
   return { reasons };

@@ -4,13 +4,14 @@
  *
  * Layout: `link_nodes (pubkey)` and `link_node_addresses (pubkey, seq)`; addresses keep
  * their order by `seq`. Writes run `exclusive` (transactions.ts), like the coordinator whose
- * "link node exists iff channels exist" checks they take part in.
+ * "link node exists iff channels exist" checks they take part in. Storage only: arguments
+ * are validated at the public edge (CheckedLinkNodeStore), address rules are rules.ts's.
  */
-import { assertHex } from '../chanstate/channel-id.js';
+import { normalizedLinkNode, seenAt } from '../chanstate/rules.js';
 import { hexToBytes } from '../codec/bytes.js';
 import { ChandError, ErrorCode } from '../errors.js';
-import { assertPeerAddress, type LinkNode, type LinkNodeStore, type Network } from '../linknode/store.js';
-import { hex, num, uintCol } from './columns.js';
+import type { LinkNode, LinkNodeStore, Network } from '../linknode/store.js';
+import { hexOf, num } from './columns.js';
 import type { SqlBackend, SqlTx } from './transactions.js';
 
 const NETWORKS: readonly Network[] = ['mainnet', 'testnet', 'testnet4', 'signet', 'regtest'];
@@ -40,13 +41,13 @@ async function loadLinkNodes(tx: SqlTx, pubs?: readonly Uint8Array[]): Promise<L
     .execute();
   const byPub = new Map<string, string[]>();
   for (const row of addresses) {
-    const key = hex(row.pubkey);
+    const key = hexOf(row.pubkey, 33, 'link_node_addresses.pubkey');
     let list = byPub.get(key);
     if (list === undefined) byPub.set(key, (list = []));
     list.push(row.address);
   }
   return nodes.map((row) => {
-    const identityPub = hex(row.pubkey);
+    const identityPub = hexOf(row.pubkey, 33, 'link_nodes.pubkey');
     return { network: networkOf(row.network), identityPub, lastSeenMs: num(row.last_seen_ms), addresses: byPub.get(identityPub) ?? [] };
   });
 }
@@ -65,8 +66,7 @@ export function allLinkNodes(tx: SqlTx): Promise<LinkNode[]> {
 /** Writes `node`, replacing any record (and addresses) with the same key. */
 export async function putLinkNode(tx: SqlTx, node: LinkNode): Promise<void> {
   const pubkey = hexToBytes(node.identityPub);
-  if (!NETWORKS.includes(node.network)) throw new RangeError(`expected one of ${NETWORKS.join('|')}, got ${String(node.network)}`);
-  const values = { network: node.network, last_seen_ms: uintCol(node.lastSeenMs, 53, 'lastSeenMs') };
+  const values = { network: node.network, last_seen_ms: node.lastSeenMs };
   await tx
     .insertInto('link_nodes')
     .values({ pubkey, ...values })
@@ -88,26 +88,24 @@ export async function deleteLinkNodeTx(tx: SqlTx, pub: string): Promise<void> {
   await tx.deleteFrom('link_nodes').where('pubkey', '=', pubkey).execute();
 }
 
-/** Checks an address at the public edge: "host:port" (the KV store applies the same rule). */
-/** Link nodes over a SqlBackend. */
+function linkNodeNotFound(identityPub: string): ChandError {
+  return new ChandError(ErrorCode.LINK_NODE_NOT_FOUND, `no link node for peer ${identityPub}`);
+}
+
+/** Link nodes over a SqlBackend. Holds no state: any number may share one backend. */
 export class SqlLinkNodeStore implements LinkNodeStore {
   constructor(private readonly backend: SqlBackend) {}
 
   async createLinkNodes(nodes: readonly LinkNode[]): Promise<void> {
-    for (const node of nodes) {
-      assertHex(node.identityPub, 33, 'identityPub');
-      node.addresses.forEach(assertPeerAddress);
-    }
     await this.backend.runTx('exclusive', async (tx) => {
-      for (const node of nodes) await putLinkNode(tx, { ...node, addresses: [...new Set(node.addresses)] });
+      for (const node of nodes) await putLinkNode(tx, normalizedLinkNode(node));
     });
   }
 
   fetchLinkNode(identityPub: string): Promise<LinkNode> {
-    assertHex(identityPub, 33, 'identityPub');
     return this.backend.runTx('read', async (tx) => {
       const node = await readLinkNode(tx, identityPub);
-      if (node === undefined) throw new ChandError(ErrorCode.LINK_NODE_NOT_FOUND, `no link node for peer ${identityPub}`);
+      if (node === undefined) throw linkNodeNotFound(identityPub);
       return node;
     });
   }
@@ -117,12 +115,10 @@ export class SqlLinkNodeStore implements LinkNodeStore {
   }
 
   async deleteLinkNode(identityPub: string): Promise<void> {
-    assertHex(identityPub, 33, 'identityPub');
     await this.backend.runTx('exclusive', (tx) => deleteLinkNodeTx(tx, identityPub));
   }
 
   findMissingLinkNodes(identityPubs: readonly string[]): Promise<string[]> {
-    identityPubs.forEach((pub) => assertHex(pub, 33, 'identityPub'));
     return this.backend.runTx('read', async (tx) => {
       const present = new Set((await loadLinkNodes(tx, identityPubs.map(hexToBytes))).map((n) => n.identityPub));
       return identityPubs.filter((pub) => !present.has(pub));
@@ -130,7 +126,6 @@ export class SqlLinkNodeStore implements LinkNodeStore {
   }
 
   addrsForNode(identityPub: string): Promise<{ known: boolean; addresses: string[] }> {
-    assertHex(identityPub, 33, 'identityPub');
     return this.backend.runTx('read', async (tx) => {
       const node = await readLinkNode(tx, identityPub);
       return node === undefined ? { known: false, addresses: [] } : { known: true, addresses: [...node.addresses] };
@@ -138,16 +133,10 @@ export class SqlLinkNodeStore implements LinkNodeStore {
   }
 
   addAddress(identityPub: string, address: string, seenAtMs: number): Promise<LinkNode> {
-    assertHex(identityPub, 33, 'identityPub');
-    assertPeerAddress(address);
     return this.backend.runTx('exclusive', async (tx) => {
       const node = await readLinkNode(tx, identityPub);
-      if (node === undefined) throw new ChandError(ErrorCode.LINK_NODE_NOT_FOUND, `no link node for peer ${identityPub}`);
-      const next: LinkNode = {
-        ...node,
-        lastSeenMs: Math.max(node.lastSeenMs, seenAtMs),
-        addresses: node.addresses.includes(address) ? node.addresses : [...node.addresses, address],
-      };
+      if (node === undefined) throw linkNodeNotFound(identityPub);
+      const next = seenAt(node, address, seenAtMs);
       await putLinkNode(tx, next);
       return next;
     });

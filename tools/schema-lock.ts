@@ -7,12 +7,12 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { differences, fingerprintOf, introspectSqlShape, unversionedChanges, type SchemaFingerprint } from './fingerprint.js';
-import { openPostgresBackend } from './postgres.js';
+import { differences, fingerprintOf, introspectSqlShape, unversionedChanges, type SchemaFingerprint } from './schema-fingerprint.js';
+import { openPostgresBackend } from '../src/sql/postgres.js';
 import { createThrowawayDatabase, findPostgres } from './postgres-server.js';
-import { openSqliteBackend } from './sqlite.js';
+import { openSqliteBackend } from '../src/sql/sqlite.js';
 
-const LOCK_PATH = join(import.meta.dirname, '..', '..', 'schema.lock.json');
+const LOCK_PATH = join(import.meta.dirname, '..', 'schema.lock.json');
 
 const dir = mkdtempSync(join(tmpdir(), 'chand-schema-lock-'));
 const sqlite = openSqliteBackend({ file: join(dir, 'fingerprint.sqlite') });

@@ -4,36 +4,36 @@
  * never be split by a concurrent open.
  */
 import { formatOutPoint } from '../chanstate/channel-id.js';
-import { ChannelStatus, type ChannelShell, type OpenChannel, type OutPoint } from '../chanstate/types.js';
+import { closedNotFound, newLinkNode, peerNeedsLinkNode, pendingChannelOf, restoredChannelOf, withAddresses } from '../chanstate/rules.js';
+import type { ChannelShell, OpenChannel, OutPoint } from '../chanstate/types.js';
 import type { Coordinator } from '../channelcoord/coordinator.js';
-import { ChandError, ErrorCode } from '../errors.js';
-import { networkOfChainHash } from '../linknode/store.js';
-import { allInfos, channelKnown, channelsOfPeer, putNewChannel, readClosedSummary, writeClosedSummary } from './chanstate-tx.js';
+import { allClosedSummaries, allInfos, channelKnown, peerChannelCounts, putNewChannel, readClosedSummary, writeClosedSummary } from './chanstate-tx.js';
+import { checksummedEngine } from './checksummed-engine.js';
 import type { KvEngine, KvWriteTx } from './engine.js';
-import { allLinkNodes, deleteLinkNodeTx, putLinkNode, readLinkNode } from './kv-link-node-store.js';
+import { allLinkNodes, deleteLinkNodeTx, putLinkNode, readLinkNode } from './link-node-store.js';
 
 /** Creates the peer's link node if missing, and adds `addresses` to it. */
-function ensureLinkNode(tx: KvWriteTx, channel: OpenChannel, addresses: readonly string[], nowMs: number): boolean {
+function ensureLinkNode(tx: KvWriteTx, channel: OpenChannel, addresses: readonly string[], nowMs: number): void {
   const existing = readLinkNode(tx, channel.identityPub);
-  if (existing === undefined) {
-    putLinkNode(tx, { network: networkOfChainHash(channel.chainHash), identityPub: channel.identityPub, lastSeenMs: nowMs, addresses: [...new Set(addresses)] });
-    return true;
-  }
-  const missing = addresses.filter((a) => !existing.addresses.includes(a));
-  if (missing.length > 0) putLinkNode(tx, { ...existing, addresses: [...existing.addresses, ...missing] });
-  return false;
+  const next = existing === undefined ? newLinkNode(channel.identityPub, channel.chainHash, addresses, nowMs) : withAddresses(existing, addresses);
+  if (next !== undefined) putLinkNode(tx, next);
 }
 
-/** Coordinator over a KvEngine shared by the KV channel-state and link-node stores. */
+/** Coordinator over a KvEngine shared by the KV channel-state and link-node stores. Arguments must already be validated. */
 export class KvCoordinator implements Coordinator {
+  private readonly engine: KvEngine;
+
+  /** `engine` is the bare engine; values are read and written through its checksummed view. */
   constructor(
-    private readonly engine: KvEngine,
+    engine: KvEngine,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.engine = checksummedEngine(engine);
+  }
 
   async syncPendingChannel(channel: OpenChannel, address: string | undefined, pendingHeight: number): Promise<void> {
     const nowMs = this.now();
-    const pending: OpenChannel = { ...channel, isPending: true, fundingBroadcastHeight: pendingHeight };
+    const pending = pendingChannelOf(channel, pendingHeight);
     await this.engine.update((tx) => {
       putNewChannel(tx, pending);
       ensureLinkNode(tx, pending, address === undefined ? [] : [address], nowMs);
@@ -46,7 +46,7 @@ export class KvCoordinator implements Coordinator {
       for (const shell of shells) {
         // Idempotent: a channel we already know (open or closed) is left as it is.
         if (channelKnown(tx, shell.channel.fundingOutpoint)) continue;
-        const restored: OpenChannel = { ...shell.channel, status: shell.channel.status | ChannelStatus.Restored };
+        const restored = restoredChannelOf(shell.channel);
         putNewChannel(tx, restored);
         ensureLinkNode(tx, restored, shell.nodeAddresses, nowMs);
       }
@@ -56,10 +56,10 @@ export class KvCoordinator implements Coordinator {
   async markChannelFullyClosed(chanPoint: OutPoint): Promise<void> {
     await this.engine.update((tx) => {
       const summary = readClosedSummary(tx, chanPoint);
-      if (summary === undefined) throw new ChandError(ErrorCode.CLOSED_CHANNEL_NOT_FOUND, `no closed channel ${formatOutPoint(chanPoint)}`);
+      if (summary === undefined) throw closedNotFound(formatOutPoint(chanPoint));
       writeClosedSummary(tx, { ...summary, isPending: false });
       // Same transaction as the check, so a channel opened meanwhile keeps its link node.
-      if (channelsOfPeer(tx, summary.remotePub).length === 0) deleteLinkNodeTx(tx, summary.remotePub);
+      if (!peerNeedsLinkNode(peerChannelCounts(tx, summary.remotePub))) deleteLinkNodeTx(tx, summary.remotePub);
     });
   }
 
@@ -67,7 +67,7 @@ export class KvCoordinator implements Coordinator {
     return this.engine.update((tx) => {
       let deleted = 0;
       for (const node of allLinkNodes(tx)) {
-        if (channelsOfPeer(tx, node.identityPub).length > 0) continue;
+        if (peerNeedsLinkNode(peerChannelCounts(tx, node.identityPub))) continue;
         deleteLinkNodeTx(tx, node.identityPub);
         deleted++;
       }
@@ -79,9 +79,16 @@ export class KvCoordinator implements Coordinator {
     const nowMs = this.now();
     return this.engine.update((tx) => {
       let created = 0;
-      for (const info of allInfos(tx)) {
-        if (readLinkNode(tx, info.identityPub) !== undefined) continue;
-        putLinkNode(tx, { network: networkOfChainHash(info.chainHash), identityPub: info.identityPub, lastSeenMs: nowMs, addresses: [] });
+      // Peers of channels not closed, then of closes still being resolved on chain.
+      const peers = [
+        ...allInfos(tx).map((i) => ({ pub: i.identityPub, chainHash: i.chainHash })),
+        ...allClosedSummaries(tx)
+          .filter((s) => s.isPending)
+          .map((s) => ({ pub: s.remotePub, chainHash: s.chainHash })),
+      ];
+      for (const { pub, chainHash } of peers) {
+        if (readLinkNode(tx, pub) !== undefined) continue;
+        putLinkNode(tx, newLinkNode(pub, chainHash, [], nowMs));
         created++;
       }
       return created;

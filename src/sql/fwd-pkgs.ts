@@ -1,0 +1,194 @@
+/**
+ * SQL facet: forwarding packages (FwdPkgStore), plus the package writes and acks the
+ * commitment facet runs inside its own transactions (advanceCommitChainTail adds a package,
+ * appendRemoteCommitChain acks).
+ *
+ * Layout: `fwd_pkgs (source, height)` with the three filters as PkgFilter records, and
+ * `fwd_pkg_updates (source, height, kind, seq)`. Packages are keyed by the source short
+ * channel id (acks name them so); markOpen moves them when the scid changes. A package row
+ * is locked (`FOR UPDATE` where the dialect has row locks) before its filters change.
+ */
+import { sql, type Insertable } from 'kysely';
+import { pkgFilterRecord } from '../chanstate/records.js';
+import { ackAdd, ackSettleFail, assertRemovable, fwdFilterToSet, fwdPkgNotFound } from '../chanstate/rules.js';
+import { fwdPkgState } from '../chanstate/pkg-filter.js';
+import type { FwdPkgStore } from '../chanstate/store.js';
+import type { AddRef, FwdPkg, FwdState, LogUpdate, PkgFilter, SettleFailRef, ShortChannelId } from '../chanstate/types.js';
+import { findChannel, lockChannel, readTx, writeTx, type SqlStoreContext } from './chanstate-tx.js';
+import { bytes, num, plain, u64Col, u64Of } from './columns.js';
+import { prepare, PreparedInsert } from './prepared.js';
+import { PkgUpdateKind, type Database } from './schema.js';
+import type { SqlTx } from './transactions.js';
+
+interface PkgFilters {
+  readonly ackFilter: PkgFilter;
+  readonly settleFailFilter: PkgFilter;
+  readonly fwdFilter?: PkgFilter;
+}
+
+function filtersOfRow(row: { ack_filter: Uint8Array; settle_fail_filter: Uint8Array; fwd_filter: Uint8Array | null }): PkgFilters {
+  const filters = { ackFilter: pkgFilterRecord.decode(plain(row.ack_filter)), settleFailFilter: pkgFilterRecord.decode(plain(row.settle_fail_filter)) };
+  return row.fwd_filter === null ? filters : { ...filters, fwdFilter: pkgFilterRecord.decode(plain(row.fwd_filter)) };
+}
+
+const insertFwdPkgIfNew = prepare(
+  (db, source: bigint, height: number, state: number, ackFilter: Uint8Array, settleFailFilter: Uint8Array, fwdFilter: Uint8Array | null) =>
+    db
+      .insertInto('fwd_pkgs')
+      .values({ source, height, state, ack_filter: ackFilter, settle_fail_filter: settleFailFilter, fwd_filter: fwdFilter })
+      .onConflict((oc) => oc.columns(['source', 'height']).doNothing()),
+);
+const insertFwdPkgUpdates = new PreparedInsert<Insertable<Database['fwd_pkg_updates']>>(['source', 'height', 'kind', 'seq', 'log_index', 'message'], (db, rows) =>
+  db.insertInto('fwd_pkg_updates').values(rows),
+);
+
+/** Writes (or replaces) a package with its updates; its state follows from its filters. */
+export async function putFwdPkg(tx: SqlTx, pkg: FwdPkg): Promise<void> {
+  const source = u64Col(pkg.source);
+  const height = pkg.height;
+  const values = {
+    state: fwdPkgState(pkg),
+    ack_filter: pkgFilterRecord.encode(pkg.ackFilter),
+    settle_fail_filter: pkgFilterRecord.encode(pkg.settleFailFilter),
+    fwd_filter: pkg.fwdFilter === undefined ? null : pkgFilterRecord.encode(pkg.fwdFilter),
+  };
+  const updates = [
+    ...pkg.adds.map((u, seq) => ({ kind: PkgUpdateKind.Add, seq, u })),
+    ...pkg.settleFails.map((u, seq) => ({ kind: PkgUpdateKind.SettleFail, seq, u })),
+  ].map(({ kind, seq, u }) => ({ source, height, kind, seq, log_index: u.logIndex, message: u.message }));
+  const inserted = await insertFwdPkgIfNew.affected(tx, source, height, values.state, values.ack_filter, values.settle_fail_filter, values.fwd_filter);
+  if (inserted !== 1n) {
+    // A package at this height already exists (a replayed revocation): replace it.
+    await tx.updateTable('fwd_pkgs').set(values).where('source', '=', source).where('height', '=', height).execute();
+    await tx.deleteFrom('fwd_pkg_updates').where('source', '=', source).where('height', '=', height).execute();
+  }
+  await insertFwdPkgUpdates.execute(tx, updates);
+}
+
+/** The filters of package (source, height), locked for update; undefined if absent. */
+async function pkgFilters(ctx: SqlStoreContext, tx: SqlTx, source: bigint, height: number): Promise<PkgFilters | undefined> {
+  const row = await tx
+    .selectFrom('fwd_pkgs')
+    .select(['ack_filter', 'settle_fail_filter', 'fwd_filter'])
+    .where('source', '=', source)
+    .where('height', '=', height)
+    .$if(ctx.backend.capabilities.rowLocks, (qb) => qb.forUpdate())
+    .executeTakeFirst();
+  return row === undefined ? undefined : filtersOfRow(row);
+}
+
+async function savePkgFilters(tx: SqlTx, source: bigint, height: number, filters: PkgFilters): Promise<void> {
+  await tx
+    .updateTable('fwd_pkgs')
+    .set({
+      state: fwdPkgState(filters),
+      ack_filter: pkgFilterRecord.encode(filters.ackFilter),
+      settle_fail_filter: pkgFilterRecord.encode(filters.settleFailFilter),
+      fwd_filter: filters.fwdFilter === undefined ? null : pkgFilterRecord.encode(filters.fwdFilter),
+    })
+    .where('source', '=', source)
+    .where('height', '=', height)
+    .execute();
+}
+
+/** Sets ack bits of `source`'s packages; packages already removed are skipped (their adds were all acked). */
+export async function ackAddsTx(ctx: SqlStoreContext, tx: SqlTx, source: ShortChannelId, refs: readonly AddRef[]): Promise<void> {
+  const src = u64Col(source);
+  for (const ref of refs) {
+    const filters = await pkgFilters(ctx, tx, src, ref.height);
+    const ackFilter = filters === undefined ? undefined : ackAdd(filters, ref.index);
+    if (filters === undefined || ackFilter === undefined) continue;
+    await savePkgFilters(tx, src, ref.height, { ...filters, ackFilter });
+  }
+}
+
+/** Sets settle/fail ack bits in the packages the refs name; removed packages are skipped. */
+export async function ackSettleFailsTx(ctx: SqlStoreContext, tx: SqlTx, refs: readonly SettleFailRef[]): Promise<void> {
+  for (const ref of refs) {
+    const src = u64Col(ref.source);
+    const filters = await pkgFilters(ctx, tx, src, ref.height);
+    const settleFailFilter = filters === undefined ? undefined : ackSettleFail(filters, ref.index);
+    if (filters === undefined || settleFailFilter === undefined) continue;
+    await savePkgFilters(tx, src, ref.height, { ...filters, settleFailFilter });
+  }
+}
+
+/** The forwarding packages of the SQL store. */
+export function fwdPkgsFacet(ctx: SqlStoreContext): FwdPkgStore {
+  return {
+    loadFwdPkgs(chanPoint) {
+      return readTx(ctx, async (tx) => {
+        const channel = await findChannel(ctx, tx, chanPoint);
+        const source = u64Col(channel.shortChannelId);
+        const pkgs = await tx.selectFrom('fwd_pkgs').selectAll().where('source', '=', source).orderBy('height').execute();
+        if (pkgs.length === 0) return [];
+        const updates = await tx
+          .selectFrom('fwd_pkg_updates')
+          .select(['height', 'kind', 'log_index', 'message'])
+          .where('source', '=', source)
+          .orderBy('height')
+          .orderBy('kind')
+          .orderBy('seq')
+          .execute();
+        const byHeight = new Map<number, { adds: LogUpdate[]; settleFails: LogUpdate[] }>();
+        for (const u of updates) {
+          const height = num(u.height);
+          let lists = byHeight.get(height);
+          if (lists === undefined) byHeight.set(height, (lists = { adds: [], settleFails: [] }));
+          (num(u.kind) === PkgUpdateKind.Add ? lists.adds : lists.settleFails).push({ logIndex: num(u.log_index), message: bytes(u.message) });
+        }
+        return pkgs.map((row): FwdPkg => {
+          const height = num(row.height);
+          const lists = byHeight.get(height) ?? { adds: [], settleFails: [] };
+          return {
+            source: u64Of(row.source),
+            height,
+            state: num(row.state) as FwdState,
+            adds: lists.adds,
+            settleFails: lists.settleFails,
+            ...filtersOfRow(row),
+          };
+        });
+      });
+    },
+
+    async ackAddHtlcs(chanPoint, refs) {
+      await writeTx(ctx, async (tx) => ackAddsTx(ctx, tx, (await lockChannel(ctx, tx, chanPoint)).shortChannelId, refs));
+    },
+
+    async ackSettleFails(refs) {
+      await writeTx(ctx, (tx) => ackSettleFailsTx(ctx, tx, refs));
+    },
+
+    async setFwdFilter(chanPoint, height, filter) {
+      await writeTx(ctx, async (tx) => {
+        const source = u64Col((await lockChannel(ctx, tx, chanPoint)).shortChannelId);
+        const filters = await pkgFilters(ctx, tx, source, height);
+        if (filters === undefined) throw fwdPkgNotFound(chanPoint, height);
+        const adds = await tx
+          .selectFrom('fwd_pkg_updates')
+          .select(sql<bigint | number>`count(*)`.as('n'))
+          .where('source', '=', source)
+          .where('height', '=', height)
+          .where('kind', '=', PkgUpdateKind.Add)
+          .executeTakeFirstOrThrow();
+        const fwdFilter = fwdFilterToSet(filters.fwdFilter, num(adds.n), filter);
+        if (fwdFilter !== undefined) await savePkgFilters(tx, source, height, { ...filters, fwdFilter });
+      });
+    },
+
+    async removeFwdPkgs(chanPoint, heights) {
+      await writeTx(ctx, async (tx) => {
+        const channel = await lockChannel(ctx, tx, chanPoint);
+        const source = u64Col(channel.shortChannelId);
+        for (const height of heights) {
+          const filters = await pkgFilters(ctx, tx, source, height);
+          if (filters === undefined) continue;
+          assertRemovable(filters, channel.shortChannelId, height);
+          await tx.deleteFrom('fwd_pkg_updates').where('source', '=', source).where('height', '=', height).execute();
+          await tx.deleteFrom('fwd_pkgs').where('source', '=', source).where('height', '=', height).execute();
+        }
+      });
+    },
+  };
+}
