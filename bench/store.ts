@@ -482,6 +482,8 @@ function loadChannelsOf(count: number): OpenChannel[] {
   return Array.from({ length: count }, (_, i) => ({
     ...(i % 10 === 0 ? busy : idle),
     fundingOutpoint: { txid: bytesToHex(randomBytes(32)), index: i % 4 },
+    // Every channel its own key index: the stores refuse a reused one.
+    revocationKeyLocator: { family: 5, index: 100_000 + i },
     identityPub: peers[i % peers.length]!,
     shortChannelId: scidOf(700_000 + Math.floor(i / 1_000), i % 1_000, i % 4),
   }));

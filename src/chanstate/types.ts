@@ -10,17 +10,17 @@
  *   48-bit, HTLC ids fit in 53 bits in practice); a short channel id is a bigint (64 bits);
  * - bulk opaque data (transactions, signatures, scripts, wire messages) are Uint8Array.
  */
-
-/** Lowercase hex. Length is given where it matters (e.g. 64 chars for a txid, 66 for a pubkey). */
-export type Hex = string;
-
-// One definition each, in src/bitcoin (the layer below); the funding outpoint of a channel
-// is its "channel point", a key descriptor's locator is absent for the peer's keys, and a
-// shachain entry is a received per-commitment secret at its 48-bit index.
 import type { KeyDescriptor, KeyLocator } from '../bitcoin/key-chain.js';
 import type { ShachainEntry } from '../bitcoin/shachain.js';
 import type { OutPoint } from '../bitcoin/transaction.js';
+
+// One definition each, in src/bitcoin (the layer below): the funding outpoint of a channel
+// is its "channel point", a key descriptor's locator is absent for the peer's keys, and a
+// shachain entry is a received per-commitment secret at its 48-bit index.
 export type { KeyDescriptor, KeyLocator, OutPoint, ShachainEntry };
+
+/** Lowercase hex. Length is given where it matters (e.g. 64 chars for a txid, 66 for a pubkey). */
+export type Hex = string;
 
 /** BOLT 7 short channel id: block height (24 bits) | tx index (24 bits) | output index (16 bits). */
 export type ShortChannelId = bigint;
