@@ -9,10 +9,6 @@
  * this connection close itself (later calls fail with STORE_CLOSED) instead of blocking
  * the upgrade; a database written by a newer chand is refused with DB_REVERSION.
  */
-import { CheckedChannelStateStore } from '../chanstate/checked-store.js';
-import type { ChannelStateStore } from '../chanstate/store.js';
-import { CheckedCoordinator } from '../channelcoord/checked-coordinator.js';
-import type { Coordinator } from '../channelcoord/coordinator.js';
 import { createIdbChannelStateStore, type IdbChannelStateOptions } from '../idb/channel-state-store.js';
 import { IdbCoordinator } from '../idb/coordinator.js';
 import { environmentIdb, type IdbGlobals } from '../idb/idb-api.js';
@@ -20,8 +16,7 @@ import { IdbLinkNodeStore } from '../idb/link-node-store.js';
 import { openIdbDatabase, type IdbMigrationReport } from '../idb/migrations.js';
 import { META } from '../idb/stores.js';
 import { acquireTabLock, environmentLocks, type LockManagerLike, type TabLock } from '../idb/tab-lock.js';
-import { CheckedLinkNodeStore } from '../linknode/checked-store.js';
-import type { LinkNodeStore } from '../linknode/store.js';
+import { checkedStores, type ChannelStores } from './checked-stores.js';
 
 /** Which IndexedDB database to open, and with what. */
 export interface BrowserChannelDbConfig extends IdbChannelStateOptions {
@@ -38,12 +33,9 @@ export interface BrowserChannelDbConfig extends IdbChannelStateOptions {
 }
 
 /** An open browser channel database: the three stores over one IndexedDB connection. */
-export interface BrowserChannelDb {
+export interface BrowserChannelDb extends ChannelStores {
   readonly backend: 'indexeddb';
   readonly name: string;
-  readonly channelState: ChannelStateStore;
-  readonly linkNodes: LinkNodeStore;
-  readonly coordinator: Coordinator;
   /** What this open migrated (from = to when nothing was pending). */
   readonly migration: IdbMigrationReport;
   /** The schema version (the IndexedDB version number). */
@@ -79,9 +71,7 @@ export async function openBrowserChannelDb(config: BrowserChannelDbConfig): Prom
   return {
     backend: 'indexeddb',
     name: config.name,
-    channelState: new CheckedChannelStateStore(createIdbChannelStateStore(connection, config)),
-    linkNodes: new CheckedLinkNodeStore(new IdbLinkNodeStore(connection)),
-    coordinator: new CheckedCoordinator(new IdbCoordinator(connection)),
+    ...checkedStores(createIdbChannelStateStore(connection, config), new IdbLinkNodeStore(connection), new IdbCoordinator(connection)),
     migration,
     // Through a (request-free) transaction, so a closed database fails with STORE_CLOSED like every call.
     schemaVersion: () => connection.run([META], 'readonly', async () => connection.version),

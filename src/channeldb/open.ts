@@ -13,26 +13,23 @@
  */
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ChannelStateStore } from '../chanstate/store.js';
-import type { Coordinator } from '../channelcoord/coordinator.js';
 import { ChandError, ErrorCode } from '../errors.js';
 import type { KvEngine } from '../kv/engine.js';
 import { createKvChannelStateStore, type KvChannelStateOptions } from '../kv/channel-state-store.js';
 import { KvCoordinator } from '../kv/coordinator.js';
 import { KvLinkNodeStore } from '../kv/link-node-store.js';
-import { CheckedChannelStateStore } from '../chanstate/checked-store.js';
-import { CheckedCoordinator } from '../channelcoord/checked-coordinator.js';
-import { CheckedLinkNodeStore } from '../linknode/checked-store.js';
 import { createMemoryEngine } from '../kv/memory-engine.js';
 import { KV_MIGRATIONS, migrateKv, migrationStatus, readSchemaVersion, type MigrationReport } from '../kv/migrations.js';
-import type { LinkNodeStore } from '../linknode/store.js';
 import { migrateSql, readSqlSchemaVersion, sqlMigrationStatus, SQL_MIGRATIONS, type SqlMigrationReport } from '../sql/migrations.js';
 import { createSqlChannelStateStore } from '../sql/channel-state-store.js';
 import { SqlCoordinator } from '../sql/coordinator.js';
 import { SqlLinkNodeStore } from '../sql/link-node-store.js';
 import type { SqlBackend } from '../sql/transactions.js';
 import { redactUrl } from '../sql/url.js';
+import { checkedStores, type ChannelStores } from './checked-stores.js';
 import { acquireDirLock, type FileLock } from './file-lock.js';
+
+export { checkedStores, type ChannelStores };
 
 /** Which backend to open, and where. Without `backend`, a data directory opens SQLite. */
 export type ChannelDbConfig =
@@ -81,11 +78,8 @@ export interface MigrationStatus {
 }
 
 /** An open channel database: the three stores over one backend. */
-export interface ChannelDb {
+export interface ChannelDb extends ChannelStores {
   readonly backend: BackendName;
-  readonly channelState: ChannelStateStore;
-  readonly linkNodes: LinkNodeStore;
-  readonly coordinator: Coordinator;
   /** What the last open migrated (from = to when nothing was pending). */
   readonly migration: MigrationReport;
   schemaVersion(): Promise<number>;
@@ -106,22 +100,6 @@ export class DryRunResult extends ChandError {
 export const LMDB_FILE = 'channel.lmdb';
 /** Name of the SQLite database file inside a data directory. */
 export const SQLITE_FILE = 'channel.sqlite';
-
-/**
- * A backend's three stores behind the public edge that validates every argument once
- * (chanstate/checked-store.ts): backends implement storage only.
- */
-export function checkedStores(
-  channelState: ChannelStateStore,
-  linkNodes: LinkNodeStore,
-  coordinator: Coordinator,
-): { channelState: ChannelStateStore; linkNodes: LinkNodeStore; coordinator: Coordinator } {
-  return {
-    channelState: new CheckedChannelStateStore(channelState),
-    linkNodes: new CheckedLinkNodeStore(linkNodes),
-    coordinator: new CheckedCoordinator(coordinator),
-  };
-}
 
 /** The backend a config selects (SQLite when none is named). */
 export function backendOf(config: ChannelDbConfig): BackendName {

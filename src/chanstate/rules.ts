@@ -22,6 +22,7 @@ import { htlcResolution } from './log-update.js';
 import { filterContains, fwdPkgState, withBit } from './pkg-filter.js';
 import {
   ChannelStatus,
+  ChannelType,
   ClosureType,
   FwdState,
   OUTPUT_INDEX_NONE,
@@ -30,6 +31,7 @@ import {
   type ChannelCommitment,
   type ChannelConfig,
   type ChannelStatusBits,
+  type ChannelTypeBits,
   type ExternalFundingState,
   type FwdPkg,
   type Hex,
@@ -128,6 +130,22 @@ export function pendingChannelOf(channel: OpenChannel, pendingHeight: number): O
 /** The channel as restoreChannelShells stores it: marked Restored. */
 export function restoredChannelOf(channel: OpenChannel): OpenChannel {
   return { ...channel, status: channel.status | ChannelStatus.Restored };
+}
+
+/**
+ * How each status method changes the stored status bits (every method returns the status
+ * now stored): apply ORs bits in, clear removes them, borked and dataLoss set theirs.
+ */
+export const statusChange = {
+  apply: (bits: ChannelStatusBits) => (old: ChannelStatusBits): ChannelStatusBits => old | bits,
+  clear: (bits: ChannelStatusBits) => (old: ChannelStatusBits): ChannelStatusBits => old & ~bits,
+  borked: (old: ChannelStatusBits): ChannelStatusBits => old | ChannelStatus.Borked,
+  dataLoss: (old: ChannelStatusBits): ChannelStatusBits => old | ChannelStatus.LocalDataLoss,
+} as const;
+
+/** The channel type after markScidAliasNegotiated: the ScidAliasFeature bit set. */
+export function withScidAliasFeature(chanType: ChannelTypeBits): ChannelTypeBits {
+  return chanType | ChannelType.ScidAliasFeature;
 }
 
 /** The status after ORing in a broadcast close bit and the closer's initiator bit. */

@@ -5,9 +5,9 @@
  */
 import { formatOutPoint } from '../chanstate/channel-id.js';
 import { shutdownInfoRecord } from '../chanstate/records.js';
-import { broadcastStatus, packagesMove } from '../chanstate/rules.js';
+import { broadcastStatus, packagesMove, statusChange, withScidAliasFeature } from '../chanstate/rules.js';
 import type { ChannelCloseTxStore, ChannelLifecycleStore, ChannelShutdownStore, ChannelStatusStore } from '../chanstate/store.js';
-import { ChannelStatus, ChannelType, type ChannelParty, type Hex, type OutPoint, type ShortChannelId, type ShutdownInfo } from '../chanstate/types.js';
+import { ChannelStatus, type ChannelParty, type Hex, type OutPoint, type ShortChannelId, type ShutdownInfo } from '../chanstate/types.js';
 import { bytesToHex, hexToBytes } from '../codec/bytes.js';
 import { ChandError, ErrorCode } from '../errors.js';
 import { changeInfo, fwdPkgsOf, requireInfo, writeFwdPkg, writeInfo, type KvStoreContext } from './chanstate-tx.js';
@@ -63,16 +63,16 @@ export function statusAndLifecycleFacet(ctx: KvStoreContext): Facets {
       await changeInfo(ctx, chanPoint, (info) => ({ ...info, realScid }));
     },
     async markScidAliasNegotiated(chanPoint: OutPoint) {
-      await changeInfo(ctx, chanPoint, (info) => ({ ...info, chanType: info.chanType | ChannelType.ScidAliasFeature }));
+      await changeInfo(ctx, chanPoint, (info) => ({ ...info, chanType: withScidAliasFeature(info.chanType) }));
     },
 
-    applyChannelStatus: (chanPoint, bits) => status(chanPoint, (old) => old | bits),
-    clearChannelStatus: (chanPoint, bits) => status(chanPoint, (old) => old & ~bits),
-    markBorked: (chanPoint) => status(chanPoint, (old) => old | ChannelStatus.Borked),
+    applyChannelStatus: (chanPoint, bits) => status(chanPoint, statusChange.apply(bits)),
+    clearChannelStatus: (chanPoint, bits) => status(chanPoint, statusChange.clear(bits)),
+    markBorked: (chanPoint) => status(chanPoint, statusChange.borked),
     markDataLoss: (chanPoint: OutPoint, commitPoint: Hex) =>
       ctx.engine.update((tx) => {
         const info = requireInfo(tx, chanPoint);
-        const next = info.status | ChannelStatus.LocalDataLoss;
+        const next = statusChange.dataLoss(info.status);
         writeInfo(tx, { ...info, status: next });
         tx.put(keys.chan(DATA_LOSS_POINT, chanPoint), hexToBytes(commitPoint));
         return next;

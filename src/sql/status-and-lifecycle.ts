@@ -7,9 +7,9 @@
  * read-modify-write; single-column updates are one UPDATE.
  */
 import { formatOutPoint } from '../chanstate/channel-id.js';
-import { broadcastStatus, channelNotFound, packagesMove } from '../chanstate/rules.js';
+import { broadcastStatus, channelNotFound, packagesMove, statusChange, withScidAliasFeature } from '../chanstate/rules.js';
 import type { ChannelCloseTxStore, ChannelLifecycleStore, ChannelShutdownStore, ChannelStatusStore } from '../chanstate/store.js';
-import { ChannelStatus, ChannelType, type ChannelParty, type ChannelStatusBits, type OutPoint } from '../chanstate/types.js';
+import { ChannelStatus, type ChannelParty, type ChannelStatusBits, type OutPoint } from '../chanstate/types.js';
 import { hexToBytes } from '../codec/bytes.js';
 import { ChandError, ErrorCode } from '../errors.js';
 import { lockChannel, openAt, readTx, writeTx, type SqlStoreContext } from './chanstate-tx.js';
@@ -88,7 +88,7 @@ export function lifecycleFacet(ctx: SqlStoreContext): ChannelLifecycleStore {
         const row = await lockedRow(ctx, tx, chanPoint);
         await tx
           .updateTable('channels')
-          .set({ chan_type: num(row.chan_type) | ChannelType.ScidAliasFeature })
+          .set({ chan_type: withScidAliasFeature(num(row.chan_type)) })
           .where('id', '=', row.id)
           .execute();
       });
@@ -100,15 +100,15 @@ export function lifecycleFacet(ctx: SqlStoreContext): ChannelLifecycleStore {
 export function statusFacet(ctx: SqlStoreContext): ChannelStatusStore {
   return {
     applyChannelStatus(chanPoint, status) {
-      return changeStatus(ctx, chanPoint, (old) => old | status);
+      return changeStatus(ctx, chanPoint, statusChange.apply(status));
     },
 
     clearChannelStatus(chanPoint, status) {
-      return changeStatus(ctx, chanPoint, (old) => old & ~status);
+      return changeStatus(ctx, chanPoint, statusChange.clear(status));
     },
 
     markDataLoss(chanPoint, commitPoint) {
-      return changeStatus(ctx, chanPoint, (old) => old | ChannelStatus.LocalDataLoss, { data_loss_commit_point: hexToBytes(commitPoint) });
+      return changeStatus(ctx, chanPoint, statusChange.dataLoss, { data_loss_commit_point: hexToBytes(commitPoint) });
     },
 
     fetchDataLossCommitPoint(chanPoint) {
@@ -123,7 +123,7 @@ export function statusFacet(ctx: SqlStoreContext): ChannelStatusStore {
     },
 
     markBorked(chanPoint) {
-      return changeStatus(ctx, chanPoint, (old) => old | ChannelStatus.Borked);
+      return changeStatus(ctx, chanPoint, statusChange.borked);
     },
   };
 }

@@ -2,7 +2,6 @@
  * PeerManager in one process, over real sockets on 127.0.0.1: channel-message routing, the
  * simultaneous-connection tie-break, limits (init timeout, inbound cap), and stop().
  */
-import { connect, type Socket } from 'node:net';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bytesToHex, hexToBytes } from '../../src/codec/bytes.js';
@@ -14,7 +13,7 @@ import { chandInitFeatures } from '../../src/wire/features.js';
 import { encodeMessage } from '../../src/wire/message-codec.js';
 import { buildInit } from '../../src/wire/setup-messages.js';
 import type { WireMessage } from '../../src/wire/types.js';
-import { waitFor } from './support/sockets.js';
+import { dial, waitFor } from './support/sockets.js';
 
 const CHAIN = '0f9188f13cb7b2c71f2a335e3a4fc328bf5beb436012afca590b1a11466e2206';
 const managers: PeerManager[] = [];
@@ -34,14 +33,6 @@ async function manager(seed: number, options: Partial<PeerManagerOptions> = {}):
   return { m, events, port: m.address()!.port };
 }
 
-async function dial(port: number): Promise<Socket> {
-  const socket = connect({ host: '127.0.0.1', port });
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', resolve);
-    socket.once('error', reject);
-  });
-  return socket;
-}
 
 async function fake(port: number, remote: string, seed: number): Promise<Connection> {
   const conn = await openConnection({ socket: await dial(port), localStaticKey: new Uint8Array(32).fill(seed), remoteStaticKey: hexToBytes(remote) });

@@ -6,7 +6,7 @@
  * wrong chain, silence — while the node keeps serving its honest peer.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -20,6 +20,7 @@ import { decodeMessage, encodeMessage } from '../../src/wire/message-codec.js';
 import { buildInit } from '../../src/wire/setup-messages.js';
 import type { WireMessage } from '../../src/wire/types.js';
 import { type CliEvent, freePort, PeerProcess } from './support/peer-process.js';
+import { dial } from './support/sockets.js';
 
 const KEY_A = '11'.repeat(32);
 const KEY_B = '21'.repeat(32);
@@ -103,14 +104,6 @@ describe('peer-cli node key', () => {
 
 // --- misbehaving peers, driven from this process -------------------------------------------
 
-async function dial(port: number): Promise<Socket> {
-  const socket = connect({ host: '127.0.0.1', port });
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', resolve);
-    socket.once('error', reject);
-  });
-  return socket;
-}
 
 interface FakePeer {
   readonly conn: Connection;

@@ -1,6 +1,6 @@
 /**
- * Real TCP socket pairs on 127.0.0.1 for the connection tests: a listening server on a free
- * port, one client socket, and cleanup that closes everything it opened.
+ * Real TCP sockets on 127.0.0.1 for the peer tests: socket pairs (a listening server on a free
+ * port, one client socket, cleanup that closes everything it opened) and raw dials.
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
@@ -41,4 +41,14 @@ export async function waitFor(check: () => boolean, timeoutMs = 5_000, what = 'c
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+}
+
+/** A raw TCP socket to 127.0.0.1:`port`, once connected (for peers driven by hand). */
+export async function dial(port: number): Promise<Socket> {
+  const socket = connect({ host: '127.0.0.1', port });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  return socket;
 }
