@@ -88,6 +88,23 @@ describe('architecture', () => {
     }
   });
 
+  it('runtime services take narrow store facets: only node/ (and the roots, backends, testing, cli) see the whole database', () => {
+    // lnd PR #10950's "narrow consumers": the funding manager, channel actors, wallet, peers
+    // and RPC name the facets they use (Pick<CommitmentStore, ...>), never the whole store.
+    const allowed = new Set(['node', 'channeldb', 'kv', 'sql', 'idb', 'testing', 'cli', 'chanstate', 'linknode', 'channelcoord']);
+    const runtime = filesUnder(src).filter((file) => {
+      const parts = relative(src, file).split(/[\\/]/);
+      return parts.length > 1 && !allowed.has(parts[0]!);
+    });
+    expect(runtime.some((f) => relative(src, f).startsWith('funding'))).toBe(true);
+    for (const file of runtime) {
+      const text = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
+      const imports = importsOf(file).filter((spec) => targetOf(file, spec) === 'channeldb');
+      const wholeTypes = [...text.matchAll(/\b(ChannelStateStore|ChannelDb|ChannelStores|Coordinator)\b/g)].map((m) => m[1]);
+      expect({ file: relative(src, file), imports, wholeTypes }).toEqual({ file: relative(src, file), imports: [], wholeTypes: [] });
+    }
+  });
+
   it('every backend folder has the same facet files', () => {
     for (const folder of ['kv', 'sql', 'idb']) {
       const present = new Set(readdirSync(join(src, folder)));

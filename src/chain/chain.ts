@@ -118,6 +118,11 @@ export interface Chain {
   getTipHash(): Promise<string>;
   /** Hash of the best-chain block at `height`, or undefined above the tip. */
   getBlockHash(height: number): Promise<string | undefined>;
+  /**
+   * The txids of block `blockHash` in block order (position i is the transaction index a
+   * BOLT 7 short channel id carries), or undefined if the block is unknown.
+   */
+  getBlockTxids(blockHash: string): Promise<string[] | undefined>;
   /** Current fee-rate estimates. */
   getFeeEstimates(): Promise<FeeEstimates>;
 }

@@ -10,7 +10,7 @@ import { EsploraClient } from './esplora-client.js';
 export interface DevnetInfo {
   /** bech32 prefix of the network's addresses (`bcrt`). */
   readonly network: string;
-  /** Hash of the devnet genesis block: the chain hash. */
+  /** Hash of the devnet genesis block, Bitcoin regtest's: the chain hash. */
   readonly genesisHash: string;
   readonly height: number;
   readonly tipHash: string;

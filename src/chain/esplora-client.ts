@@ -368,6 +368,15 @@ export class EsploraClient implements Chain {
     return text.trim();
   }
 
+  async getBlockTxids(blockHash: string): Promise<string[] | undefined> {
+    assertHash(blockHash, 'block hash');
+    const path = `block/${blockHash}/txids`;
+    const raw = await this.getJson(path, true);
+    if (raw === undefined) return undefined;
+    if (!Array.isArray(raw) || !raw.every(isHash)) throw this.#bad(path, 'expected an array of txids');
+    return raw as string[];
+  }
+
   async getFeeEstimates(): Promise<FeeEstimates> {
     const raw = await this.getJson('fee-estimates');
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw this.#bad('fee-estimates', 'expected an object');

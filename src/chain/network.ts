@@ -1,8 +1,8 @@
 /**
  * Network parameters and address <-> output-script conversion.
  *
- * chand's devnet is a regtest-like chain, so it uses Bitcoin regtest's address parameters
- * (bech32 prefix `bcrt`); only its genesis block is its own (see devnet/block.ts).
+ * chand's devnet is a regtest chain: Bitcoin regtest's genesis block (so its chain hash is
+ * the one every BOLT implementation knows) and address parameters (bech32 prefix `bcrt`).
  */
 import { Address, NETWORK, OutScript, TEST_NETWORK } from '@scure/btc-signer';
 import type { BTC_NETWORK } from '@scure/btc-signer/utils.js';

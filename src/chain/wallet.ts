@@ -139,6 +139,11 @@ export class Wallet {
     return this.#key(0, this.#receiveCount++).address;
   }
 
+  /** Hands out the next change address (increments `changeCount`). */
+  nextChangeAddress(): string {
+    return this.#key(1, this.#changeCount++).address;
+  }
+
   #key(branch: 0 | 1, index: number): OwnedKey {
     if (!Number.isInteger(index) || index < 0 || index >= 0x8000_0000) throw new RangeError(`expected an address index in [0, 2^31), got ${index}`);
     const node = this.#account.deriveChild(branch).deriveChild(index);

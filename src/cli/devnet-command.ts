@@ -6,6 +6,10 @@
  *   chand devnet faucet <address> <amount_sat>                                pay from the faucet
  *   chand devnet info                                                         chain hash and tip
  *
+ * The chain starts at Bitcoin's regtest genesis block, so its chain hash is regtest's. A data
+ * directory created by an older chand (whose devnet had a genesis of its own) is refused with
+ * DEVNET_GENESIS_MISMATCH.
+ *
  * The control subcommands talk HTTP to `--url` (or $CHAND_ESPLORA_URL), default
  * http://127.0.0.1:3002: the port Blockstream's electrs uses for regtest.
  */
@@ -15,6 +19,7 @@ import { DevnetClient } from '../chain/devnet-client.js';
 import { devnetGenesis } from '../chain/devnet/block.js';
 import { Devnet } from '../chain/devnet/devnet.js';
 import { REGTEST } from '../chain/network.js';
+import { ChandError, ErrorCode, isChandError } from '../errors.js';
 import { toJson } from './db-command.js';
 
 /** Port `chand devnet` listens on by default. */
@@ -56,7 +61,15 @@ export function registerDevnetCommand(program: Command): void {
         initialBlocks: parseCount(flags.initialBlocks, '--initial-blocks'),
         onError: (err) => process.stderr.write(`chand devnet: internal error: ${(err as Error)?.stack ?? String(err)}\n`),
       });
-      await node.start();
+      try {
+        await node.start();
+      } catch (err) {
+        // Name the directory to delete or replace: the ledger does not know where it lives.
+        if (isChandError(err, ErrorCode.DEVNET_GENESIS_MISMATCH)) {
+          throw new ChandError(ErrorCode.DEVNET_GENESIS_MISMATCH, `--datadir ${flags.datadir}: ${err.message}`, { cause: err });
+        }
+        throw err;
+      }
       const tip = await node.ledger.getTip();
       print(`chand devnet: Esplora API at ${node.url}`);
       print(`chain hash (genesis) ${devnetGenesis().hash}, tip height ${tip.height}, data in ${flags.datadir}`);

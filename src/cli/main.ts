@@ -12,7 +12,9 @@ import { Command } from 'commander';
 import { isChandError } from '../errors.js';
 import { registerDbCommands } from './db-command.js';
 import { registerDevnetCommand } from './devnet-command.js';
-import { registerWalletCommands } from './wallet-command.js';
+import { registerNodeClientCommands } from './node-client-commands.js';
+import { registerNodeCommand } from './node-command.js';
+import { registerSignerCommands } from './signer-command.js';
 
 const program = new Command()
   .name('chand')
@@ -23,7 +25,9 @@ const program = new Command()
 
 registerDbCommands(program);
 registerDevnetCommand(program);
-registerWalletCommands(program);
+registerSignerCommands(program);
+registerNodeClientCommands(program);
+registerNodeCommand(program);
 
 /** The one-line report of `err`, and its exit code. */
 function describeFailure(err: unknown): { line: string; exitCode: number } {

@@ -50,8 +50,8 @@ export const CHAIN_HASHES: Readonly<Record<Network, Hex>> = {
 };
 
 /**
- * The network of a chain hash. Unknown chains (for example a devnet with its own genesis)
- * are treated as regtest.
+ * The network of a chain hash. Unknown chains (a private regtest-like chain with a genesis of
+ * its own) are treated as regtest.
  */
 export function networkOfChainHash(chainHash: Hex): Network {
   for (const [network, hash] of Object.entries(CHAIN_HASHES)) if (hash === chainHash) return network as Network;

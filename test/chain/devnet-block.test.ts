@@ -63,9 +63,11 @@ describe('merkle roots', () => {
 });
 
 describe('the devnet chain', () => {
-  it('has a fixed genesis block, identical on every devnet', () => {
+  it('has a fixed genesis block, identical on every devnet: Bitcoin regtest\'s', () => {
     const genesis = devnetGenesis();
-    expect(decodeHeader(genesis.header)).toMatchObject({ prevHash: ZERO_HASH, merkleRoot: genesis.txids[0] });
+    expect(decodeHeader(genesis.header)).toEqual({ version: 1, prevHash: ZERO_HASH, merkleRoot: genesis.txids[0], time: 1296688602, bits: REGTEST_BITS, nonce: 2 });
+    expect(genesis.txids).toEqual([GENESIS_MERKLE_ROOT]);
+    expect(genesis.hash).toBe('0f9188f13cb7b2c71f2a335e3a4fc328bf5beb436012afca590b1a11466e2206');
     expect(meetsTarget(genesis.header)).toBe(true);
   });
 

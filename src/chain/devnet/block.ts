@@ -1,15 +1,17 @@
 /**
  * Devnet blocks: real 80-byte Bitcoin headers, merkle roots, segwit coinbases with a witness
- * commitment (BIP141), and regtest "proof of work" (target bits 0x207fffff: about every
- * second nonce qualifies, so grinding costs nothing).
+ * commitment (BIP141), and regtest proof of work (target bits 0x207fffff: about every second
+ * nonce qualifies, so grinding costs nothing).
  *
- * The devnet's genesis block is its own and deterministic, so every devnet shares one chain
- * hash (`devnetGenesis().hash`), the value Lightning messages carry as `chain_hash`.
+ * The devnet's genesis block is Bitcoin's regtest genesis block, byte for byte (the one
+ * `bitcoind -regtest` starts from), so the devnet's chain hash (`devnetGenesis().hash`, the
+ * value Lightning messages carry as `chain_hash`) is regtest's, and other Lightning
+ * implementations configured for regtest accept it.
  */
 import { OP, compileScript, hash256, scriptNum } from '../../bitcoin/script.js';
-import { encodeTx, txidFromInternal, txidToInternal } from '../../bitcoin/transaction.js';
+import { decodeTx, encodeTx, txWeight, txidFromInternal, txidToInternal } from '../../bitcoin/transaction.js';
 import { computeTxid } from '../../bitcoin/txid.js';
-import { concatBytes } from '../../codec/bytes.js';
+import { concatBytes, hexToBytes } from '../../codec/bytes.js';
 
 /** Size of a serialized block header. */
 export const HEADER_SIZE = 80;
@@ -21,8 +23,14 @@ export const BLOCK_VERSION = 0x2000_0000;
 export const HALVING_INTERVAL = 150;
 /** Subsidy of the first blocks: 50 BTC. */
 export const INITIAL_SUBSIDY = 5_000_000_000n;
-/** Header time of the devnet genesis block (2025-01-01T00:00:00Z). */
-export const GENESIS_TIME = 1_735_689_600;
+/** Hash (display order) of Bitcoin's regtest genesis block: the devnet's chain hash. */
+export const REGTEST_GENESIS_HASH = '0f9188f13cb7b2c71f2a335e3a4fc328bf5beb436012afca590b1a11466e2206';
+/** Header time of the regtest genesis block (2011-02-02T23:16:42Z). */
+export const REGTEST_GENESIS_TIME = 1_296_688_602;
+/** Header nonce of the regtest genesis block. */
+export const REGTEST_GENESIS_NONCE = 2;
+/** The highest target (difficulty 1), bits 0x1d00ffff: what `difficulty` is measured against. */
+const DIFFICULTY_1_TARGET = 0xffffn << 208n;
 
 const WITNESS_COMMITMENT_TAG = Uint8Array.of(0xaa, 0x21, 0xa9, 0xed);
 const ZERO32 = new Uint8Array(32);
@@ -108,6 +116,31 @@ export function grindHeader(header: Omit<BlockHeader, 'nonce'>): { header: Uint8
   throw new RangeError('no nonce meets the target; use the regtest target');
 }
 
+/**
+ * The "difficulty" of a compact target, as Bitcoin Core's `getblock` and Esplora report it:
+ * the difficulty-1 target divided by this one (regtest's 0x207fffff gives 4.66e-10).
+ */
+export function blockDifficulty(bits: number): number {
+  return Number(DIFFICULTY_1_TARGET) / Number(targetFromBits(bits));
+}
+
+/** Serialized size and weight (BIP141) of a block with these transactions, coinbase first. */
+export function blockSizeAndWeight(transactions: readonly Uint8Array[]): { size: number; weight: number } {
+  const countBytes = compactSizeLength(transactions.length);
+  let size = HEADER_SIZE + countBytes;
+  // Header and transaction count carry no witness: four weight units per byte.
+  let weight = 4 * size;
+  for (const raw of transactions) {
+    size += raw.length;
+    weight += txWeight(decodeTx(raw));
+  }
+  return { size, weight };
+}
+
+function compactSizeLength(n: number): number {
+  return n < 0xfd ? 1 : n <= 0xffff ? 3 : n <= 0xffff_ffff ? 5 : 9;
+}
+
 /** Block subsidy at `height` under regtest's halving schedule. */
 export function blockSubsidy(height: number): bigint {
   const halvings = Math.floor(height / HALVING_INTERVAL);
@@ -175,21 +208,46 @@ export function assembleBlock(options: {
 
 let genesis: Block | undefined;
 
+/** The headline the genesis coinbase quotes (The Times, 3 January 2009). */
+const GENESIS_HEADLINE = 'The Times 03/Jan/2009 Chancellor on brink of second bailout for banks';
+/** The uncompressed public key the genesis output pays (P2PK); that output can never be spent. */
+const GENESIS_PUBKEY =
+  '04678afdb0fe5548271967f1a67130b7105cd6a828e03909a67962e0ea1f61deb649f6bc3f4cef38c4f35504e51ec112de5c384df7ba0b8d578a4c702b6bf11d5f';
+
 /**
- * The devnet genesis block: height 0, fixed time, its 50 BTC paid to an unspendable
- * OP_RETURN (as on Bitcoin, the genesis output cannot be spent). The same on every devnet.
+ * The genesis coinbase shared by mainnet, testnet and regtest: version 1, one input whose
+ * scriptSig pushes the mainnet bits (0x1d00ffff), the number 4 and the headline, one 50 BTC
+ * output paying the genesis key. Bitcoin never added its output to the UTXO set.
+ */
+export function genesisCoinbase(): Uint8Array {
+  const scriptSig = compileScript([Uint8Array.of(0xff, 0xff, 0x00, 0x1d), Uint8Array.of(0x04), new TextEncoder().encode(GENESIS_HEADLINE)]);
+  return encodeTx({
+    version: 1,
+    inputs: [{ txid: NULL_HASH, index: 0xffff_ffff, scriptSig, sequence: 0xffff_ffff, witness: [] }],
+    outputs: [{ value: INITIAL_SUBSIDY, script: compileScript([hexToBytes(GENESIS_PUBKEY), OP.OP_CHECKSIG]) }],
+    lockTime: 0,
+  });
+}
+
+/**
+ * The devnet genesis block: Bitcoin's regtest genesis (hash REGTEST_GENESIS_HASH). Its header
+ * is the regtest one (version 1, time 1296688602, bits 0x207fffff, nonce 2); it is not mined.
  */
 export function devnetGenesis(): Block {
   if (genesis === undefined) {
-    const coinbase = buildCoinbase(0, compileScript([OP.OP_RETURN, new TextEncoder().encode('chand devnet genesis')]), INITIAL_SUBSIDY);
+    const coinbase = genesisCoinbase();
     const txid = computeTxid(coinbase);
-    const { header, hash } = grindHeader({
+    const header = encodeHeader({
       version: 1,
       prevHash: NULL_HASH,
       merkleRoot: merkleRoot([txid]),
-      time: GENESIS_TIME,
+      time: REGTEST_GENESIS_TIME,
       bits: REGTEST_BITS,
+      nonce: REGTEST_GENESIS_NONCE,
     });
+    const hash = headerHash(header);
+    // The constants above are consensus data: a different hash is a bug here, not a state to serve.
+    if (hash !== REGTEST_GENESIS_HASH) throw new Error(`devnet genesis hashes to ${hash}, expected ${REGTEST_GENESIS_HASH}`);
     genesis = { height: 0, hash, header, transactions: [coinbase], txids: [txid] };
   }
   return genesis;

@@ -39,8 +39,12 @@ export const META_TIP = 'tip';
 export const META_FAUCET_KEY = 'faucet-key';
 export const META_NEXT_SEQ = 'next-seq';
 
-/** Version of the key layout this code reads and writes. */
-export const LAYOUT_VERSION = 1;
+/**
+ * Version of the key layout this code reads and writes. 1: the chain started at a genesis
+ * block of the devnet's own; 2: the same keys and records, with the chain starting at
+ * Bitcoin's regtest genesis (a layout-1 store is refused with DEVNET_GENESIS_MISMATCH).
+ */
+export const LAYOUT_VERSION = 2;
 /** TxRecord height of a transaction still in the mempool. */
 export const MEMPOOL_HEIGHT = 0xffff_ffff;
 

@@ -10,9 +10,12 @@
  * faucet (build, sign and accept a payment from the devnet's own key). Concurrent requests
  * are therefore serialized by the engine, and a failed validation leaves nothing behind.
  *
- * First open: writes the fixed devnet genesis block, creates the faucet's secret key (kept in
- * the store, never returned or logged) and mines `initialBlocks` blocks to it, so faucet
- * payments spend real coinbase outputs.
+ * First open: writes Bitcoin's regtest genesis block (its 50 BTC output stays out of the
+ * UTXO set, as on Bitcoin), creates the faucet's secret key (kept in the store, never
+ * returned or logged) and mines `initialBlocks` blocks to it, so faucet payments spend real
+ * coinbase outputs. Later opens check that the stored chain starts at that genesis: a store
+ * created by an older chand, whose devnet had a genesis of its own, is refused with
+ * DEVNET_GENESIS_MISMATCH and left untouched.
  *
  * Simplifications, deliberate for a test chain: coinbase outputs are spendable at once (no
  * 100-block maturity); there is no minimum relay fee, dust or package limit; blocks take the
@@ -39,7 +42,7 @@ import { assertHash, assertU32 } from '../chain-args.js';
 import { TxRejectedError } from '../chain-errors.js';
 import { fundTransaction } from '../coin-selection.js';
 import { addressToScript, REGTEST, scriptToAddress, type BitcoinNetwork } from '../network.js';
-import { assembleBlock, blockSubsidy, decodeHeader, devnetGenesis, type Block } from './block.js';
+import { assembleBlock, blockSizeAndWeight, blockSubsidy, decodeHeader, devnetGenesis, type Block } from './block.js';
 import {
   blockHeightKey,
   blockKey,
@@ -87,8 +90,31 @@ export const DEFAULT_INITIAL_BLOCKS = 5;
 export const MAX_BLOCKS_PER_MINE = 1000;
 /** Fee rate of faucet payments, sat/vB. */
 export const FAUCET_FEE_RATE = 2;
-/** Fee estimates the devnet reports unless configured otherwise (sat/vB by target). */
-export const DEFAULT_FEE_ESTIMATES: FeeEstimates = Object.freeze({ 1: 2, 2: 2, 3: 1.5, 6: 1, 12: 1, 144: 1, 504: 1, 1008: 1 });
+/** The confirmation targets Esplora's `/fee-estimates` reports: 1 to 25, 144, 504 and 1008 blocks. */
+export const ESPLORA_FEE_TARGETS: readonly number[] = Object.freeze([...Array.from({ length: 25 }, (_, i) => i + 1), 144, 504, 1008]);
+/** Fee estimates the devnet reports unless configured otherwise (sat/vB by target); every Esplora target is present. */
+export const DEFAULT_FEE_ESTIMATES: FeeEstimates = completeFeeEstimates({ 1: 2, 3: 1.5, 6: 1 });
+
+/**
+ * `estimates` with every ESPLORA_FEE_TARGETS target filled in: a missing target takes the rate
+ * of the largest given target below it, else of the smallest given one. Given targets that
+ * are not Esplora's are kept. RangeError when `estimates` gives no valid rate at all.
+ */
+export function completeFeeEstimates(estimates: FeeEstimates): FeeEstimates {
+  const given = Object.entries(estimates)
+    .map(([target, rate]) => [Number(target), rate] as const)
+    .filter(([target, rate]) => Number.isInteger(target) && target >= 1 && typeof rate === 'number' && Number.isFinite(rate) && rate >= 0)
+    .sort((a, b) => a[0] - b[0]);
+  if (given.length === 0) throw new RangeError(`expected fee estimates with at least one target, got ${JSON.stringify(estimates)}`);
+  const out: Record<number, number> = Object.fromEntries(given);
+  for (const target of ESPLORA_FEE_TARGETS) {
+    if (out[target] !== undefined) continue;
+    let rate = given[0]![1];
+    for (const [t, r] of given) if (t <= target) rate = r;
+    out[target] = rate;
+  }
+  return Object.freeze(out);
+}
 
 /** Options of `DevnetLedger.open`. */
 export interface DevnetLedgerOptions {
@@ -98,7 +124,7 @@ export interface DevnetLedgerOptions {
   readonly network?: BitcoinNetwork;
   /** Blocks mined to the faucet when the store is new (default 5). */
   readonly initialBlocks?: number;
-  /** What `getFeeEstimates` reports (default DEFAULT_FEE_ESTIMATES). */
+  /** What `getFeeEstimates` reports (default DEFAULT_FEE_ESTIMATES), completed to every Esplora target (completeFeeEstimates). */
   readonly feeEstimates?: FeeEstimates;
   /** Clock in UNIX milliseconds, for block times (default Date.now). */
   readonly now?: () => number;
@@ -110,6 +136,12 @@ export interface DevnetBlock {
   readonly hash: string;
   readonly header: Uint8Array;
   readonly txids: readonly string[];
+  /** Serialized size of the whole block, bytes. */
+  readonly size: number;
+  /** Block weight (BIP141). */
+  readonly weight: number;
+  /** Median time past: the median header time of this block and up to ten before it, UNIX seconds. */
+  readonly medianTime: number;
 }
 
 /** An unspent output found by script. `height` is undefined while its transaction is in the mempool. */
@@ -135,7 +167,8 @@ export class DevnetLedger implements Chain {
   /**
    * Opens the ledger on `options.engine`, creating the chain (genesis, faucet key, initial
    * blocks) when the store is empty. Throws ChandError DB_REVERSION if the store holds a
-   * newer layout than this code reads.
+   * newer layout than this code reads, and DEVNET_GENESIS_MISMATCH (changing nothing) if its
+   * chain does not start at Bitcoin's regtest genesis, as the chains of older chands do not.
    */
   static async open(options: DevnetLedgerOptions): Promise<DevnetLedger> {
     const initialBlocks = options.initialBlocks ?? DEFAULT_INITIAL_BLOCKS;
@@ -145,7 +178,7 @@ export class DevnetLedger implements Chain {
     const ledger = new DevnetLedger(
       options.engine,
       options.network ?? REGTEST,
-      options.feeEstimates ?? DEFAULT_FEE_ESTIMATES,
+      options.feeEstimates === undefined ? DEFAULT_FEE_ESTIMATES : completeFeeEstimates(options.feeEstimates),
       options.now ?? Date.now,
     );
     // Drawn outside the transaction: closures must not depend on fresh randomness if re-run.
@@ -154,8 +187,17 @@ export class DevnetLedger implements Chain {
     await options.engine.update((tx) => {
       const layout = tx.get(metaKey(META_LAYOUT));
       if (layout !== undefined) {
-        if (layout[0] !== LAYOUT_VERSION) {
+        if (layout[0]! > LAYOUT_VERSION) {
           throw new ChandError(ErrorCode.DB_REVERSION, `devnet store has layout version ${layout[0]}, this chand reads ${LAYOUT_VERSION}`);
+        }
+        const stored = ledger.#block(tx, 0)?.hash;
+        if (layout[0] !== LAYOUT_VERSION || stored !== devnetGenesis().hash) {
+          throw new ChandError(
+            ErrorCode.DEVNET_GENESIS_MISMATCH,
+            `devnet store (layout ${layout[0]}) holds a chain whose genesis block is ${stored ?? 'missing'}, not Bitcoin regtest's ` +
+              `${devnetGenesis().hash}: it was created by an older chand. Nothing was changed. Delete the devnet data directory ` +
+              '(its chain and faucet are test data) or start chand devnet with a new --datadir.',
+          );
         }
         return;
       }
@@ -279,7 +321,17 @@ export class DevnetLedger implements Chain {
     return this.#engine.read((tx) => this.#tip(tx));
   }
 
-  /** A block by hash, or undefined if unknown. */
+  /** The txids of a block in block order (coinbase first), or undefined if the block is unknown. */
+  async getBlockTxids(blockHash: string): Promise<string[] | undefined> {
+    assertHash(blockHash, 'block hash');
+    return this.#engine.read((tx) => {
+      const heightBytes = tx.get(blockHeightKey(blockHash));
+      if (heightBytes === undefined) return undefined;
+      return this.#block(tx, new DataView(heightBytes.buffer, heightBytes.byteOffset, 4).getUint32(0))!.txids.slice();
+    });
+  }
+
+  /** A block by hash with its size, weight and median time past, or undefined if unknown. */
   async getBlock(hash: string): Promise<DevnetBlock | undefined> {
     assertHash(hash, 'block hash');
     return this.#engine.read((tx) => {
@@ -287,7 +339,8 @@ export class DevnetLedger implements Chain {
       if (heightBytes === undefined) return undefined;
       const height = new DataView(heightBytes.buffer, heightBytes.byteOffset, 4).getUint32(0);
       const block = this.#block(tx, height)!;
-      return { height, hash: block.hash, header: block.header, txids: block.txids };
+      const { size, weight } = blockSizeAndWeight(block.txids.map((txid) => this.#txRecord(tx, txid)!.raw));
+      return { height, hash: block.hash, header: block.header, txids: block.txids, size, weight, medianTime: this.#medianTimePast(tx, height) };
     });
   }
 
@@ -519,7 +572,7 @@ export class DevnetLedger implements Chain {
           tx.put(outpointKey(PREFIX_SPENT, input), encodeSpender({ txid, vin }));
         });
       }
-      // The genesis output is unspendable by convention, as on Bitcoin.
+      // The genesis output is unspendable: Bitcoin never added it to the UTXO set.
       if (block.height === 0) return;
       decoded.outputs.forEach((output, outputIndex) => {
         if (classifyOutputScript(output.script) === 'op_return') return;

@@ -6,9 +6,12 @@
  * /tx/:txid/outspend/:vout, /tx/:txid/outspends, /address/:address/utxo, /blocks/tip/height,
  * /blocks/tip/hash, /block-height/:height, /block/:hash, /block/:hash/header,
  * /block/:hash/txids, /mempool/txids, /fee-estimates. Shapes and status codes follow
- * Esplora (electrs): plain-text errors; 404 for unknown transactions and blocks, except
- * /tx/:txid/status (`{"confirmed":false}`) and /tx/:txid/outspend (`{"spent":false}`); refused
- * broadcasts as `400 sendrawtransaction RPC error: {"code":-26,"message":"<reason>"}`.
+ * Esplora (electrs), JSON field for field (see esplora-json.ts): plain-text errors; 400 for a
+ * malformed txid or block hash (`Invalid hex string`), number (`Invalid number`) or address
+ * (`Invalid Bitcoin address`, `Address on invalid network`); 404 for unknown transactions and
+ * blocks, except /tx/:txid/status (`{"confirmed":false}`) and /tx/:txid/outspend
+ * (`{"spent":false}`); refused broadcasts as
+ * `400 sendrawtransaction RPC error: {"code":-26,"message":"<reason>"}`.
  *
  * Devnet controls (JSON in, JSON out): POST /devnet/mine {blocks?, address?} ->
  * {hashes, height}; POST /devnet/faucet {address, amount_sat} -> {txid, vout}; GET
@@ -22,11 +25,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { bytesToHex, hexToBytes } from '../../codec/bytes.js';
 import { isChandError, ErrorCode } from '../../errors.js';
-import type { ChainTransaction, TxStatus } from '../chain.js';
+import type { OutspendStatus } from '../chain.js';
 import { TxRejectedError } from '../chain-errors.js';
-import { esploraScriptType } from '../network.js';
-import { decodeHeader, devnetGenesis } from './block.js';
+import { addressToScript, NETWORKS } from '../network.js';
+import { devnetGenesis } from './block.js';
+import { blockJson, statusJson, txJson } from './esplora-json.js';
 import type { DevnetLedger } from './ledger.js';
+import { decodeTransaction } from './tx-validation.js';
 
 /** Default cap on request bodies: room for a maximum-weight transaction in hex, and then some. */
 export const DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024;
@@ -62,46 +67,26 @@ interface Reply {
   readonly body: string | Uint8Array | object;
 }
 
-const TXID = '([0-9a-fA-F]{64})';
+/** A path segment; what it must be is checked by the handler, so that malformed input gets 400, not 404. */
+const SEGMENT = '([^/]+)';
+const MAX_U32 = 0xffff_ffff;
+const MAX_U64 = (1n << 64n) - 1n;
 
-function statusJson(status: TxStatus): object {
-  return status.confirmed
-    ? { confirmed: true, block_height: status.blockHeight, block_hash: status.blockHash, block_time: status.blockTime }
-    : { confirmed: false };
+/** A txid or block hash from the path (64 hex digits, either case), lowercased; 400 `Invalid hex string` otherwise. */
+function hashParam(raw: string): string {
+  if (!/^[0-9a-fA-F]{64}$/.test(raw)) throw new HttpError(400, 'Invalid hex string');
+  return raw.toLowerCase();
 }
 
-function txJson(tx: ChainTransaction, size: number): object {
-  return {
-    txid: tx.txid,
-    version: tx.version,
-    locktime: tx.locktime,
-    vin: tx.inputs.map((input) => ({
-      txid: input.txid,
-      vout: input.index,
-      prevout:
-        input.prevout === undefined
-          ? null
-          : {
-              scriptpubkey: bytesToHex(input.prevout.script),
-              scriptpubkey_type: esploraScriptType(input.prevout.script),
-              value: Number(input.prevout.value),
-            },
-      scriptsig: '',
-      witness: input.witness.map(bytesToHex),
-      is_coinbase: input.prevout === undefined,
-      sequence: input.sequence,
-    })),
-    vout: tx.outputs.map((output) => ({
-      scriptpubkey: bytesToHex(output.script),
-      scriptpubkey_type: esploraScriptType(output.script),
-      ...(output.address === undefined ? {} : { scriptpubkey_address: output.address }),
-      value: Number(output.value),
-    })),
-    size,
-    weight: tx.weight,
-    fee: Number(tx.fee),
-    status: statusJson(tx.status),
-  };
+/**
+ * An unsigned integer from the path, parsed as electrs does (optional `+`, decimal digits,
+ * at most `max`); 400 `Invalid number` otherwise.
+ */
+function numberParam(raw: string, max: bigint): bigint {
+  if (!/^\+?\d+$/.test(raw)) throw new HttpError(400, 'Invalid number');
+  const value = BigInt(raw.replace(/^\+/, ''));
+  if (value > max) throw new HttpError(400, 'Invalid number');
+  return value;
 }
 
 /** Esplora's wrapping of a refused broadcast, with Bitcoin Core's RPC error codes. */
@@ -186,7 +171,33 @@ export class DevnetServer {
     const notFoundBlock = (): never => {
       throw new HttpError(404, 'Block not found');
     };
-    const txid = (params: string[]): string => params[0]!.toLowerCase();
+    const txid = (params: string[]): string => hashParam(params[0]!);
+    const network = ledger.network;
+    /** The address in the path, or 400 with electrs' reason. */
+    const addressParam = (raw: string): string => {
+      let address: string;
+      try {
+        address = decodeURIComponent(raw);
+      } catch {
+        throw new HttpError(400, 'Invalid Bitcoin address');
+      }
+      try {
+        addressToScript(address, network);
+        return address;
+      } catch {
+        const elsewhere = Object.values(NETWORKS).some((other) => {
+          try {
+            addressToScript(address, other);
+            return true;
+          } catch {
+            return false;
+          }
+        });
+        throw new HttpError(400, elsewhere ? 'Address on invalid network' : 'Invalid Bitcoin address');
+      }
+    };
+    const spendJson = (s: OutspendStatus): object =>
+      s.spent ? { spent: true, txid: s.txid, vin: s.vin, status: statusJson(s.status) } : { spent: false };
 
     this.#route('POST', '/tx', async (_params, req) => {
       const text = (await this.#readBody(req)).trim();
@@ -195,83 +206,59 @@ export class DevnetServer {
       }
       return { body: await ledger.broadcast(hexToBytes(text)) };
     });
-    this.#route('GET', `/tx/${TXID}`, async (params) => {
+    this.#route('GET', `/tx/${SEGMENT}`, async (params) => {
       const [tx, raw] = await Promise.all([ledger.getTransaction(txid(params)), ledger.getRawTransaction(txid(params))]);
       if (tx === undefined || raw === undefined) return notFoundTx();
-      return { body: txJson(tx, raw.length) };
+      return { body: txJson(tx, decodeTransaction(raw), network) };
     });
-    this.#route('GET', `/tx/${TXID}/status`, async (params) => {
+    this.#route('GET', `/tx/${SEGMENT}/status`, async (params) => {
       // As Esplora does, a txid nobody has seen reads as unconfirmed rather than 404.
       const status = await ledger.getTxStatus(txid(params));
       return { body: statusJson(status ?? { confirmed: false }) };
     });
-    this.#route('GET', `/tx/${TXID}/hex`, async (params) => {
+    this.#route('GET', `/tx/${SEGMENT}/hex`, async (params) => {
       const raw = await ledger.getRawTransaction(txid(params));
       return { body: raw === undefined ? notFoundTx() : bytesToHex(raw) };
     });
-    this.#route('GET', `/tx/${TXID}/raw`, async (params) => {
+    this.#route('GET', `/tx/${SEGMENT}/raw`, async (params) => {
       const raw = await ledger.getRawTransaction(txid(params));
       return { body: raw === undefined ? notFoundTx() : raw };
     });
-    this.#route('GET', `/tx/${TXID}/outspend/(\\d{1,10})`, async (params) => {
-      const vout = Number(params[1]);
-      if (vout > 0xffff_ffff) throw new HttpError(400, 'invalid vout');
-      const spend = await ledger.getOutspend(txid(params), vout);
-      return {
-        body: spend.spent ? { spent: true, txid: spend.txid, vin: spend.vin, status: statusJson(spend.status) } : { spent: false },
-      };
+    this.#route('GET', `/tx/${SEGMENT}/outspend/${SEGMENT}`, async (params) => {
+      const hash = txid(params);
+      const vout = Number(numberParam(params[1]!, BigInt(MAX_U32)));
+      return { body: spendJson(await ledger.getOutspend(hash, vout)) };
     });
-    this.#route('GET', `/tx/${TXID}/outspends`, async (params) => {
+    this.#route('GET', `/tx/${SEGMENT}/outspends`, async (params) => {
       const tx = await ledger.getTransaction(txid(params));
       if (tx === undefined) return notFoundTx();
       const spends = await Promise.all(tx.outputs.map((_, vout) => ledger.getOutspend(tx.txid, vout)));
-      return {
-        body: spends.map((s) => (s.spent ? { spent: true, txid: s.txid, vin: s.vin, status: statusJson(s.status) } : { spent: false })),
-      };
+      return { body: spends.map(spendJson) };
     });
-    this.#route('GET', '/address/([^/]{1,128})/utxo', async (params) => {
-      let address: string;
-      try {
-        address = decodeURIComponent(params[0]!);
-      } catch {
-        throw new HttpError(400, 'Invalid Bitcoin address');
-      }
-      const utxos = await ledger.getAddressUtxos(address);
+    this.#route('GET', `/address/${SEGMENT}/utxo`, async (params) => {
+      const utxos = await ledger.getAddressUtxos(addressParam(params[0]!));
       return {
         body: utxos.map((u) => ({ txid: u.txid, vout: u.index, status: statusJson(u.status), value: Number(u.value) })),
       };
     });
     this.#route('GET', '/blocks/tip/height', async () => ({ body: String(await ledger.getTipHeight()) }));
     this.#route('GET', '/blocks/tip/hash', async () => ({ body: await ledger.getTipHash() }));
-    this.#route('GET', '/block-height/(\\d{1,10})', async (params) => {
-      const height = Number(params[0]);
-      if (height > 0xffff_ffff) return notFoundBlock();
-      const hash = await ledger.getBlockHash(height);
+    this.#route('GET', `/block-height/${SEGMENT}`, async (params) => {
+      // electrs parses a usize: a 64-bit height is a number, just not one of a block here.
+      const height = numberParam(params[0]!, MAX_U64);
+      if (height > BigInt(MAX_U32)) return notFoundBlock();
+      const hash = await ledger.getBlockHash(Number(height));
       return { body: hash ?? notFoundBlock() };
     });
-    this.#route('GET', `/block/${TXID}`, async (params) => {
+    this.#route('GET', `/block/${SEGMENT}`, async (params) => {
       const block = await ledger.getBlock(txid(params));
-      if (block === undefined) return notFoundBlock();
-      const header = decodeHeader(block.header);
-      return {
-        body: {
-          id: block.hash,
-          height: block.height,
-          version: header.version,
-          timestamp: header.time,
-          tx_count: block.txids.length,
-          merkle_root: header.merkleRoot,
-          previousblockhash: block.height === 0 ? null : header.prevHash,
-          nonce: header.nonce,
-          bits: header.bits,
-        },
-      };
+      return { body: block === undefined ? notFoundBlock() : blockJson(block) };
     });
-    this.#route('GET', `/block/${TXID}/header`, async (params) => {
+    this.#route('GET', `/block/${SEGMENT}/header`, async (params) => {
       const block = await ledger.getBlock(txid(params));
       return { body: block === undefined ? notFoundBlock() : bytesToHex(block.header) };
     });
-    this.#route('GET', `/block/${TXID}/txids`, async (params) => {
+    this.#route('GET', `/block/${SEGMENT}/txids`, async (params) => {
       const block = await ledger.getBlock(txid(params));
       return { body: block === undefined ? notFoundBlock() : block.txids };
     });
@@ -328,7 +315,7 @@ export class DevnetServer {
       }
       return route.handler(match.slice(1), req);
     }
-    throw methodMismatch ? new HttpError(405, `Method ${req.method} not allowed on ${path}`) : new HttpError(404, `Not found: ${path}`);
+    throw methodMismatch ? new HttpError(405, `Method ${req.method} not allowed on ${path}`) : new HttpError(404, `endpoint does not exist ${JSON.stringify(path)}`);
   }
 
   #errorReply(err: unknown): Reply {

@@ -1,11 +1,13 @@
 /**
- * `chand wallet ...`: a test wallet (BIP84 P2WPKH from a BIP39 mnemonic) over an Esplora API.
+ * `chand signer ...`: a standalone test wallet (BIP84 P2WPKH from a BIP39 mnemonic) over an
+ * Esplora API. It plays the external signer (PSBT) and the faucet spender in tests; it is not
+ * the node's own wallet (that is `chand wallet`, a client of a running node).
  *
- *   chand wallet create                       new wallet file with a fresh mnemonic
- *   chand wallet address                      hand out the next receive address
- *   chand wallet balance | utxos              read from the chain
- *   chand wallet send <address> <amount_sat>  pay, with change back to the wallet
- *   chand wallet sign-psbt <base64>           sign the wallet's inputs of a PSBT
+ *   chand signer create                       new wallet file with a fresh mnemonic
+ *   chand signer address                      hand out the next receive address
+ *   chand signer balance | utxos              read from the chain
+ *   chand signer send <address> <amount_sat>  pay, with change back to the wallet
+ *   chand signer sign-psbt <base64>           sign the wallet's inputs of a PSBT
  *
  * A wallet is two files. The wallet file (--wallet, $CHAND_WALLET, default
  * ./chand-wallet.json) is JSON holding the network and how many addresses were handed out;
@@ -59,7 +61,7 @@ async function readWalletFile(path: string): Promise<WalletFile> {
     text = await readFile(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new ChandError(ErrorCode.WALLET_NOT_FOUND, `no wallet at ${path}; create one with "chand wallet create --wallet ${path}"`);
+      throw new ChandError(ErrorCode.WALLET_NOT_FOUND, `no wallet at ${path}; create one with "chand signer create --wallet ${path}"`);
     }
     throw err;
   }
@@ -146,9 +148,9 @@ function parseFeeRate(value: string | undefined): number | undefined {
   return rate;
 }
 
-/** Adds `chand wallet` and its subcommands to `program`. */
-export function registerWalletCommands(program: Command): void {
-  const wallet = program.command('wallet').description('a BIP84 test wallet (P2WPKH) over an Esplora API, e.g. chand devnet');
+/** Adds `chand signer` and its subcommands to `program`. */
+export function registerSignerCommands(program: Command): void {
+  const wallet = program.command('signer').description('a standalone BIP84 wallet that plays the external signer (PSBT) and faucet spender in tests');
   const common = (cmd: Command): Command =>
     cmd
       .addOption(new Option('--wallet <file>', 'wallet file').env('CHAND_WALLET').default('./chand-wallet.json'))
@@ -209,7 +211,7 @@ export function registerWalletCommands(program: Command): void {
       const { wallet: w } = await openWallet(flags);
       const psbt = Buffer.from(psbtBase64.trim(), 'base64');
       const signed = w.signPsbt(new Uint8Array(psbt));
-      if (signed.signedInputs === 0) process.stderr.write('chand wallet: no input of this PSBT belongs to the wallet\n');
+      if (signed.signedInputs === 0) process.stderr.write('chand signer: no input of this PSBT belongs to the wallet\n');
       if (flags.broadcast !== true) {
         print(Buffer.from(signed.psbt).toString('base64'));
         return;

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The chand walk-through: a local devnet chain and two nodes on 127.0.0.1; Alice funds her
+# wallet from the devnet faucet, connects to Bob, opens a 1,000,000 sat channel, the chain
+# confirms it, and both list it. Every process it starts is stopped (by PID) when it ends.
+# The README shows the same steps by hand; test/readme-walkthrough.test.ts runs this script.
+#
+# Ports and the demo directory can be moved: DEVNET_PORT, ALICE_PORT, ALICE_RPC, BOB_PORT,
+# BOB_RPC, CHAND_DEMO_DIR (default ./chand-demo, recreated on each run).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEMO=${CHAND_DEMO_DIR:-./chand-demo}
+DEVNET_PORT=${DEVNET_PORT:-3002}
+ALICE_PORT=${ALICE_PORT:-9735}
+ALICE_RPC=${ALICE_RPC:-8227}
+BOB_PORT=${BOB_PORT:-9736}
+BOB_RPC=${BOB_RPC:-8228}
+ESPLORA=http://127.0.0.1:$DEVNET_PORT
+
+# One node process per command (no npm wrapper), so $! is the process itself.
+chand() { exec node --import tsx src/cli/main.ts "$@"; }
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+trap cleanup EXIT INT TERM
+step() { printf '\n== %s\n' "$*"; }
+# Retries "$@" once a second, at most 60 times.
+retry() { for _ in $(seq 1 60); do if "$@" >/dev/null 2>&1; then return 0; fi; sleep 1; done; echo "gave up: $*" >&2; return 1; }
+
+rm -rf "$DEMO"
+mkdir -p "$DEMO"
+
+step "start the devnet chain and two nodes (logs in $DEMO/*.log)"
+(chand devnet --port "$DEVNET_PORT" --datadir "$DEMO/devnet") >"$DEMO/devnet.log" 2>&1 & pids+=($!)
+(chand node start --datadir "$DEMO/alice" --esplora "$ESPLORA" --listen "127.0.0.1:$ALICE_PORT" --rpc "127.0.0.1:$ALICE_RPC" --min-depth 1 --chain-poll-ms 500) >"$DEMO/alice.log" 2>&1 & pids+=($!)
+(chand node start --datadir "$DEMO/bob" --esplora "$ESPLORA" --listen "127.0.0.1:$BOB_PORT" --rpc "127.0.0.1:$BOB_RPC" --min-depth 1 --chain-poll-ms 500) >"$DEMO/bob.log" 2>&1 & pids+=($!)
+retry bash -c "$(declare -f chand); chand info --datadir '$DEMO/alice'"
+retry bash -c "$(declare -f chand); chand info --datadir '$DEMO/bob'"
+(chand info --datadir "$DEMO/bob")
+
+step "fund Alice's wallet from the devnet faucet and mine a block"
+ADDRESS=$( (chand wallet address --datadir "$DEMO/alice") )
+(chand devnet faucet --url "$ESPLORA" "$ADDRESS" 2000000)
+(chand devnet mine --url "$ESPLORA" 1)
+(chand wallet balance --datadir "$DEMO/alice")
+
+step "connect Alice to Bob"
+BOB_ID=$( (chand info --datadir "$DEMO/bob") | sed -n 's/^node_id: //p')
+(chand peer connect --datadir "$DEMO/alice" "$BOB_ID@127.0.0.1:$BOB_PORT")
+
+step "open a 1,000,000 sat channel and confirm it"
+(chand channel open --datadir "$DEMO/alice" "$BOB_ID" 1000000)
+(chand devnet mine --url "$ESPLORA" 1)
+retry bash -c "$(declare -f chand); chand channel list --datadir '$DEMO/bob' | grep -q ' open '"
+retry bash -c "$(declare -f chand); chand channel list --datadir '$DEMO/alice' | grep -q ' open '"
+
+step "the channel, as Alice and Bob list it"
+(chand channel list --datadir "$DEMO/alice")
+(chand channel list --datadir "$DEMO/bob")
+(chand wallet balance --datadir "$DEMO/alice")

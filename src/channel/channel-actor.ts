@@ -1,0 +1,380 @@
+/**
+ * One actor per stored channel: a mailbox that handles one event at a time, so the
+ * channel's store writes and messages happen in a fixed order.
+ *
+ * This version covers a channel from the moment it is stored (after `funding_signed`) to
+ * open: the funding confirmations, `channel_ready` both ways, and `channel_reestablish` after
+ * every reconnection. Every step persists before it sends:
+ *
+ *   funding at minimum depth → markConfirmationHeight, markOpen(scid), stage MarkedOpen
+ *     → send channel_ready → stage ChannelReadySent
+ *   peer's channel_ready → insertNextRevocation(second point)
+ *   both done → opening state deleted: the channel is open.
+ *
+ * A restart at any point resumes from the stored stage: a MarkedOpen channel sends its
+ * `channel_ready` after the next reestablish; BOLT 2 asks both sides to retransmit it while
+ * both commitment numbers are still 1. Our `channel_ready` is a function of the channel (its
+ * second per-commitment point and an alias derived from the channel id), so a resend is
+ * byte-identical.
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import type { KeyChain } from '../bitcoin/key-chain.js';
+import { ShachainStore } from '../bitcoin/shachain.js';
+import { utf8ToBytes } from '@noble/hashes/utils.js';
+import { bytesToHex, hexToBytes } from '../codec/bytes.js';
+import type { Chain } from '../chain/chain.js';
+import { channelIdOf } from '../chanstate/channel-id.js';
+import type { ChannelLifecycleStore, ChannelSetupStore, ChannelStatusStore, ClosedChannelStore, CommitmentStore, OpenChannelReads } from '../chanstate/store.js';
+import { ClosureType, OpeningStage, type ChannelOpeningState, type OpenChannel, type ShortChannelId } from '../chanstate/types.js';
+import type { ChannelLifecycle } from '../channelcoord/coordinator.js';
+import { isChandError, ErrorCode } from '../errors.js';
+import type { ChannelReady, ChannelReestablish, ErrorMsg, WireMessage } from '../wire/types.js';
+import { decideReestablish, reestablishMessage, type ReestablishView } from './reestablish.js';
+
+/** The store facets a channel actor uses. */
+export type ChannelActorStore = Pick<OpenChannelReads, 'fetchChannel'> &
+  Pick<ChannelLifecycleStore, 'markConfirmationHeight' | 'markOpen'> &
+  Pick<ChannelSetupStore, 'saveChannelOpeningState' | 'getChannelOpeningState' | 'deleteChannelOpeningState'> &
+  Pick<CommitmentStore, 'insertNextRevocation'> &
+  Pick<ChannelStatusStore, 'markDataLoss'> &
+  Pick<ClosedChannelStore, 'closeChannel'>;
+
+/** A structured log sink. */
+export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+
+/** What a channel actor needs from the node. */
+export interface ChannelActorDeps {
+  readonly store: ChannelActorStore;
+  readonly lifecycle: Pick<ChannelLifecycle, 'markChannelFullyClosed'>;
+  readonly keys: Pick<KeyChain, 'shachainProducer'>;
+  readonly chain: Pick<Chain, 'getBlockTxids' | 'getTxStatus' | 'getTipHeight'>;
+  /** Sends to the peer; rejects if it is offline. */
+  readonly send: (peerId: string, message: WireMessage) => Promise<void>;
+  readonly log: LogFn;
+  /** Called when the channel left the open set (e.g. forgotten after the funder's error). */
+  readonly onForgotten: (channelId: string) => void;
+  /** Test hook: a named point where a test may kill the process. */
+  readonly crashPoint: (name: string) => void;
+}
+
+/** What list_channels shows of an actor's channel. */
+export interface ChannelSnapshot {
+  readonly channel: OpenChannel;
+  readonly stage: OpeningStage | undefined;
+  readonly confirmations: number;
+  readonly fundingSeen: boolean;
+}
+
+/** A channel_ready alias: an scid in block range 16,000,000+ that no real block has yet, derived from the channel id. */
+export function aliasScid(channelId: string): ShortChannelId {
+  const h = sha256(hexToBytes(channelId));
+  const block = 16_000_000 + (((h[0]! << 16) | (h[1]! << 8) | h[2]!) % 700_000);
+  const tx = (h[3]! << 16) | (h[4]! << 8) | h[5]!;
+  const out = (h[6]! << 8) | h[7]!;
+  return (BigInt(block) << 40n) | (BigInt(tx) << 16n) | BigInt(out);
+}
+
+/** The BOLT 7 short channel id of an output. */
+export function makeScid(blockHeight: number, txIndex: number, outputIndex: number): ShortChannelId {
+  for (const [what, v, max] of [['block height', blockHeight, 0xffffff], ['tx index', txIndex, 0xffffff], ['output index', outputIndex, 0xffff]] as const) {
+    if (!Number.isInteger(v) || v < 0 || v > max) throw new RangeError(`expected ${what} in 0..${max}, got ${v}`);
+  }
+  return (BigInt(blockHeight) << 40n) | (BigInt(txIndex) << 16n) | BigInt(outputIndex);
+}
+
+/** "BLOCKxTXxOUTPUT". */
+export function formatScid(scid: ShortChannelId): string {
+  return `${scid >> 40n}x${(scid >> 16n) & 0xffffffn}x${scid & 0xffffn}`;
+}
+
+/** See the module comment. Create with the stored record, then `start()`. */
+export class ChannelActor {
+  readonly channelId: string;
+  readonly peerId: string;
+  readonly #deps: ChannelActorDeps;
+  #channel: OpenChannel;
+  #stage: OpeningStage | undefined;
+  #confirmations = 0;
+  #fundingSeen = false;
+  /** True once both sides exchanged channel_reestablish on the current connection (or the channel was created on it). */
+  #synced: boolean;
+  #reestablishSent = false;
+  #online: boolean;
+  #mailbox: Promise<void> = Promise.resolve();
+  #stopped = false;
+
+  /** `createdOnLiveConnection`: the channel was just negotiated on the peer's current connection, which needs no reestablish. */
+  constructor(deps: ChannelActorDeps, channel: OpenChannel, options: { online: boolean; createdOnLiveConnection: boolean }) {
+    this.#deps = deps;
+    this.#channel = channel;
+    this.channelId = channelIdOf(channel.fundingOutpoint);
+    this.peerId = channel.identityPub;
+    this.#online = options.online;
+    this.#synced = options.online && options.createdOnLiveConnection;
+  }
+
+  /** The channel as last stored, with its opening progress. */
+  snapshot(): ChannelSnapshot {
+    return { channel: this.#channel, stage: this.#stage, confirmations: this.#confirmations, fundingSeen: this.#fundingSeen };
+  }
+
+  /** True when channel_ready went both ways and the opening state is gone. */
+  get isOpen(): boolean {
+    return !this.#channel.isPending && this.#channel.remoteRevocation.nextPoint !== undefined && this.#stage === undefined;
+  }
+
+  #enqueue(what: string, fn: () => Promise<void>): Promise<void> {
+    const run = this.#mailbox.then(async () => {
+      if (this.#stopped) return;
+      try {
+        await fn();
+      } catch (err) {
+        this.#deps.log('error', `channel ${what} failed`, { channel_id: this.channelId, error: (err as Error).message, code: (err as { code?: unknown }).code });
+      }
+    });
+    this.#mailbox = run;
+    return run;
+  }
+
+  /** Loads the opening stage; if the peer is online, a reestablish follows through `peerOnline`. */
+  start(): Promise<void> {
+    return this.#enqueue('start', async () => {
+      this.#stage = await this.#loadStage();
+      if (!this.#channel.isPending) this.#fundingSeen = true;
+    });
+  }
+
+  /** Waits for queued events, then ignores new ones. */
+  async stop(): Promise<void> {
+    const last = this.#mailbox;
+    this.#stopped = true;
+    await last;
+  }
+
+  async #loadStage(): Promise<OpeningStage | undefined> {
+    try {
+      return (await this.#deps.store.getChannelOpeningState(this.#channel.fundingOutpoint)).stage;
+    } catch (err) {
+      if (isChandError(err, ErrorCode.OPENING_STATE_NOT_FOUND)) return undefined;
+      throw err;
+    }
+  }
+
+  /** The peer came online (a new connection): send our channel_reestablish. */
+  peerOnline(): Promise<void> {
+    return this.#enqueue('reestablish', async () => {
+      this.#online = true;
+      this.#synced = false;
+      this.#reestablishSent = false;
+      await this.#sendReestablish();
+    });
+  }
+
+  /** The peer's connection ended. */
+  peerOffline(): Promise<void> {
+    return this.#enqueue('offline', async () => {
+      this.#online = false;
+      this.#synced = false;
+      this.#reestablishSent = false;
+    });
+  }
+
+  /** A message from the peer for this channel. Resolves once it was handled. */
+  deliver(message: WireMessage): Promise<void> {
+    return this.#enqueue(message.type, async () => {
+      switch (message.type) {
+        case 'channel_reestablish':
+          return this.#onReestablish(message);
+        case 'channel_ready':
+          return this.#onChannelReady(message);
+        case 'error':
+          return this.#onError(message);
+        case 'warning':
+          this.#deps.log('warn', 'peer sent a warning', { channel_id: this.channelId });
+          return;
+        default:
+          // Updates and closing come with later work; tell the peer rather than drop silently.
+          this.#deps.log('warn', `ignoring ${message.type}: not supported on this channel yet`, { channel_id: this.channelId });
+          await this.#trySend({ type: 'warning', channelId: this.channelId, data: utf8ToBytes(`chand does not handle ${message.type} yet`) });
+      }
+    });
+  }
+
+  /** A confirmation count change of the funding transaction (0 while unconfirmed, no status when unknown). */
+  fundingConfirmations(confirmations: number, seen: boolean): Promise<void> {
+    return this.#enqueue('confirmations', async () => {
+      this.#confirmations = confirmations;
+      this.#fundingSeen = this.#fundingSeen || seen;
+    });
+  }
+
+  /** The funding transaction reached the channel's minimum depth in block `blockHash` at `blockHeight`. */
+  fundingDeep(blockHeight: number, blockHash: string, confirmations: number): Promise<void> {
+    return this.#enqueue('funding-deep', async () => {
+      this.#confirmations = confirmations;
+      this.#fundingSeen = true;
+      if (!this.#channel.isPending) return;
+      const op = this.#channel.fundingOutpoint;
+      const txids = await this.#deps.chain.getBlockTxids(blockHash);
+      const txIndex = txids?.indexOf(op.txid) ?? -1;
+      if (txIndex < 0) throw new Error(`funding transaction ${op.txid} is not in block ${blockHash}`);
+      const scid = makeScid(blockHeight, txIndex, op.index);
+      await this.#deps.store.markConfirmationHeight(op, blockHeight);
+      await this.#deps.store.markOpen(op, scid);
+      await this.#saveStage(OpeningStage.MarkedOpen, scid);
+      await this.#refresh();
+      this.#deps.log('info', 'funding confirmed', { channel_id: this.channelId, short_channel_id: formatScid(scid), block_height: blockHeight });
+      if (!this.#synced) return; // sent after the next reestablish
+      try {
+        await this.#sendChannelReady();
+      } catch (err) {
+        this.#deps.log('info', 'channel_ready not sent (peer offline); it goes out after the next reestablish', { channel_id: this.channelId, error: (err as Error).message });
+      }
+    });
+  }
+
+  async #saveStage(stage: OpeningStage, scid: ShortChannelId): Promise<void> {
+    const state: ChannelOpeningState = { stage, shortChannelId: scid };
+    await this.#deps.store.saveChannelOpeningState(this.#channel.fundingOutpoint, state);
+    this.#stage = stage;
+  }
+
+  async #refresh(): Promise<void> {
+    this.#channel = await this.#deps.store.fetchChannel(this.#channel.fundingOutpoint);
+  }
+
+  #view(): ReestablishView {
+    const producer = this.#deps.keys.shachainProducer(this.#channel.revocationKeyLocator);
+    const theirs = ShachainStore.fromEntries(this.#channel.remoteRevocation.secrets);
+    return {
+      channelId: this.channelId,
+      localCommitHeight: this.#channel.localCommitment.commitHeight,
+      remoteCommitHeight: this.#channel.remoteCommitment.commitHeight,
+      ourSecret: (n) => producer.perCommitmentSecret(BigInt(n)),
+      theirSecret: (n) => theirs.perCommitmentSecret(BigInt(n)),
+    };
+  }
+
+  async #sendReestablish(): Promise<void> {
+    if (this.#reestablishSent || !this.#online) return;
+    await this.#send(reestablishMessage(this.#view()));
+    this.#reestablishSent = true;
+  }
+
+  #channelReady(): ChannelReady {
+    const producer = this.#deps.keys.shachainProducer(this.#channel.revocationKeyLocator);
+    return {
+      type: 'channel_ready',
+      channelId: this.channelId,
+      secondPerCommitmentPoint: bytesToHex(producer.perCommitmentPoint(1n)),
+      alias: aliasScid(this.channelId),
+    };
+  }
+
+  async #sendChannelReady(): Promise<void> {
+    await this.#send(this.#channelReady());
+    if (this.#stage === OpeningStage.MarkedOpen) await this.#saveStage(OpeningStage.ChannelReadySent, this.#channel.shortChannelId);
+    await this.#maybeOpen();
+  }
+
+  async #maybeOpen(): Promise<void> {
+    if (this.#channel.isPending || this.#channel.remoteRevocation.nextPoint === undefined) return;
+    if (this.#stage === OpeningStage.MarkedOpen) return; // our channel_ready is not sent yet
+    if (this.#stage !== undefined) {
+      await this.#deps.store.deleteChannelOpeningState(this.#channel.fundingOutpoint);
+      this.#stage = undefined;
+      this.#deps.log('info', 'channel open', { channel_id: this.channelId, short_channel_id: formatScid(this.#channel.shortChannelId) });
+    }
+  }
+
+  async #onReestablish(msg: ChannelReestablish): Promise<void> {
+    await this.#sendReestablish();
+    const decision = decideReestablish(this.#view(), msg, !this.#channel.isPending);
+    switch (decision.kind) {
+      case 'in-sync':
+        this.#synced = true;
+        this.#deps.log('info', 'channel reestablished', { channel_id: this.channelId, resend_channel_ready: decision.resendChannelReady });
+        if (!this.#channel.isPending && (decision.resendChannelReady || this.#stage === OpeningStage.MarkedOpen)) await this.#sendChannelReady();
+        return;
+      case 'we-lost-data':
+        // Never broadcast our (old) commitment: the peer holds a newer one and would punish it.
+        await this.#deps.store.markDataLoss(this.#channel.fundingOutpoint, msg.myCurrentPerCommitmentPoint);
+        await this.#refresh();
+        this.#deps.log('error', 'peer proves we lost channel state; the channel is frozen and must be closed by the peer', { channel_id: this.channelId, reason: decision.reason });
+        await this.#trySend({ type: 'error', channelId: this.channelId, data: utf8ToBytes(`we lost data: ${decision.reason}; please force close`) });
+        return;
+      case 'fail':
+        this.#deps.log('error', 'channel_reestablish does not match our state', { channel_id: this.channelId, reason: decision.reason });
+        await this.#trySend({ type: 'error', channelId: this.channelId, data: utf8ToBytes(decision.reason) });
+        return;
+    }
+  }
+
+  async #onChannelReady(msg: ChannelReady): Promise<void> {
+    const stored = this.#channel.remoteRevocation.nextPoint;
+    if (stored === msg.secondPerCommitmentPoint) return; // a BOLT 2 retransmission
+    if (stored !== undefined) {
+      this.#deps.log('warn', 'ignoring a channel_ready with another second point', { channel_id: this.channelId });
+      return;
+    }
+    await this.#deps.store.insertNextRevocation(this.#channel.fundingOutpoint, msg.secondPerCommitmentPoint);
+    await this.#refresh();
+    this.#deps.log('info', 'received channel_ready', { channel_id: this.channelId });
+    await this.#maybeOpen();
+  }
+
+  async #onError(msg: ErrorMsg): Promise<void> {
+    const text = new TextDecoder().decode(msg.data);
+    const ch = this.#channel;
+    if (ch.isPending && !ch.isInitiator) {
+      // The funder gave up (or never stored the channel). As acceptor nothing of ours is in
+      // the funding output, so once the chain confirms it never saw the funding transaction,
+      // the channel can be forgotten.
+      const status = await this.#deps.chain.getTxStatus(ch.fundingOutpoint.txid);
+      if (status === undefined) {
+        await this.#forget(`the funder sent error: ${text}`);
+        return;
+      }
+    }
+    // Failing an open or funded channel means broadcasting our commitment, which comes with the
+    // closing work; until then the channel is kept and watched, nothing is lost.
+    this.#deps.log('error', 'peer sent error on the channel', { channel_id: this.channelId, error: text, pending: ch.isPending, initiator: ch.isInitiator });
+  }
+
+  async #forget(reason: string): Promise<void> {
+    const ch = this.#channel;
+    const tip = await this.#deps.chain.getTipHeight();
+    await this.#deps.store.closeChannel(ch.fundingOutpoint, {
+      chanPoint: ch.fundingOutpoint,
+      shortChannelId: ch.shortChannelId,
+      chainHash: ch.chainHash,
+      closingTxid: '0'.repeat(64),
+      remotePub: ch.identityPub,
+      capacitySat: ch.capacitySat,
+      closeHeight: tip,
+      settledBalanceSat: 0n,
+      timeLockedBalanceSat: 0n,
+      closeType: ClosureType.FundingCanceled,
+      isPending: false,
+      localConfig: ch.localConfig,
+    });
+    await this.#deps.lifecycle.markChannelFullyClosed(ch.fundingOutpoint);
+    this.#stopped = true;
+    this.#deps.log('info', 'forgot an unfunded channel', { channel_id: this.channelId, reason });
+    this.#deps.onForgotten(this.channelId);
+  }
+
+  async #send(message: WireMessage): Promise<void> {
+    await this.#deps.send(this.peerId, message);
+    this.#deps.crashPoint(`after-send:${message.type}`);
+  }
+
+  /** Sends, logging (not throwing) if the peer is gone: the next reestablish repeats what matters. */
+  async #trySend(message: WireMessage): Promise<void> {
+    try {
+      await this.#deps.send(this.peerId, message);
+    } catch (err) {
+      this.#deps.log('debug', `could not send ${message.type}`, { channel_id: this.channelId, error: (err as Error).message });
+    }
+  }
+}

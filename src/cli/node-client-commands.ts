@@ -1,0 +1,173 @@
+/**
+ * The `chand` commands that talk to a running node over its JSON-RPC server (docs/rpc.md):
+ *
+ *   chand info                                        node_info
+ *   chand peer connect <node_id@host:port>            connect_peer
+ *   chand peer disconnect <node_id>                   disconnect_peer
+ *   chand peer list                                   list_peers
+ *   chand channel open <peer_id> <amount_sat> [--push-msat N] [--fee-rate N]   open_channel
+ *   chand channel list [--peer ID] [--include-closed]                          list_channels
+ *   chand wallet address | balance                    new_address, wallet_balance
+ *
+ * Each is a thin client: it finds the node through `<datadir>/rpc.json` and `rpc.token`
+ * (--datadir, $CHAND_DATADIR, default ~/.chand), sends one call, and prints the result: with
+ * --json exactly the result JSON, otherwise `key: value` lines or an aligned table. Params are
+ * validated by the node, so a bad argument comes back as INVALID_PARAMS naming the param. No
+ * node there is `chand: NODE_NOT_RUNNING: ...` and exit 1 (main.ts's ChandError path).
+ */
+import { Option, type Command } from 'commander';
+import { resolveDatadir } from '../node/config.js';
+import type { ChannelResult, PeerResult } from '../rpc/api.js';
+import { RpcClient } from '../rpc/client.js';
+
+/** `--datadir`, resolved as `chand node start` resolves it (flag, then $CHAND_DATADIR, then ~/.chand). */
+function datadirOption(): Option {
+  return new Option('--datadir <dir>', "the node's data directory (default: $CHAND_DATADIR, else ~/.chand)");
+}
+
+interface ClientFlags {
+  readonly datadir?: string;
+  readonly json?: boolean;
+}
+
+function print(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
+
+/** Adds --datadir and --json to a command that calls the node. */
+function clientCommand(cmd: Command): Command {
+  return cmd.addOption(datadirOption()).option('--json', 'print the JSON-RPC result exactly');
+}
+
+/** Calls `method` on the node of `flags.datadir`. */
+async function callNode<T>(flags: ClientFlags, method: string, params?: Record<string, unknown>): Promise<T> {
+  const client = await RpcClient.forDatadir(resolveDatadir(flags.datadir, process.env));
+  return client.call<T>(method, params);
+}
+
+/** Prints `result` as JSON (--json) or through `human`. */
+function output<T>(flags: ClientFlags, result: T, human: (value: T) => string): void {
+  print(flags.json === true ? JSON.stringify(result, null, 2) : human(result));
+}
+
+/** One `key: value` line per field; lists joined by ", " ("-" when empty), absent fields left out. */
+export function formatKeyValues(value: unknown): string {
+  if (typeof value !== 'object' || value === null) return String(value);
+  const lines: string[] = [];
+  for (const [key, v] of Object.entries(value)) {
+    if (v === undefined) continue;
+    const text = Array.isArray(v) ? (v.length === 0 ? '-' : v.map(String).join(', ')) : typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v);
+    lines.push(`${key}: ${text}`);
+  }
+  return lines.join('\n');
+}
+
+/** A column of `formatTable`. */
+export interface Column<R> {
+  readonly header: string;
+  readonly value: (row: R) => string;
+  /** Right-align (numbers). */
+  readonly right?: boolean;
+}
+
+/** An aligned table with a header row, two spaces between columns, no trailing spaces. */
+export function formatTable<R>(columns: readonly Column<R>[], rows: readonly R[]): string {
+  const cells = rows.map((row) => columns.map((c) => c.value(row)));
+  const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((r) => r[i]!.length)));
+  const line = (values: readonly string[]): string =>
+    values
+      .map((v, i) => (columns[i]!.right === true ? v.padStart(widths[i]!) : v.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(columns.map((c) => c.header)), ...cells.map(line)].join('\n');
+}
+
+const PEER_COLUMNS: readonly Column<PeerResult>[] = [
+  { header: 'PEER_ID', value: (p) => p.peer_id },
+  { header: 'ADDRESS', value: (p) => p.address },
+  { header: 'DIRECTION', value: (p) => (p.inbound ? 'inbound' : 'outbound') },
+  { header: 'ONLINE_SINCE', value: (p) => new Date(p.online_since_ms).toISOString() },
+];
+
+const CHANNEL_COLUMNS: readonly Column<ChannelResult>[] = [
+  { header: 'CHANNEL_ID', value: (c) => c.channel_id },
+  { header: 'STATE', value: (c) => c.state },
+  { header: 'CAPACITY_SAT', value: (c) => String(c.capacity_sat), right: true },
+  { header: 'LOCAL_MSAT', value: (c) => c.local_balance_msat, right: true },
+  { header: 'REMOTE_MSAT', value: (c) => c.remote_balance_msat, right: true },
+  { header: 'CONF', value: (c) => `${c.confirmations}/${c.confirmations_required}`, right: true },
+  { header: 'PEER_ID', value: (c) => c.peer_id },
+  { header: 'NOTE', value: (c) => c.pending_reason ?? '' },
+];
+
+/** `--fee-rate` as a JSON number of sat/vB (the node checks the range). */
+function parseFeeRate(value: string): number {
+  if (!/^\d+(\.\d+)?$/.test(value)) throw new RangeError(`expected --fee-rate as a positive number of sat/vB, got "${value}"`);
+  return Number(value);
+}
+
+/** Adds `chand info`, `chand peer ...`, `chand channel ...` and `chand wallet ...` to `program`. */
+export function registerNodeClientCommands(program: Command): void {
+  clientCommand(program.command('info'))
+    .description('show the running node: id, network, chain tip, listen addresses, peer and channel counts')
+    .action(async (flags: ClientFlags) => {
+      output(flags, await callNode(flags, 'node_info'), formatKeyValues);
+    });
+
+  const peer = program.command('peer').description("the running node's peers");
+  clientCommand(peer.command('connect'))
+    .description('connect to a peer (returns at once if already connected)')
+    .argument('<address>', 'node_id@host:port')
+    .action(async (address: string, flags: ClientFlags) => {
+      output(flags, await callNode<PeerResult>(flags, 'connect_peer', { address }), formatKeyValues);
+    });
+  clientCommand(peer.command('disconnect'))
+    .description('close the connection with a peer')
+    .argument('<node_id>', "the peer's node id")
+    .action(async (nodeId: string, flags: ClientFlags) => {
+      output(flags, await callNode(flags, 'disconnect_peer', { peer_id: nodeId }), () => `disconnected ${nodeId.toLowerCase()}`);
+    });
+  clientCommand(peer.command('list'))
+    .description('the peers online now')
+    .action(async (flags: ClientFlags) => {
+      const result = await callNode<{ peers: PeerResult[] }>(flags, 'list_peers');
+      output(flags, result, (r) => (r.peers.length === 0 ? 'no peers online' : formatTable(PEER_COLUMNS, r.peers)));
+    });
+
+  const channel = program.command('channel').description("the running node's channels");
+  clientCommand(channel.command('open'))
+    .description("open a channel with an online peer, funded from the node's wallet")
+    .argument('<peer_id>', "the peer's node id")
+    .argument('<amount_sat>', 'channel capacity in sat')
+    .option('--push-msat <msat>', 'give the peer this much at open')
+    .option('--fee-rate <sat_per_vb>', "fee rate of the funding transaction (default: the chain's 6-block estimate)")
+    .action(async (peerId: string, amountSat: string, flags: ClientFlags & { pushMsat?: string; feeRate?: string }) => {
+      const params: Record<string, unknown> = { peer_id: peerId, funding_amount_sat: amountSat };
+      if (flags.pushMsat !== undefined) params['push_amount_msat'] = flags.pushMsat;
+      if (flags.feeRate !== undefined) params['fee_rate_sat_per_vb'] = parseFeeRate(flags.feeRate);
+      output(flags, await callNode(flags, 'open_channel', params), formatKeyValues);
+    });
+  clientCommand(channel.command('list'))
+    .description('pending and open channels (and closed ones with --include-closed)')
+    .option('--peer <node_id>', "only this peer's channels")
+    .option('--include-closed', 'also list closed channels')
+    .action(async (flags: ClientFlags & { peer?: string; includeClosed?: boolean }) => {
+      const params: Record<string, unknown> = {};
+      if (flags.peer !== undefined) params['peer_id'] = flags.peer;
+      if (flags.includeClosed === true) params['include_closed'] = true;
+      const result = await callNode<{ channels: ChannelResult[] }>(flags, 'list_channels', params);
+      output(flags, result, (r) => (r.channels.length === 0 ? 'no channels' : formatTable(CHANNEL_COLUMNS, r.channels)));
+    });
+
+  const wallet = program.command('wallet').description("the running node's wallet (for the standalone test wallet see `chand signer`)");
+  clientCommand(wallet.command('address'))
+    .description('a fresh receive address')
+    .action(async (flags: ClientFlags) => {
+      output(flags, await callNode<{ address: string }>(flags, 'new_address'), (r) => r.address);
+    });
+  clientCommand(wallet.command('balance'))
+    .description('confirmed, unconfirmed and reserved balance in sat')
+    .action(async (flags: ClientFlags) => {
+      output(flags, await callNode(flags, 'wallet_balance'), formatKeyValues);
+    });
+}

@@ -1,0 +1,210 @@
+/**
+ * The node's answers to the JSON-RPC methods (src/rpc/api.ts): each method reads the
+ * services the composition root built and formats the result with docs/rpc.md's
+ * conventions. Commands are safe to repeat: connecting to an online peer returns it,
+ * disconnecting an offline one says PEER_NOT_CONNECTED, an address request hands out a new
+ * address each time (as every wallet does).
+ */
+import { channelIdOf } from '../chanstate/channel-id.js';
+import type { Chain } from '../chain/chain.js';
+import type { ChannelActor } from '../channel/channel-actor.js';
+import type { ClosedChannelStore } from '../chanstate/store.js';
+import { ClosureType, OpeningStage, type ShortChannelId } from '../chanstate/types.js';
+import { ChandError, ErrorCode } from '../errors.js';
+import type { FundingManager } from '../funding/funding-manager.js';
+import type { PeerManager } from '../peer/peer-manager.js';
+import type {
+  ChannelResult,
+  NodeApi,
+  NodeInfoResult,
+  OpenChannelParams,
+  OpenChannelResult,
+  PeerResult,
+  WalletBalanceResult,
+} from '../rpc/api.js';
+import type { NodeWallet } from '../wallet/node-wallet.js';
+import { chandInitFeatures } from '../wire/features.js';
+
+/** What the RPC answers are made from. */
+export interface NodeApiDeps {
+  readonly nodeId: string;
+  readonly network: string;
+  readonly chainHash: string;
+  readonly version: string;
+  readonly peers: Pick<PeerManager, 'connect' | 'disconnect' | 'peers' | 'peer' | 'address'>;
+  /** Addresses we dialed, by peer id (kept for the link node of a new channel). */
+  readonly dialed: Map<string, string>;
+  readonly funding: Pick<FundingManager, 'openChannel' | 'negotiations'>;
+  readonly actors: () => readonly ChannelActor[];
+  readonly closed: Pick<ClosedChannelStore, 'fetchClosedChannels'>;
+  readonly chain: Pick<Chain, 'getTipHeight'>;
+  readonly wallet: Pick<NodeWallet, 'newAddress' | 'balance'>;
+  readonly onlinePeer: (peerId: string) => boolean;
+  readonly formatScid: (scid: ShortChannelId) => string;
+}
+
+function sat(v: bigint): number {
+  return Number(v);
+}
+
+const CLOSE_TYPE_NAMES: Readonly<Record<number, string>> = {
+  [ClosureType.Cooperative]: 'cooperative close',
+  [ClosureType.LocalForce]: 'force closed by us',
+  [ClosureType.Breach]: 'breach punished',
+  [ClosureType.FundingCanceled]: 'funding canceled',
+  [ClosureType.RemoteForce]: 'force closed by the peer',
+  [ClosureType.Abandoned]: 'abandoned',
+};
+
+/** See the module comment. */
+export class NodeRpcApi implements NodeApi {
+  readonly #d: NodeApiDeps;
+
+  constructor(deps: NodeApiDeps) {
+    this.#d = deps;
+  }
+
+  async nodeInfo(): Promise<NodeInfoResult> {
+    const listen = this.#d.peers.address();
+    const actors = this.#d.actors();
+    return {
+      node_id: this.#d.nodeId,
+      network: this.#d.network,
+      chain_hash: this.#d.chainHash,
+      version: this.#d.version,
+      listen_addresses: listen === undefined ? [] : [listen.host.includes(':') ? `[${listen.host}]:${listen.port}` : `${listen.host}:${listen.port}`],
+      block_height: await this.#d.chain.getTipHeight(),
+      peers: this.#d.peers.peers().length,
+      pending_channels: actors.filter((a) => !a.isOpen).length,
+      open_channels: actors.filter((a) => a.isOpen).length,
+      features: chandInitFeatures().bits(),
+    };
+  }
+
+  async connectPeer(params: { readonly peer_id: string; readonly address: string }): Promise<PeerResult> {
+    const info = await this.#d.peers.connect(`${params.peer_id}@${params.address}`);
+    this.#d.dialed.set(info.nodeId, params.address);
+    return peerResult(info);
+  }
+
+  async disconnectPeer(params: { readonly peer_id: string }): Promise<void> {
+    if (this.#d.peers.peer(params.peer_id) === undefined) throw new ChandError(ErrorCode.PEER_NOT_CONNECTED, `peer ${params.peer_id} is not connected`);
+    await this.#d.peers.disconnect(params.peer_id);
+  }
+
+  async listPeers(): Promise<readonly PeerResult[]> {
+    return this.#d.peers.peers().map(peerResult);
+  }
+
+  async openChannel(params: OpenChannelParams): Promise<OpenChannelResult> {
+    const result = await this.#d.funding.openChannel({
+      peerId: params.peer_id,
+      fundingAmountSat: params.funding_amount_sat,
+      pushMsat: params.push_amount_msat ?? 0n,
+      ...(params.fee_rate_sat_per_vb !== undefined ? { fundingFeeRateSatPerVb: params.fee_rate_sat_per_vb } : {}),
+    });
+    return {
+      temporary_channel_id: result.temporaryChannelId,
+      channel_id: result.channelId,
+      funding_txid: result.fundingTxid,
+      funding_output_index: result.fundingOutputIndex,
+    };
+  }
+
+  async listChannels(params: { readonly peer_id?: string; readonly include_closed?: boolean }): Promise<readonly ChannelResult[]> {
+    const tip = await this.#d.chain.getTipHeight();
+    const out: ChannelResult[] = [];
+    const wanted = (peerId: string): boolean => params.peer_id === undefined || params.peer_id === peerId;
+    for (const actor of this.#d.actors()) {
+      if (!wanted(actor.peerId)) continue;
+      const { channel: c, stage, confirmations, fundingSeen } = actor.snapshot();
+      const confs = c.isPending ? confirmations : Math.max(0, tip - c.confirmationHeight + 1);
+      let state: ChannelResult['state'];
+      let reason: string | undefined;
+      if (c.isPending) {
+        state = 'pending_open';
+        reason = !fundingSeen
+          ? 'funding transaction not seen on chain yet'
+          : `waiting for ${Math.max(0, c.numConfsRequired - confs)} more confirmation(s) (${confs}/${c.numConfsRequired})`;
+      } else if (actor.isOpen) {
+        state = 'open';
+      } else {
+        state = 'awaiting_channel_ready';
+        reason =
+          stage === OpeningStage.MarkedOpen
+            ? 'funding confirmed; our channel_ready goes out when the peer is connected'
+            : "waiting for the peer's channel_ready";
+      }
+      out.push({
+        channel_id: actor.channelId,
+        peer_id: actor.peerId,
+        state,
+        ...(reason !== undefined ? { pending_reason: reason } : {}),
+        is_initiator: c.isInitiator,
+        capacity_sat: sat(c.capacitySat),
+        local_balance_msat: c.localCommitment.localBalanceMsat.toString(),
+        remote_balance_msat: c.localCommitment.remoteBalanceMsat.toString(),
+        funding_txid: c.fundingOutpoint.txid,
+        funding_output_index: c.fundingOutpoint.index,
+        confirmations: confs,
+        confirmations_required: c.numConfsRequired,
+        ...(c.shortChannelId !== 0n ? { short_channel_id: this.#d.formatScid(c.shortChannelId) } : {}),
+        peer_online: this.#d.onlinePeer(actor.peerId),
+      });
+    }
+    for (const n of this.#d.funding.negotiations()) {
+      if (!wanted(n.peerId)) continue;
+      out.push({
+        channel_id: n.temporaryChannelId,
+        peer_id: n.peerId,
+        state: 'negotiating',
+        pending_reason: 'open_channel in progress (temporary channel id)',
+        is_initiator: n.isInitiator,
+        capacity_sat: sat(n.fundingSat),
+        local_balance_msat: '0',
+        remote_balance_msat: '0',
+        funding_txid: '',
+        funding_output_index: 0,
+        confirmations: 0,
+        confirmations_required: 0,
+        peer_online: this.#d.onlinePeer(n.peerId),
+      });
+    }
+    if (params.include_closed === true) {
+      for (const s of await this.#d.closed.fetchClosedChannels(false)) {
+        if (!wanted(s.remotePub)) continue;
+        out.push({
+          channel_id: channelIdOf(s.chanPoint),
+          peer_id: s.remotePub,
+          state: 'closed',
+          pending_reason: CLOSE_TYPE_NAMES[s.closeType] ?? `close type ${s.closeType}`,
+          is_initiator: false,
+          capacity_sat: sat(s.capacitySat),
+          local_balance_msat: (s.settledBalanceSat * 1000n).toString(),
+          remote_balance_msat: '0',
+          funding_txid: s.chanPoint.txid,
+          funding_output_index: s.chanPoint.index,
+          confirmations: 0,
+          confirmations_required: 0,
+          ...(s.shortChannelId !== 0n ? { short_channel_id: this.#d.formatScid(s.shortChannelId) } : {}),
+          peer_online: this.#d.onlinePeer(s.remotePub),
+        });
+      }
+    }
+    return out;
+  }
+
+  async newAddress(): Promise<{ readonly address: string }> {
+    return { address: await this.#d.wallet.newAddress() };
+  }
+
+  async walletBalance(): Promise<WalletBalanceResult> {
+    const b = await this.#d.wallet.balance();
+    return { confirmed_sat: sat(b.confirmedSat), unconfirmed_sat: sat(b.unconfirmedSat), reserved_sat: sat(b.reservedSat) };
+  }
+}
+
+function peerResult(info: { nodeId: string; address: string; inbound: boolean; features: readonly number[]; onlineSinceMs: number }): PeerResult {
+  return { peer_id: info.nodeId, address: info.address, inbound: info.inbound, features: info.features, online_since_ms: info.onlineSinceMs };
+}
+

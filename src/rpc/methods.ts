@@ -1,0 +1,127 @@
+/**
+ * The JSON-RPC method table: for each method its name (Fiber's), a one-line summary, its
+ * param schema, and how it calls the NodeApi and wraps the result.
+ *
+ * To add a method: add a NodeApi method in api.ts (implemented by src/node/), one
+ * `defineMethod` entry below, and its section in docs/rpc.md (test/rpc/docs.test.ts fails
+ * until the doc and the schema agree). A method's params arrive validated and converted
+ * (ids lowercase, amounts bigint); cross-field checks that are about the request's shape (not
+ * a domain rule) live in the method's `call` and throw InvalidParamsError.
+ */
+import { formatAddress, parseHostPort, parsePeerAddress } from '../peer/peer-address.js';
+import type { NodeApi } from './api.js';
+import { InvalidParamsError } from './errors.js';
+import { bool, number, object, optional, pubkey, msat, sat, string, type Fields, type ObjectSchema, type ObjectValue } from './params.js';
+
+/** One JSON-RPC method. */
+export interface RpcMethod<F extends Fields = Fields> {
+  readonly name: string;
+  /** One line for docs and help. */
+  readonly summary: string;
+  readonly params: ObjectSchema<F>;
+  /** Runs the method on validated params; the result is sent as JSON as it is. */
+  call(api: NodeApi, params: ObjectValue<F>): Promise<unknown>;
+}
+
+/** Builds a table entry; only exists so each entry's `call` is typed by its own schema. */
+export function defineMethod<F extends Fields>(method: RpcMethod<F>): RpcMethod<F> {
+  return method;
+}
+
+/** Fee rates above this are refused as typos (sat/vB). */
+const MAX_FEE_RATE_SAT_PER_VB = 100_000;
+
+/**
+ * `connect_peer` accepts `{address: "<node_id>@<host>:<port>"}` or `{peer_id, address: "host:port"}`
+ * (or both forms together when they agree); the node gets `{peer_id, address: "host:port"}`.
+ */
+function connectTarget(params: { readonly peer_id?: string; readonly address: string }): { peer_id: string; address: string } {
+  if (params.address.includes('@')) {
+    let target;
+    try {
+      target = parsePeerAddress(params.address);
+    } catch (err) {
+      throw new InvalidParamsError('address', `expected "<node_id>@<host>:<port>" or (with peer_id) "<host>:<port>", got ${JSON.stringify(params.address)}: ${(err as Error).message}`);
+    }
+    if (params.peer_id !== undefined && params.peer_id !== target.nodeId) {
+      throw new InvalidParamsError('peer_id', `expected the node id of address ${JSON.stringify(params.address)}, got ${JSON.stringify(params.peer_id)}`);
+    }
+    return { peer_id: target.nodeId, address: formatAddress(target) };
+  }
+  if (params.peer_id === undefined) {
+    throw new InvalidParamsError('address', `expected "<node_id>@<host>:<port>" (or give peer_id and "<host>:<port>"), got ${JSON.stringify(params.address)}`);
+  }
+  const hostPort = parseHostPort(params.address);
+  if (hostPort === undefined) throw new InvalidParamsError('address', `expected "<host>:<port>" with a port in [1, 65535], got ${JSON.stringify(params.address)}`);
+  return { peer_id: params.peer_id, address: formatAddress(hostPort) };
+}
+
+/** Every method the server serves, in documentation order. */
+export const METHODS: readonly RpcMethod[] = [
+  defineMethod({
+    name: 'node_info',
+    summary: "the node's id, network, chain tip, listen addresses and counts of peers and channels",
+    params: object({}),
+    call: (api) => api.nodeInfo(),
+  }),
+  defineMethod({
+    name: 'connect_peer',
+    summary: 'connect to a peer (or return the existing connection); resolves once the peer is online',
+    params: object({ address: string({ maxLength: 300 }), peer_id: optional(pubkey()) }),
+    call: (api, params) => api.connectPeer(connectTarget(params)),
+  }),
+  defineMethod({
+    name: 'disconnect_peer',
+    summary: 'close the connection with an online peer',
+    params: object({ peer_id: pubkey() }),
+    call: async (api, params) => {
+      await api.disconnectPeer({ peer_id: params.peer_id });
+      return {};
+    },
+  }),
+  defineMethod({
+    name: 'list_peers',
+    summary: 'the peers online now',
+    params: object({}),
+    call: async (api) => ({ peers: await api.listPeers() }),
+  }),
+  defineMethod({
+    name: 'open_channel',
+    summary: "open a channel with an online peer, funded from the node's wallet",
+    params: object({
+      peer_id: pubkey(),
+      funding_amount_sat: sat({ min: 1n }),
+      push_amount_msat: optional(msat()),
+      fee_rate_sat_per_vb: optional(number({ gt: 0, max: MAX_FEE_RATE_SAT_PER_VB })),
+    }),
+    call: (api, params) => api.openChannel(params),
+  }),
+  defineMethod({
+    name: 'list_channels',
+    summary: 'channels, pending and open (and closed with include_closed), optionally of one peer',
+    params: object({ peer_id: optional(pubkey()), include_closed: optional(bool()) }),
+    call: async (api, params) => ({ channels: await api.listChannels(params) }),
+  }),
+  defineMethod({
+    name: 'new_address',
+    summary: "a fresh receive address of the node's wallet",
+    params: object({}),
+    call: (api) => api.newAddress(),
+  }),
+  defineMethod({
+    name: 'wallet_balance',
+    summary: "the node's wallet balance: confirmed, unconfirmed and reserved for opens in progress",
+    params: object({}),
+    call: (api) => api.walletBalance(),
+  }),
+];
+
+/** The methods by name. */
+export function methodTable(methods: readonly RpcMethod[] = METHODS): ReadonlyMap<string, RpcMethod> {
+  const table = new Map<string, RpcMethod>();
+  for (const m of methods) {
+    if (table.has(m.name)) throw new RangeError(`expected unique method names, got ${m.name} twice`);
+    table.set(m.name, m);
+  }
+  return table;
+}

@@ -1,0 +1,82 @@
+/**
+ * The README's first command is `npm run -s walkthrough` (scripts/walkthrough.sh): devnet and
+ * two nodes as real processes, fund, connect, open, confirm, list. This test runs that script
+ * on free ports in a temporary directory and checks what a user would see: the channel open
+ * on both sides with its capacity. It also keeps the README's by-hand block true: every
+ * `chand ...` command there is a command the script runs, with the same flags.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from './support/test-network.js';
+
+const root = path.resolve(import.meta.dirname, '..');
+let demo: string | undefined;
+
+afterAll(async () => {
+  if (demo !== undefined) await rm(demo, { recursive: true, force: true });
+});
+
+interface Shape {
+  readonly command: string;
+  readonly flags: readonly string[];
+}
+
+/** The `chand` invocations of shell text: command words and flag names ("chand channel open", ["--datadir"]). */
+function invocations(text: string): Shape[] {
+  return text
+    .replace(/\$\(/g, '\n')
+    .split('\n')
+    .flatMap((line) => [...line.matchAll(/\bchand ((?:[a-z]+ ?){1,2})([^)&|;]*)/g)])
+    .map((m) => ({ command: `chand ${m[1]!.trim()}`, flags: [...m[2]!.matchAll(/--[a-z-]+/g)].map((f) => f[0]) }));
+}
+
+describe('README walk-through', () => {
+  it('lists only commands the walk-through script runs', async () => {
+    const readme = await readFile(path.join(root, 'README.md'), 'utf8');
+    const script = await readFile(path.join(root, 'scripts/walkthrough.sh'), 'utf8');
+    expect(readme).toContain('npm ci && npm run -s walkthrough');
+    const block = readme.slice(readme.indexOf('## Running a node'));
+    const byHand = block.slice(block.indexOf('```sh') + 5, block.indexOf('```', block.indexOf('```sh') + 5));
+    const readmeCommands = invocations(byHand);
+    const scriptCommands = invocations(script);
+    expect(readmeCommands.length).toBeGreaterThanOrEqual(10);
+    // Each README command runs in the script as the same command with at least its flags (the
+    // script adds only ports, the Esplora URL and a faster chain poll).
+    const missing = readmeCommands.filter((c) => !scriptCommands.some((s) => s.command === c.command && c.flags.every((f) => s.flags.includes(f))));
+    expect(missing).toEqual([]);
+  });
+
+  it('runs: devnet + two nodes, fund, connect, open, confirm, and both list the channel open', async () => {
+    demo = await mkdtemp(path.join(tmpdir(), 'chand-walk-'));
+    const ports = await Promise.all([0, 1, 2, 3, 4].map(() => freePort()));
+    const child = spawn('bash', ['scripts/walkthrough.sh'], {
+      cwd: root,
+      env: {
+        ...process.env,
+        CHAND_DEMO_DIR: path.join(demo, 'demo'),
+        DEVNET_PORT: String(ports[0]),
+        ALICE_PORT: String(ports[1]),
+        ALICE_RPC: String(ports[2]),
+        BOB_PORT: String(ports[3]),
+        BOB_RPC: String(ports[4]),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    const timer = setTimeout(() => child.kill('SIGTERM'), 240_000);
+    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+    clearTimeout(timer);
+    expect({ code, tail: code === 0 ? '' : out.slice(-3000) }).toEqual({ code: 0, tail: '' });
+    const listing = out.slice(out.indexOf('== the channel, as Alice and Bob list it'));
+    const rows = listing.split('\n').filter((l) => /^[0-9a-f]{64}\s/.test(l));
+    expect(rows).toHaveLength(2);
+    for (const row of rows) expect(row).toMatch(/^[0-9a-f]{64}\s+open\s+1000000\s/);
+    expect(rows[0]!.split(/\s+/)[0]).toBe(rows[1]!.split(/\s+/)[0]);
+    expect(out).toMatch(/confirmed_sat: 2000000/);
+  }, 300_000);
+});

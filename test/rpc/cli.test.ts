@@ -1,0 +1,213 @@
+/**
+ * The node-client commands of `chand` (src/cli/node-client-commands.ts) as a user runs them:
+ * real `chand` processes (from source, through tsx) against an RpcServer started here over the
+ * NodeApi test double (support/fake-node.ts), found through a real data directory's rpc.json
+ * and rpc.token. Checks --json output (exactly the result), human output (key: value lines,
+ * aligned tables), what reaches the node, and the one-line failures with exit code 1 —
+ * NODE_NOT_RUNNING when no node is there. Every child is bounded by a timeout and killed by PID.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ChandError, ErrorCode } from '../../src/errors.js';
+import { ensureRpcToken, RPC_ENDPOINT_FILE, RPC_TOKEN_FILE, writeRpcEndpoint } from '../../src/rpc/endpoint-files.js';
+import { RpcServer } from '../../src/rpc/server.js';
+import { ADDRESS, BALANCE, CHANNELS, FakeNode, NODE_INFO, OPENED, PEER, PEER_ID } from './support/fake-node.js';
+
+const REPO_ROOT = join(import.meta.dirname, '..', '..');
+const MAIN = join(REPO_ROOT, 'src', 'cli', 'main.ts');
+const children = new Set<ChildProcess>();
+/** This process's environment without CHAND_DATADIR, so only what a test passes counts. */
+const withoutDatadir = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'CHAND_DATADIR'));
+
+interface Run {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `chand <args>` from source; resolves when it exits, SIGKILLs it by PID after 60 s. */
+function chand(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+      cwd: REPO_ROOT,
+      env: { ...withoutDatadir, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.add(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    const timer = setTimeout(() => {
+      if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+    }, 60_000);
+    child.on('error', reject);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      children.delete(child);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
+/** Exit 1 and exactly one stderr line `chand: CODE: ...`, nothing on stdout, no stack. */
+function expectOneLineFailure(run: Run, code: string): string {
+  expect(run.status, run.stderr).toBe(1);
+  const lines = run.stderr.split('\n').filter((l) => l !== '');
+  expect(lines, run.stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(new RegExp(`^chand: ${code}: \\S`));
+  expect(run.stdout).toBe('');
+  return lines[0]!;
+}
+
+let work: string;
+let datadir: string;
+let api: FakeNode;
+let server: RpcServer;
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'chand-rpc-cli-'));
+  datadir = join(work, 'node');
+  const token = await ensureRpcToken(datadir);
+  api = new FakeNode();
+  server = new RpcServer({ api, host: '127.0.0.1', port: 0, token });
+  const { url } = await server.start();
+  await writeRpcEndpoint(datadir, { url, pid: process.pid });
+});
+
+afterAll(async () => {
+  for (const child of children) if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGKILL');
+  await server?.stop();
+  await rm(work, { recursive: true, force: true });
+});
+
+describe('chand node-client commands', { timeout: 180_000 }, () => {
+  it('info --json prints the node_info result exactly; info prints key: value lines', async () => {
+    const json = await chand(['info', '--json', '--datadir', datadir]);
+    expect(json.status, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual(NODE_INFO);
+    // --datadir from the environment
+    const human = await chand(['info'], { CHAND_DATADIR: datadir });
+    expect(human.status, human.stderr).toBe(0);
+    expect(human.stdout.split('\n')).toEqual([
+      `node_id: ${NODE_INFO.node_id}`,
+      'network: regtest',
+      `chain_hash: ${NODE_INFO.chain_hash}`,
+      'version: 0.1.0',
+      'listen_addresses: 127.0.0.1:9735',
+      'block_height: 101',
+      'peers: 1',
+      'pending_channels: 1',
+      'open_channels: 1',
+      'features: 1, 5, 7',
+      '',
+    ]);
+  });
+
+  it('--datadir defaults to $CHAND_DATADIR, else ~/.chand', async () => {
+    const home = join(work, 'home');
+    await mkdir(join(home, '.chand'), { recursive: true });
+    await copyFile(join(datadir, RPC_TOKEN_FILE), join(home, '.chand', RPC_TOKEN_FILE));
+    await copyFile(join(datadir, RPC_ENDPOINT_FILE), join(home, '.chand', RPC_ENDPOINT_FILE));
+    const viaHome = await chand(['wallet', 'address'], { HOME: home });
+    expect(viaHome.status, viaHome.stderr).toBe(0);
+    expect(viaHome.stdout).toBe(`${ADDRESS}\n`);
+    // The flag wins over the environment, which wins over ~/.chand.
+    const flagWins = await chand(['wallet', 'address', '--datadir', join(work, 'nothing-here')], { HOME: home, CHAND_DATADIR: datadir });
+    expect(expectOneLineFailure(flagWins, 'NODE_NOT_RUNNING')).toContain('nothing-here');
+    const envWins = await chand(['wallet', 'address'], { HOME: join(work, 'no-home'), CHAND_DATADIR: datadir });
+    expect(envWins.stdout).toBe(`${ADDRESS}\n`);
+  });
+
+  it('peer connect / list / disconnect send the right params and print tables', async () => {
+    api.calls.length = 0;
+    const connect = await chand(['peer', 'connect', `${PEER_ID.toUpperCase()}@127.0.0.1:9736`, '--json', '--datadir', datadir]);
+    expect(connect.status, connect.stderr).toBe(0);
+    expect(JSON.parse(connect.stdout)).toEqual({ ...PEER, address: '127.0.0.1:9736' });
+    const list = await chand(['peer', 'list', '--datadir', datadir]);
+    expect(list.status, list.stderr).toBe(0);
+    const [header, row, end] = list.stdout.split('\n');
+    expect(header).toMatch(/^PEER_ID {61}ADDRESS {9}DIRECTION {2}ONLINE_SINCE$/);
+    expect(row).toBe(`${PEER_ID}  127.0.0.1:9736  outbound   2023-11-14T22:13:20.000Z`);
+    expect(end).toBe('');
+    const disconnect = await chand(['peer', 'disconnect', PEER_ID, '--datadir', datadir]);
+    expect(disconnect.stdout).toBe(`disconnected ${PEER_ID}\n`);
+    expect(api.calls).toEqual([
+      { method: 'connectPeer', params: { peer_id: PEER_ID, address: '127.0.0.1:9736' } },
+      { method: 'listPeers', params: undefined },
+      { method: 'disconnectPeer', params: { peer_id: PEER_ID } },
+    ]);
+  });
+
+  it('channel open passes amounts as given and prints the result; bad input comes back as INVALID_PARAMS', async () => {
+    api.calls.length = 0;
+    const open = await chand(['channel', 'open', PEER_ID, '500000', '--push-msat', '9007199254740993', '--fee-rate', '2.5', '--datadir', datadir]);
+    expect(open.status, open.stderr).toBe(0);
+    expect(open.stdout).toBe(
+      [`temporary_channel_id: ${OPENED.temporary_channel_id}`, `channel_id: ${OPENED.channel_id}`, `funding_txid: ${OPENED.funding_txid}`, 'funding_output_index: 0', ''].join('\n'),
+    );
+    expect(api.calls).toEqual([
+      { method: 'openChannel', params: { peer_id: PEER_ID, funding_amount_sat: 500_000n, push_amount_msat: 9_007_199_254_740_993n, fee_rate_sat_per_vb: 2.5 } },
+    ]);
+    const bad = expectOneLineFailure(await chand(['channel', 'open', PEER_ID, 'lots', '--datadir', datadir]), 'INVALID_PARAMS');
+    expect(bad).toMatch(/params\.funding_amount_sat: expected an integer amount in sat >= 1 .*got "lots"/);
+    const feeRate = await chand(['channel', 'open', PEER_ID, '1000', '--fee-rate', 'fast', '--datadir', datadir]);
+    expect(feeRate.status).toBe(2);
+    expect(feeRate.stderr).toMatch(/^chand: INVALID_INPUT: expected --fee-rate as a positive number of sat\/vB, got "fast"\n$/);
+    expect(api.calls).toHaveLength(1);
+  });
+
+  it('channel list prints an aligned table (numbers right-aligned) or --json; --peer and --include-closed reach the node', async () => {
+    api.calls.length = 0;
+    const human = await chand(['channel', 'list', '--peer', PEER_ID, '--include-closed', '--datadir', datadir]);
+    expect(human.status, human.stderr).toBe(0);
+    const lines = human.stdout.split('\n');
+    expect(lines).toHaveLength(4);
+    expect(lines[0]).toMatch(/^CHANNEL_ID {56}STATE {9}CAPACITY_SAT  LOCAL_MSAT  REMOTE_MSAT  CONF  PEER_ID {61}NOTE$/);
+    expect(lines[1]).toBe(`${'aa'.repeat(32)}  open                500000   499000000      1000000   6/3  ${PEER_ID}`);
+    expect(lines[2]).toBe(`${'cc'.repeat(32)}  pending_open         20000           0     20000000   1/3  ${PEER_ID}  waiting for 2 more confirmations`);
+    const json = await chand(['channel', 'list', '--json', '--datadir', datadir]);
+    expect(JSON.parse(json.stdout)).toEqual({ channels: CHANNELS });
+    expect(api.calls.map((c) => c.params)).toEqual([{ peer_id: PEER_ID, include_closed: true }, {}]);
+  });
+
+  it('wallet address and balance', async () => {
+    const address = await chand(['wallet', 'address', '--datadir', datadir]);
+    expect(address.stdout).toBe(`${ADDRESS}\n`);
+    const balance = await chand(['wallet', 'balance', '--datadir', datadir]);
+    expect(balance.stdout).toBe(`confirmed_sat: ${BALANCE.confirmed_sat}\nunconfirmed_sat: ${BALANCE.unconfirmed_sat}\nreserved_sat: ${BALANCE.reserved_sat}\n`);
+    expect(JSON.parse((await chand(['wallet', 'balance', '--json', '--datadir', datadir])).stdout)).toEqual(BALANCE);
+  });
+
+  it('a node error is one line with its code and exit 1', async () => {
+    api.failWith('disconnectPeer', () => new ChandError(ErrorCode.PEER_NOT_CONNECTED, `peer ${PEER_ID} is not connected`));
+    const line = expectOneLineFailure(await chand(['peer', 'disconnect', PEER_ID, '--datadir', datadir]), 'PEER_NOT_CONNECTED');
+    expect(line).toBe(`chand: PEER_NOT_CONNECTED: peer ${PEER_ID} is not connected`);
+  });
+
+  it('no node for the datadir: one line NODE_NOT_RUNNING and exit 1 (no files, or a stale endpoint)', async () => {
+    const empty = join(work, 'empty');
+    const line = expectOneLineFailure(await chand(['info', '--datadir', empty]), 'NODE_NOT_RUNNING');
+    expect(line).toBe(`chand: NODE_NOT_RUNNING: no chand node is running for datadir ${empty} (start one with: chand node start --datadir ${empty})`);
+    const stale = join(work, 'stale');
+    const token = await ensureRpcToken(stale);
+    const gone = new RpcServer({ api: new FakeNode(), host: '127.0.0.1', port: 0, token });
+    const { url } = await gone.start();
+    await gone.stop();
+    await writeRpcEndpoint(stale, { url, pid: process.pid });
+    expect(expectOneLineFailure(await chand(['channel', 'list', '--datadir', stale]), 'NODE_NOT_RUNNING')).toContain(`datadir ${stale}`);
+  });
+
+  it('`chand signer` is the standalone test wallet; `chand wallet` is the node client', async () => {
+    const signer = await chand(['signer', '--help']);
+    expect(signer.stdout.replace(/\s+/g, ' ')).toContain('a standalone BIP84 wallet that plays the external signer (PSBT) and faucet spender in tests');
+    for (const sub of ['create', 'address', 'balance', 'utxos', 'send', 'sign-psbt']) expect(signer.stdout).toMatch(new RegExp(`\\n  ${sub}\\b`));
+    const wallet = await chand(['wallet', '--help']);
+    expect(wallet.stdout).toMatch(/\n {2}address\b/);
+    expect(wallet.stdout).toMatch(/\n {2}balance\b/);
+    expect(wallet.stdout).not.toMatch(/sign-psbt/);
+  });
+});

@@ -1,0 +1,129 @@
+/**
+ * A hand-written in-memory NodeApi for the RPC edge's tests: it records every call with the
+ * params it received (so a test can check what validation handed the node) and answers with
+ * fixed, fully populated results (optional fields included, so docs.test.ts can compare every
+ * documented result field). `failWith` makes the next calls of a method throw.
+ *
+ * This is a test double of the node, not the node: the real node behind the same interface is
+ * tested end to end by src/node's tests.
+ */
+import { bytesToHex } from '../../../src/codec/bytes.js';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
+import type { ChannelResult, NodeApi, NodeInfoResult, OpenChannelParams, OpenChannelResult, PeerResult, WalletBalanceResult } from '../../../src/rpc/api.js';
+
+/** A valid compressed public key (lowercase hex) from a one-byte private key. */
+export function nodeId(n: number): string {
+  const priv = new Uint8Array(32);
+  priv[31] = n;
+  return bytesToHex(secp256k1.getPublicKey(priv, true));
+}
+
+export const NODE_ID = nodeId(1);
+export const PEER_ID = nodeId(2);
+
+export const NODE_INFO: NodeInfoResult = {
+  node_id: NODE_ID,
+  network: 'regtest',
+  chain_hash: '0f9188f13cb7b2c71f2a335e3a4fc328bf5beb436012afca590b1a11466e2206',
+  version: '0.1.0',
+  listen_addresses: ['127.0.0.1:9735'],
+  block_height: 101,
+  peers: 1,
+  pending_channels: 1,
+  open_channels: 1,
+  features: [1, 5, 7],
+};
+
+export const PEER: PeerResult = { peer_id: PEER_ID, address: '127.0.0.1:9736', inbound: false, features: [1, 5], online_since_ms: 1_700_000_000_000 };
+
+export const CHANNELS: readonly ChannelResult[] = [
+  {
+    channel_id: 'aa'.repeat(32),
+    peer_id: PEER_ID,
+    state: 'open',
+    is_initiator: true,
+    capacity_sat: 500_000,
+    local_balance_msat: '499000000',
+    remote_balance_msat: '1000000',
+    funding_txid: 'bb'.repeat(32),
+    funding_output_index: 0,
+    confirmations: 6,
+    confirmations_required: 3,
+    short_channel_id: '101x1x0',
+    peer_online: true,
+  },
+  {
+    channel_id: 'cc'.repeat(32),
+    peer_id: PEER_ID,
+    state: 'pending_open',
+    pending_reason: 'waiting for 2 more confirmations',
+    is_initiator: false,
+    capacity_sat: 20_000,
+    local_balance_msat: '0',
+    remote_balance_msat: '20000000',
+    funding_txid: 'dd'.repeat(32),
+    funding_output_index: 1,
+    confirmations: 1,
+    confirmations_required: 3,
+    peer_online: false,
+  },
+];
+
+export const OPENED: OpenChannelResult = { temporary_channel_id: '11'.repeat(32), channel_id: '22'.repeat(32), funding_txid: '33'.repeat(32), funding_output_index: 0 };
+export const BALANCE: WalletBalanceResult = { confirmed_sat: 1_000_000, unconfirmed_sat: 5_000, reserved_sat: 500_000 };
+export const ADDRESS = 'bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080';
+
+/** One recorded call. */
+export interface Call {
+  readonly method: keyof NodeApi;
+  readonly params: unknown;
+}
+
+/** The test double. */
+export class FakeNode implements NodeApi {
+  readonly calls: Call[] = [];
+  readonly #failures = new Map<keyof NodeApi, () => unknown>();
+
+  /** Makes every later call of `method` throw what `make` returns (a fresh error each time). */
+  failWith(method: keyof NodeApi, make: () => unknown): void {
+    this.#failures.set(method, make);
+  }
+
+  #record(method: keyof NodeApi, params?: unknown): void {
+    this.calls.push({ method, params });
+    const failure = this.#failures.get(method);
+    if (failure !== undefined) throw failure();
+  }
+
+  async nodeInfo(): Promise<NodeInfoResult> {
+    this.#record('nodeInfo');
+    return NODE_INFO;
+  }
+  async connectPeer(params: { readonly peer_id: string; readonly address: string }): Promise<PeerResult> {
+    this.#record('connectPeer', params);
+    return { ...PEER, peer_id: params.peer_id, address: params.address };
+  }
+  async disconnectPeer(params: { readonly peer_id: string }): Promise<void> {
+    this.#record('disconnectPeer', params);
+  }
+  async listPeers(): Promise<readonly PeerResult[]> {
+    this.#record('listPeers');
+    return [PEER];
+  }
+  async openChannel(params: OpenChannelParams): Promise<OpenChannelResult> {
+    this.#record('openChannel', params);
+    return OPENED;
+  }
+  async listChannels(params: { readonly peer_id?: string; readonly include_closed?: boolean }): Promise<readonly ChannelResult[]> {
+    this.#record('listChannels', params);
+    return CHANNELS;
+  }
+  async newAddress(): Promise<{ readonly address: string }> {
+    this.#record('newAddress');
+    return { address: ADDRESS };
+  }
+  async walletBalance(): Promise<WalletBalanceResult> {
+    this.#record('walletBalance');
+    return BALANCE;
+  }
+}
