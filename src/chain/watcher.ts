@@ -3,8 +3,9 @@
  * reports what changed.
  *
  * Events:
- * - `confirmations` — a watched transaction's confirmation count or block changed (0 when it
- *   is unconfirmed or unknown; a count that goes down means the block was reorganized away).
+ * - `confirmations` — a watched transaction's confirmation count or block changed, or it
+ *   appeared in (or vanished from) the mempool (0 when it is unconfirmed or unknown, `status`
+ *   undefined when unknown; a count that goes down means the block was reorganized away).
  * - `deep` — a watched transaction reached its depth (default 6). Emitted once; the
  *   transaction is then no longer watched, since a block that deep is treated as final.
  * - `spent` — a watched outpoint is spent (mempool or chain), or its spender changed.
@@ -68,6 +69,8 @@ interface TxWatch {
   readonly depth: number;
   confirmations: number | undefined;
   blockHash: string | undefined;
+  /** Whether the chain knew the transaction at the last poll (mempool or block). */
+  known: boolean | undefined;
 }
 
 interface OutpointWatch extends OutPoint {
@@ -113,7 +116,7 @@ export class ChainWatcher extends EventEmitter<ChainWatcherEvents> {
     const depth = options.depth ?? this.#defaultDepth;
     if (!Number.isInteger(depth) || depth < 1) throw new RangeError(`expected depth >= 1, got ${depth}`);
     const existing = this.#txs.get(txid);
-    this.#txs.set(txid, { depth, confirmations: existing?.confirmations, blockHash: existing?.blockHash });
+    this.#txs.set(txid, { depth, confirmations: existing?.confirmations, blockHash: existing?.blockHash, known: existing?.known });
   }
 
   /** Stops watching `txid`. Unknown txids are ignored. */
@@ -198,9 +201,11 @@ export class ChainWatcher extends EventEmitter<ChainWatcherEvents> {
   #updateTx(txid: string, watch: TxWatch, status: TxStatus | undefined): void {
     const confirmations = status?.confirmed === true ? status.confirmations : 0;
     const blockHash = status?.confirmed === true ? status.blockHash : undefined;
-    if (confirmations !== watch.confirmations || blockHash !== watch.blockHash) {
+    const known = status !== undefined;
+    if (confirmations !== watch.confirmations || blockHash !== watch.blockHash || known !== watch.known) {
       watch.confirmations = confirmations;
       watch.blockHash = blockHash;
+      watch.known = known;
       this.emit('confirmations', { txid, confirmations, status });
     }
     if (status?.confirmed === true && confirmations >= watch.depth) {

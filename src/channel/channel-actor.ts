@@ -24,10 +24,19 @@ import { utf8ToBytes } from '@noble/hashes/utils.js';
 import { bytesToHex, hexToBytes } from '../codec/bytes.js';
 import type { Chain } from '../chain/chain.js';
 import { channelIdOf } from '../chanstate/channel-id.js';
-import type { ChannelLifecycleStore, ChannelSetupStore, ChannelStatusStore, ClosedChannelStore, CommitmentStore, OpenChannelReads } from '../chanstate/store.js';
-import { ClosureType, OpeningStage, type ChannelOpeningState, type OpenChannel, type ShortChannelId } from '../chanstate/types.js';
+import type {
+  ChannelLifecycleStore,
+  ChannelSetupStore,
+  ChannelStatusStore,
+  ClosedChannelStore,
+  CommitmentStore,
+  ExternalFundingStore,
+  OpenChannelReads,
+} from '../chanstate/store.js';
+import { ClosureType, OpeningStage, type ChannelCloseSummary, type ChannelOpeningState, type ExternalFundingState, type OpenChannel, type ShortChannelId } from '../chanstate/types.js';
+import { verifySignedFunding, type SignedFunding } from '../bitcoin/psbt-funding.js';
 import type { ChannelLifecycle } from '../channelcoord/coordinator.js';
-import { isChandError, ErrorCode } from '../errors.js';
+import { ChandError, isChandError, ErrorCode } from '../errors.js';
 import type { ChannelReady, ChannelReestablish, ErrorMsg, WireMessage } from '../wire/types.js';
 import { decideReestablish, reestablishMessage, type ReestablishView } from './reestablish.js';
 
@@ -37,7 +46,8 @@ export type ChannelActorStore = Pick<OpenChannelReads, 'fetchChannel'> &
   Pick<ChannelSetupStore, 'saveChannelOpeningState' | 'getChannelOpeningState' | 'deleteChannelOpeningState'> &
   Pick<CommitmentStore, 'insertNextRevocation'> &
   Pick<ChannelStatusStore, 'markDataLoss'> &
-  Pick<ClosedChannelStore, 'closeChannel'>;
+  Pick<ClosedChannelStore, 'closeChannel'> &
+  Pick<ExternalFundingStore, 'submitExternalFunding' | 'cancelExternalFunding'>;
 
 /** A structured log sink. */
 export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
@@ -47,7 +57,11 @@ export interface ChannelActorDeps {
   readonly store: ChannelActorStore;
   readonly lifecycle: Pick<ChannelLifecycle, 'markChannelFullyClosed'>;
   readonly keys: Pick<KeyChain, 'shachainProducer'>;
-  readonly chain: Pick<Chain, 'getBlockTxids' | 'getTxStatus' | 'getTipHeight'>;
+  readonly chain: Pick<Chain, 'getBlockTxids' | 'getTxStatus' | 'getTipHeight' | 'getRawTransaction' | 'broadcast'>;
+  /** The clock of deadlines (UNIX ms). */
+  readonly now: () => number;
+  /** An external open was aborted at its deadline: the node keeps watching its funding outpoint. */
+  readonly onAborted: (channelId: string, channel: OpenChannel) => void;
   /** Sends to the peer; rejects if it is offline. */
   readonly send: (peerId: string, message: WireMessage) => Promise<void>;
   readonly log: LogFn;
@@ -63,6 +77,12 @@ export interface ChannelSnapshot {
   readonly stage: OpeningStage | undefined;
   readonly confirmations: number;
   readonly fundingSeen: boolean;
+  /** Set once an external open was aborted at its deadline (the record is then closed). */
+  readonly abortedReason: string | undefined;
+}
+
+function expired(channelId: string, why: string): ChandError {
+  return new ChandError(ErrorCode.EXTERNAL_FUNDING_EXPIRED, `the externally funded open of channel ${channelId} was aborted: ${why}; nothing was broadcast by chand, open again`);
 }
 
 /** A channel_ready alias: an scid in block range 16,000,000+ that no real block has yet, derived from the channel id. */
@@ -102,6 +122,10 @@ export class ChannelActor {
   #online: boolean;
   #mailbox: Promise<void> = Promise.resolve();
   #stopped = false;
+  #deadlineTimer: NodeJS.Timeout | undefined;
+  #abortedReason: string | undefined;
+  /** An `error` owed to the peer (an abort while it was offline), sent when it comes online. */
+  #owedError: string | undefined;
 
   /** `createdOnLiveConnection`: the channel was just negotiated on the peer's current connection, which needs no reestablish. */
   constructor(deps: ChannelActorDeps, channel: OpenChannel, options: { online: boolean; createdOnLiveConnection: boolean }) {
@@ -115,7 +139,7 @@ export class ChannelActor {
 
   /** The channel as last stored, with its opening progress. */
   snapshot(): ChannelSnapshot {
-    return { channel: this.#channel, stage: this.#stage, confirmations: this.#confirmations, fundingSeen: this.#fundingSeen };
+    return { channel: this.#channel, stage: this.#stage, confirmations: this.#confirmations, fundingSeen: this.#fundingSeen, abortedReason: this.#abortedReason };
   }
 
   /** True when channel_ready went both ways and the opening state is gone. */
@@ -136,19 +160,134 @@ export class ChannelActor {
     return run;
   }
 
-  /** Loads the opening stage; if the peer is online, a reestablish follows through `peerOnline`. */
+  /** Like #enqueue, but the caller gets the result or the error. */
+  #call<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#mailbox.then(() => {
+      if (this.#stopped) throw new ChandError(ErrorCode.STORE_CLOSED, 'the node is stopping');
+      return fn();
+    });
+    this.#mailbox = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  /**
+   * Loads the opening stage and re-arms the deadline of an external open (a deadline that
+   * passed while the node was down aborts now); if the peer is online, a reestablish follows
+   * through `peerOnline`.
+   */
   start(): Promise<void> {
     return this.#enqueue('start', async () => {
       this.#stage = await this.#loadStage();
       if (!this.#channel.isPending) this.#fundingSeen = true;
+      this.#armDeadline();
     });
   }
 
   /** Waits for queued events, then ignores new ones. */
   async stop(): Promise<void> {
+    clearTimeout(this.#deadlineTimer);
     const last = this.#mailbox;
     this.#stopped = true;
     await last;
+  }
+
+  #external(): ExternalFundingState | undefined {
+    return this.#abortedReason === undefined ? this.#channel.externalFunding : undefined;
+  }
+
+  #armDeadline(): void {
+    clearTimeout(this.#deadlineTimer);
+    const ef = this.#external();
+    if (ef === undefined || ef.submitted) return;
+    // A timer re-checks the stored deadline when it fires (DESIGN.md "Durable flows").
+    const delay = Math.max(0, Math.min(ef.deadlineMs - this.#deps.now(), 2 ** 31 - 1));
+    this.#deadlineTimer = setTimeout(() => void this.#enqueue('deadline', () => this.#onDeadline()), delay);
+  }
+
+  async #onDeadline(): Promise<void> {
+    const ef = this.#external();
+    if (ef === undefined || ef.submitted) return;
+    const now = this.#deps.now();
+    if (now < ef.deadlineMs) return this.#armDeadline();
+    const tip = await this.#deps.chain.getTipHeight();
+    try {
+      // One atomic check-and-close: a submit that won the race makes this fail, never the reverse.
+      await this.#deps.store.cancelExternalFunding(this.#channel.fundingOutpoint, now, tip);
+    } catch (err) {
+      if (isChandError(err, ErrorCode.EXTERNAL_FUNDING_SUBMITTED)) {
+        await this.#refresh();
+        return;
+      }
+      throw err;
+    }
+    this.#abortedReason = 'the deadline passed before a signed funding transaction was submitted';
+    this.#deps.log('info', 'external funding aborted at its deadline', { channel_id: this.channelId, deadline_ms: ef.deadlineMs });
+    this.#owedError = `funding aborted: ${this.#abortedReason}`;
+    if (this.#online) await this.#sendOwedError();
+    this.#deps.onAborted(this.channelId, this.#channel);
+  }
+
+  async #sendOwedError(): Promise<void> {
+    if (this.#owedError === undefined) return;
+    try {
+      await this.#deps.send(this.peerId, { type: 'error', channelId: this.channelId, data: utf8ToBytes(this.#owedError) });
+      this.#owedError = undefined;
+    } catch {
+      // still owed: sent at the next connection
+    }
+  }
+
+  /**
+   * Submits the user's signed funding (a signed PSBT, finalized here if needed, or a raw
+   * transaction): verified against the stored unsigned PSBT, stored (submitted), then
+   * broadcast. Idempotent for the same transaction. EXTERNAL_FUNDING_EXPIRED past the
+   * deadline or after an abort; EXTERNAL_FUNDING_NOT_FOUND if the channel has no external
+   * funding in progress; the PSBT_* / SIGNATURE_INVALID codes of verifySignedFunding for a
+   * transaction that is not the one the peer signed for. A rejection changes nothing.
+   */
+  submitFunding(signed: SignedFunding): Promise<ExternalFundingState> {
+    return this.#call(async () => {
+      if (this.#abortedReason !== undefined) throw expired(this.channelId, this.#abortedReason);
+      const ef = this.#channel.externalFunding;
+      if (ef === undefined) throw new ChandError(ErrorCode.EXTERNAL_FUNDING_NOT_FOUND, `channel ${this.channelId} has no external funding in progress`);
+      if (!ef.submitted && this.#deps.now() >= ef.deadlineMs) {
+        await this.#onDeadline();
+        throw expired(this.channelId, 'the deadline passed before this submit');
+      }
+      const verified = verifySignedFunding(ef.unsignedPsbt, signed);
+      const state = await this.#deps.store.submitExternalFunding(this.#channel.fundingOutpoint, verified.raw);
+      await this.#refresh();
+      clearTimeout(this.#deadlineTimer);
+      this.#deps.log('info', 'signed funding submitted', { channel_id: this.channelId, txid: verified.txid });
+      this.#deps.crashPoint('after-store:submitted-funding');
+      await this.#broadcastFunding(verified.raw);
+      return state;
+    });
+  }
+
+  async #broadcastFunding(raw: Uint8Array): Promise<void> {
+    try {
+      await this.#deps.chain.broadcast(raw);
+      this.#fundingSeen = true; // the chain accepted it into its mempool
+      this.#deps.log('info', 'funding transaction broadcast', { channel_id: this.channelId, txid: this.#channel.fundingOutpoint.txid });
+    } catch (err) {
+      this.#deps.log('warn', 'funding broadcast failed; it is retried at start', { channel_id: this.channelId, error: (err as Error).message });
+    }
+  }
+
+  /** The signer broadcast the funding itself (many wallets do): take the chain's copy as the submit. */
+  async #adoptBroadcastFunding(): Promise<void> {
+    const ef = this.#external();
+    if (ef === undefined || ef.submitted) return;
+    const raw = await this.#deps.chain.getRawTransaction(this.#channel.fundingOutpoint.txid);
+    if (raw === undefined) return;
+    await this.#deps.store.submitExternalFunding(this.#channel.fundingOutpoint, raw);
+    await this.#refresh();
+    clearTimeout(this.#deadlineTimer);
+    this.#deps.log('info', 'the signer broadcast the funding transaction itself; treated as submitted', { channel_id: this.channelId });
   }
 
   async #loadStage(): Promise<OpeningStage | undefined> {
@@ -166,6 +305,7 @@ export class ChannelActor {
       this.#online = true;
       this.#synced = false;
       this.#reestablishSent = false;
+      if (this.#abortedReason !== undefined) return this.#sendOwedError();
       await this.#sendReestablish();
     });
   }
@@ -200,11 +340,25 @@ export class ChannelActor {
     });
   }
 
+  /**
+   * BOLT 2: an acceptor may forget a channel whose funding did not appear within 2016 blocks
+   * (nothing of ours is in it). Called with each new tip.
+   */
+  checkFundingTimeout(tip: number): Promise<void> {
+    return this.#enqueue('funding-timeout', async () => {
+      const ch = this.#channel;
+      if (!ch.isPending || ch.isInitiator || this.#fundingSeen || tip - ch.fundingBroadcastHeight < 2016) return;
+      if ((await this.#deps.chain.getTxStatus(ch.fundingOutpoint.txid)) !== undefined) return;
+      await this.#forget('the funding transaction did not appear within 2016 blocks');
+    });
+  }
+
   /** A confirmation count change of the funding transaction (0 while unconfirmed, no status when unknown). */
   fundingConfirmations(confirmations: number, seen: boolean): Promise<void> {
     return this.#enqueue('confirmations', async () => {
       this.#confirmations = confirmations;
       this.#fundingSeen = this.#fundingSeen || seen;
+      if (seen) await this.#adoptBroadcastFunding();
     });
   }
 
@@ -213,7 +367,8 @@ export class ChannelActor {
     return this.#enqueue('funding-deep', async () => {
       this.#confirmations = confirmations;
       this.#fundingSeen = true;
-      if (!this.#channel.isPending) return;
+      if (this.#abortedReason !== undefined || !this.#channel.isPending) return;
+      await this.#adoptBroadcastFunding();
       const op = this.#channel.fundingOutpoint;
       const txids = await this.#deps.chain.getBlockTxids(blockHash);
       const txIndex = txids?.indexOf(op.txid) ?? -1;
@@ -326,6 +481,22 @@ export class ChannelActor {
   async #onError(msg: ErrorMsg): Promise<void> {
     const text = new TextDecoder().decode(msg.data);
     const ch = this.#channel;
+    const ef = this.#external();
+    if (ef !== undefined && !ef.submitted) {
+      // The peer gave up before the user signed: end the flow now. closeChannel refuses a
+      // submitted flow atomically (its funding may confirm), so a racing submit wins.
+      try {
+        await this.#deps.store.closeChannel(ch.fundingOutpoint, this.#summary(ClosureType.FundingCanceled, await this.#deps.chain.getTipHeight(), true));
+      } catch (err) {
+        if (isChandError(err, ErrorCode.EXTERNAL_FUNDING_SUBMITTED)) return this.#refresh();
+        throw err;
+      }
+      clearTimeout(this.#deadlineTimer);
+      this.#abortedReason = `the peer ended the open: ${text}`;
+      this.#deps.log('info', 'external funding aborted by the peer', { channel_id: this.channelId, error: text });
+      this.#deps.onAborted(this.channelId, ch);
+      return;
+    }
     if (ch.isPending && !ch.isInitiator) {
       // The funder gave up (or never stored the channel). As acceptor nothing of ours is in
       // the funding output, so once the chain confirms it never saw the funding transaction,
@@ -341,23 +512,27 @@ export class ChannelActor {
     this.#deps.log('error', 'peer sent error on the channel', { channel_id: this.channelId, error: text, pending: ch.isPending, initiator: ch.isInitiator });
   }
 
-  async #forget(reason: string): Promise<void> {
+  #summary(closeType: ClosureType, closeHeight: number, isPending: boolean): ChannelCloseSummary {
     const ch = this.#channel;
-    const tip = await this.#deps.chain.getTipHeight();
-    await this.#deps.store.closeChannel(ch.fundingOutpoint, {
+    return {
       chanPoint: ch.fundingOutpoint,
       shortChannelId: ch.shortChannelId,
       chainHash: ch.chainHash,
       closingTxid: '0'.repeat(64),
       remotePub: ch.identityPub,
       capacitySat: ch.capacitySat,
-      closeHeight: tip,
+      closeHeight,
       settledBalanceSat: 0n,
       timeLockedBalanceSat: 0n,
-      closeType: ClosureType.FundingCanceled,
-      isPending: false,
+      closeType,
+      isPending,
       localConfig: ch.localConfig,
-    });
+    };
+  }
+
+  async #forget(reason: string): Promise<void> {
+    const ch = this.#channel;
+    await this.#deps.store.closeChannel(ch.fundingOutpoint, this.#summary(ClosureType.FundingCanceled, await this.#deps.chain.getTipHeight(), false));
     await this.#deps.lifecycle.markChannelFullyClosed(ch.fundingOutpoint);
     this.#stopped = true;
     this.#deps.log('info', 'forgot an unfunded channel', { channel_id: this.channelId, reason });

@@ -6,6 +6,10 @@
  *   chand peer disconnect <node_id>                   disconnect_peer
  *   chand peer list                                   list_peers
  *   chand channel open <peer_id> <amount_sat> [--push-msat N] [--fee-rate N]   open_channel
+ *   chand channel open <peer_id> <amount_sat> --external (--utxo TXID:VOUT ... | --from-address ADDR)
+ *       --change-address ADDR --fee-rate N [--timeout-secs N] [--psbt-out FILE]  open_channel_with_external_funding
+ *   chand channel submit-psbt <channel_id> <FILE|->                           submit_signed_funding_tx
+ *   chand channel funding <channel_id>                                         get_external_funding
  *   chand channel list [--peer ID] [--include-closed]                          list_channels
  *   chand wallet address | balance                    new_address, wallet_balance
  *
@@ -14,11 +18,17 @@
  * --json exactly the result JSON, otherwise `key: value` lines or an aligned table. Params are
  * validated by the node, so a bad argument comes back as INVALID_PARAMS naming the param. No
  * node there is `chand: NODE_NOT_RUNNING: ...` and exit 1 (main.ts's ChandError path).
+ *
+ * External funding composes through files (src/cli/psbt-file.ts): `channel open --external
+ * --psbt-out F` writes the unsigned PSBT (base64, 0600), `chand signer sign-psbt F --out G`
+ * signs it, `channel submit-psbt <channel_id> G` submits it (a base64 or binary PSBT, or a hex
+ * raw transaction from another wallet).
  */
 import { Option, type Command } from 'commander';
 import { resolveDatadir } from '../node/config.js';
-import type { ChannelResult, PeerResult } from '../rpc/api.js';
+import type { ChannelResult, ExternalFundingResult, OpenExternalResult, PeerResult } from '../rpc/api.js';
 import { RpcClient } from '../rpc/client.js';
+import { decodeFundingFile, readInput, writePsbtFile } from './psbt-file.js';
 
 /** `--datadir`, resolved as `chand node start` resolves it (flag, then $CHAND_DATADIR, then ~/.chand). */
 function datadirOption(): Option {
@@ -106,6 +116,50 @@ function parseFeeRate(value: string): number {
   return Number(value);
 }
 
+/** `--utxo TXID:VOUT` as an outpoint param (the node checks the txid); repeated flags collect. */
+function collectUtxo(value: string, previous: Array<{ txid: string; vout: number }> = []): Array<{ txid: string; vout: number }> {
+  const colon = value.lastIndexOf(':');
+  const vout = value.slice(colon + 1);
+  if (colon <= 0 || !/^\d{1,10}$/.test(vout)) throw new RangeError(`expected --utxo as TXID:VOUT, got "${value}"`);
+  return [...previous, { txid: value.slice(0, colon), vout: Number(vout) }];
+}
+
+/** `--timeout-secs` as a JSON integer (the node checks the range). */
+function parseTimeoutSecs(value: string): number {
+  if (!/^\d{1,9}$/.test(value)) throw new RangeError(`expected --timeout-secs as a whole number of seconds, got "${value}"`);
+  return Number(value);
+}
+
+interface OpenFlags extends ClientFlags {
+  readonly pushMsat?: string;
+  readonly feeRate?: string;
+  readonly external?: boolean;
+  readonly utxo?: Array<{ txid: string; vout: number }>;
+  readonly fromAddress?: string;
+  readonly changeAddress?: string;
+  readonly timeoutSecs?: string;
+  readonly psbtOut?: string;
+}
+
+/** The open_channel_with_external_funding params of `channel open --external`; RangeError for a flag combination that cannot be one. */
+function externalOpenParams(peerId: string, amountSat: string, flags: OpenFlags): Record<string, unknown> {
+  const hasUtxos = flags.utxo !== undefined && flags.utxo.length > 0;
+  if (hasUtxos === (flags.fromAddress !== undefined)) {
+    throw new RangeError(`expected either --utxo TXID:VOUT (repeatable) or --from-address ADDR with --external, got ${hasUtxos ? 'both' : 'neither'}`);
+  }
+  const params: Record<string, unknown> = {
+    peer_id: peerId,
+    funding_amount_sat: amountSat,
+    funding_source: hasUtxos ? { utxos: flags.utxo } : { address: flags.fromAddress },
+  };
+  // Absent required values go to the node as absent: its INVALID_PARAMS names them.
+  if (flags.changeAddress !== undefined) params['change_address'] = flags.changeAddress;
+  if (flags.feeRate !== undefined) params['fee_rate_sat_per_vb'] = parseFeeRate(flags.feeRate);
+  if (flags.timeoutSecs !== undefined) params['timeout_secs'] = parseTimeoutSecs(flags.timeoutSecs);
+  if (flags.pushMsat !== undefined) params['push_amount_msat'] = flags.pushMsat;
+  return params;
+}
+
 /** Adds `chand info`, `chand peer ...`, `chand channel ...` and `chand wallet ...` to `program`. */
 export function registerNodeClientCommands(program: Command): void {
   clientCommand(program.command('info'))
@@ -136,16 +190,56 @@ export function registerNodeClientCommands(program: Command): void {
 
   const channel = program.command('channel').description("the running node's channels");
   clientCommand(channel.command('open'))
-    .description("open a channel with an online peer, funded from the node's wallet")
+    .description("open a channel with an online peer, funded from the node's wallet, or with --external from coins another wallet signs for (prints the PSBT to sign)")
     .argument('<peer_id>', "the peer's node id")
     .argument('<amount_sat>', 'channel capacity in sat')
     .option('--push-msat <msat>', 'give the peer this much at open')
-    .option('--fee-rate <sat_per_vb>', "fee rate of the funding transaction (default: the chain's 6-block estimate)")
-    .action(async (peerId: string, amountSat: string, flags: ClientFlags & { pushMsat?: string; feeRate?: string }) => {
-      const params: Record<string, unknown> = { peer_id: peerId, funding_amount_sat: amountSat };
-      if (flags.pushMsat !== undefined) params['push_amount_msat'] = flags.pushMsat;
-      if (flags.feeRate !== undefined) params['fee_rate_sat_per_vb'] = parseFeeRate(flags.feeRate);
-      output(flags, await callNode(flags, 'open_channel', params), formatKeyValues);
+    .option('--fee-rate <sat_per_vb>', "fee rate of the funding transaction (default: the chain's 6-block estimate; required with --external)")
+    .option('--external', 'fund from coins the node does not hold: the node returns an unsigned PSBT to sign elsewhere, then `chand channel submit-psbt`')
+    .option('--utxo <txid:vout>', 'with --external: spend this coin (repeat for more)', collectUtxo)
+    .option('--from-address <address>', 'with --external: spend every confirmed coin of this address')
+    .option('--change-address <address>', 'with --external: where the change goes (required)')
+    .option('--timeout-secs <secs>', "with --external: abort unless the signed transaction is submitted within this (default: the node's --external-funding-timeout)")
+    .option('--psbt-out <file>', 'with --external: also write the unsigned PSBT (base64) to this file, mode 0600')
+    .action(async (peerId: string, amountSat: string, flags: OpenFlags) => {
+      if (flags.external !== true) {
+        const externalOnly = (['utxo', 'fromAddress', 'changeAddress', 'timeoutSecs', 'psbtOut'] as const).filter((k) => flags[k] !== undefined);
+        if (externalOnly.length > 0) {
+          const names = externalOnly.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ');
+          throw new RangeError(`expected --external with ${names}, got a wallet-funded open`);
+        }
+        const params: Record<string, unknown> = { peer_id: peerId, funding_amount_sat: amountSat };
+        if (flags.pushMsat !== undefined) params['push_amount_msat'] = flags.pushMsat;
+        if (flags.feeRate !== undefined) params['fee_rate_sat_per_vb'] = parseFeeRate(flags.feeRate);
+        output(flags, await callNode(flags, 'open_channel', params), formatKeyValues);
+        return;
+      }
+      const result = await callNode<OpenExternalResult>(flags, 'open_channel_with_external_funding', externalOpenParams(peerId, amountSat, flags));
+      if (flags.psbtOut !== undefined) {
+        try {
+          await writePsbtFile(flags.psbtOut, result.psbt);
+        } catch (err) {
+          // The open took effect: show its result (the PSBT included) before the failure.
+          output(flags, result, formatKeyValues);
+          throw err;
+        }
+      }
+      output(flags, result, (r) => formatKeyValues(flags.psbtOut === undefined ? r : { ...r, psbt_file: flags.psbtOut }));
+    });
+  clientCommand(channel.command('submit-psbt'))
+    .description('submit the signed funding of an externally funded open: FILE holds a signed PSBT (base64 or binary) or a hex raw transaction; - reads stdin')
+    .argument('<channel_id>', 'the channel_id printed by `chand channel open --external`')
+    .argument('<file>', 'the signed PSBT or transaction, or - for stdin')
+    .action(async (channelId: string, file: string, flags: ClientFlags) => {
+      const content = decodeFundingFile(await readInput(file), file === '-' ? 'stdin' : file, true);
+      const result = await callNode<ExternalFundingResult>(flags, 'submit_signed_funding_tx', { channel_id: channelId, ...content });
+      output(flags, result, formatKeyValues);
+    });
+  clientCommand(channel.command('funding'))
+    .description('where an externally funded open stands (with the unsigned PSBT again while it awaits a signature)')
+    .argument('<channel_id>', 'the channel_id printed by `chand channel open --external`')
+    .action(async (channelId: string, flags: ClientFlags) => {
+      output(flags, await callNode<ExternalFundingResult>(flags, 'get_external_funding', { channel_id: channelId }), formatKeyValues);
     });
   clientCommand(channel.command('list'))
     .description('pending and open channels (and closed ones with --include-closed)')

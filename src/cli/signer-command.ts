@@ -7,7 +7,7 @@
  *   chand signer address                      hand out the next receive address
  *   chand signer balance | utxos              read from the chain
  *   chand signer send <address> <amount_sat>  pay, with change back to the wallet
- *   chand signer sign-psbt <base64>           sign the wallet's inputs of a PSBT
+ *   chand signer sign-psbt <base64|FILE|->    sign the wallet's inputs of a PSBT (--out FILE writes it, 0600)
  *
  * A wallet is two files. The wallet file (--wallet, $CHAND_WALLET, default
  * ./chand-wallet.json) is JSON holding the network and how many addresses were handed out;
@@ -29,6 +29,7 @@ import { Wallet } from '../chain/wallet.js';
 import { ChandError, ErrorCode, isChandError } from '../errors.js';
 import { toJson } from './db-command.js';
 import { esploraUrlOption, parseCount } from './devnet-command.js';
+import { decodePsbtFile, PSBT_BASE64_PREFIX, readInput, writePsbtFile } from './psbt-file.js';
 
 /** Version of the wallet file format. Version 1 held the mnemonic itself. */
 const WALLET_FILE_VERSION = 2;
@@ -204,14 +205,23 @@ export function registerSignerCommands(program: Command): void {
     });
 
   common(wallet.command('sign-psbt'))
-    .description("sign the wallet's inputs of a base64 PSBT; prints the signed PSBT, or the txid with --broadcast")
-    .argument('<psbt>', 'PSBT in base64')
+    .description("sign the wallet's inputs of a PSBT; prints the signed PSBT (base64), writes it with --out, or broadcasts it with --broadcast")
+    .argument('<psbt>', `the PSBT: base64 (it starts with ${PSBT_BASE64_PREFIX}), or a file holding it (base64 or binary), or - for stdin`)
+    .option('--out <file>', 'write the signed PSBT (base64) to this file, mode 0600, instead of printing it')
     .option('--broadcast', 'finalize and broadcast (every input must then be signed)')
-    .action(async (psbtBase64: string, flags: WalletFlags & { broadcast?: boolean }) => {
+    .action(async (psbtArg: string, flags: WalletFlags & { broadcast?: boolean; out?: string }) => {
+      if (flags.broadcast === true && flags.out !== undefined) throw new RangeError('expected one of --out and --broadcast, got both');
+      // A base64 PSBT always starts with the encoded magic, so it cannot be mistaken for a path.
+      const inline = psbtArg.trim();
+      const psbtBase64 = inline.startsWith(PSBT_BASE64_PREFIX) ? inline : decodePsbtFile(await readInput(psbtArg), psbtArg === '-' ? 'stdin' : psbtArg);
       const { wallet: w } = await openWallet(flags);
-      const psbt = Buffer.from(psbtBase64.trim(), 'base64');
-      const signed = w.signPsbt(new Uint8Array(psbt));
+      const signed = w.signPsbt(new Uint8Array(Buffer.from(psbtBase64, 'base64')));
       if (signed.signedInputs === 0) process.stderr.write('chand signer: no input of this PSBT belongs to the wallet\n');
+      if (flags.out !== undefined) {
+        await writePsbtFile(flags.out, Buffer.from(signed.psbt).toString('base64'));
+        print(`signed ${signed.signedInputs} input${signed.signedInputs === 1 ? '' : 's'}; wrote ${flags.out}`);
+        return;
+      }
       if (flags.broadcast !== true) {
         print(Buffer.from(signed.psbt).toString('base64'));
         return;

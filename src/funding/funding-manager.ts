@@ -25,6 +25,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { commitmentSighash, verifyCommitmentSignature } from '../bitcoin/commitment.js';
+import type { FundingUtxo } from '../bitcoin/funding.js';
+import { createFundingPsbt, type FundingPsbt } from '../bitcoin/psbt-funding.js';
 import type { KeyChain } from '../bitcoin/key-chain.js';
 import { hexToBytes, bytesToHex } from '../codec/bytes.js';
 import type { Chain } from '../chain/chain.js';
@@ -77,6 +79,18 @@ export interface FundingManagerDeps {
   /** Test hook: a named point where a test may kill the process. */
   readonly crashPoint: (name: string) => void;
   readonly negotiationTimeoutMs?: number;
+  /** The clock of deadlines (UNIX ms). */
+  readonly now: () => number;
+}
+
+/** The user's coins of an externally signed open (DESIGN.md "External funding (PSBT)"). */
+export interface ExternalFundingRequest {
+  /** Segwit coins (P2WPKH or P2TR) with value and script, so the txid is fixed before signing. */
+  readonly utxos: readonly FundingUtxo[];
+  readonly changeScript: Uint8Array;
+  readonly feeRateSatPerVb: number;
+  /** The deadline is now + timeoutMs when the pending channel is stored. */
+  readonly timeoutMs: number;
 }
 
 /** An open request, validated at the RPC edge. */
@@ -85,14 +99,19 @@ export interface OpenRequest {
   readonly fundingAmountSat: bigint;
   readonly pushMsat: bigint;
   readonly fundingFeeRateSatPerVb?: number;
+  /** Funded by a PSBT the user signs elsewhere instead of the node's wallet. */
+  readonly external?: ExternalFundingRequest;
 }
 
-/** The result of a successful open: stored and broadcast (or to be rebroadcast). */
+/** The result of a successful open: stored and broadcast (or to be rebroadcast), or, for an external open, stored with its PSBT to sign. */
 export interface OpenResult {
   readonly temporaryChannelId: string;
   readonly channelId: string;
   readonly fundingTxid: string;
   readonly fundingOutputIndex: number;
+  /** External opens: the unsigned funding PSBT and the submit deadline (UNIX ms). */
+  readonly psbt?: Uint8Array;
+  readonly expiresAtMs?: number;
 }
 
 interface Waiter<T> {
@@ -266,13 +285,12 @@ export class FundingManager {
         throw failed(`the peer's accept_channel is unacceptable: ${problem}`);
       }
       const keys = this.#deps.keyChain.channelKeys(keyIndex);
-      const funded = await this.#deps.wallet.fundChannel({
-        owner: temporaryChannelId,
-        fundingAmountSat,
-        localFundingPubkey: hexToBytes(ours.fundingPubkey),
-        remoteFundingPubkey: hexToBytes(accept.fundingPubkey),
-        feeratePerKw: fundingFeeratePerKw,
-      });
+      const fundingKeys = { localFundingPubkey: hexToBytes(ours.fundingPubkey), remoteFundingPubkey: hexToBytes(accept.fundingPubkey) };
+      const external = request.external;
+      const funded: FundingPsbt & { signedTx?: Uint8Array } =
+        external === undefined
+          ? await this.#deps.wallet.fundChannel({ owner: temporaryChannelId, fundingAmountSat, ...fundingKeys, feeratePerKw: fundingFeeratePerKw })
+          : this.#externalPsbt(external, fundingAmountSat, fundingKeys);
       const fundingOutpoint = { txid: funded.funding.txid, index: funded.funding.fundingOutputIndex };
       const terms: ChannelTerms = {
         isInitiator: true,
@@ -307,22 +325,36 @@ export class FundingManager {
         throw failed("the peer's funding_signed signature does not verify for our commitment; nothing was broadcast");
       }
       const tip = await this.#deps.chain.getTipHeight();
+      const externalFunding =
+        external === undefined ? undefined : { unsignedPsbt: funded.psbt, deadlineMs: this.#deps.now() + external.timeoutMs, submitted: false };
       const record = pendingChannelRecord({
         terms,
         fundingOutpoint,
         commitments,
         theirSignature: signed.signature,
         ourSignature,
-        fundingTx: funded.signedTx,
+        ...(funded.signedTx !== undefined ? { fundingTx: funded.signedTx } : {}),
+        ...(externalFunding !== undefined ? { externalFunding } : {}),
         broadcastHeight: tip,
       });
-      // Stored before broadcast: from here on the node rebroadcasts it at every start.
+      // Stored before broadcast (or, for an external open, before the user can sign): from
+      // here on the node rebroadcasts at every start, or re-arms the deadline.
       await this.#deps.coordinator.syncPendingChannel(record, this.#deps.peers.dialedAddress(peerId), tip);
-      this.#deps.log('info', 'pending channel stored', { channel_id: channelId, peer_id: peerId, capacity_sat: fundingAmountSat.toString() });
+      this.#deps.log('info', 'pending channel stored', { channel_id: channelId, peer_id: peerId, capacity_sat: fundingAmountSat.toString(), external: external !== undefined });
       await this.#deps.onChannelStored(record);
       this.#deps.crashPoint('after-store:pending-channel');
+      if (externalFunding !== undefined) {
+        return {
+          temporaryChannelId,
+          channelId,
+          fundingTxid: fundingOutpoint.txid,
+          fundingOutputIndex: fundingOutpoint.index,
+          psbt: externalFunding.unsignedPsbt,
+          expiresAtMs: externalFunding.deadlineMs,
+        };
+      }
       try {
-        await this.#deps.chain.broadcast(funded.signedTx);
+        await this.#deps.chain.broadcast(funded.signedTx!);
         this.#deps.log('info', 'funding transaction broadcast', { channel_id: channelId, txid: fundingOutpoint.txid });
       } catch (err) {
         this.#deps.log('warn', 'funding broadcast failed; it is retried at start', { channel_id: channelId, error: (err as Error).message });
@@ -339,6 +371,17 @@ export class FundingManager {
       this.#outgoing.delete(tempKey);
       if (finalKey !== undefined) this.#outgoing.delete(finalKey);
     }
+  }
+
+  /** The unsigned PSBT of an external open: the user's coins, change to the user's address. */
+  #externalPsbt(external: ExternalFundingRequest, fundingAmountSat: bigint, keys: { localFundingPubkey: Uint8Array; remoteFundingPubkey: Uint8Array }): FundingPsbt {
+    return createFundingPsbt({
+      utxos: external.utxos,
+      fundingAmountSat,
+      ...keys,
+      changeScript: external.changeScript,
+      feeratePerKw: Math.max(MIN_FEERATE_PER_KW, Math.ceil(external.feeRateSatPerVb * 250)),
+    });
   }
 
   /** The peer went offline: every open in progress with it fails (BOLT 2: it forgets them too). */

@@ -21,6 +21,7 @@ import {
   OUTPUT_INDEX_NONE,
   type ChannelCommitment,
   type ChannelConfig,
+  type ExternalFundingState,
   type KeyDescriptor,
   type OpenChannel,
 } from '../chanstate/types.js';
@@ -167,6 +168,8 @@ export interface PendingChannelInputs {
   readonly ourSignature: Uint8Array;
   /** Our signed funding transaction, when we funded it from our wallet. */
   readonly fundingTx?: Uint8Array;
+  /** The flow state of an externally signed funding (unsigned PSBT, deadline). */
+  readonly externalFunding?: ExternalFundingState;
   readonly broadcastHeight: number;
 }
 
@@ -222,6 +225,7 @@ export function pendingChannelRecord(inputs: PendingChannelInputs): OpenChannel 
     remoteRevocation: { secrets: [], currentPoint: theirs.firstPerCommitmentPoint },
     revocationKeyLocator: terms.keys.shachainRoot,
     ...(inputs.fundingTx !== undefined ? { fundingTx: inputs.fundingTx } : {}),
+    ...(inputs.externalFunding !== undefined ? { externalFunding: inputs.externalFunding } : {}),
     thawHeight: 0,
     lastWasRevoke: false,
   };

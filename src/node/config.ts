@@ -53,6 +53,8 @@ export interface NodeConfig {
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** How often the chain is polled, ms. */
   readonly chainPollMs: number;
+  /** Default deadline of an externally funded open, seconds. */
+  readonly externalFundingTimeoutSecs: number;
 }
 
 /** The settings, by flag name, with their help text. */
@@ -71,6 +73,7 @@ export const SETTINGS = {
   'allow-mainnet': 'required for --network mainnet (true/false)',
   'log-level': 'debug, info, warn or error (default info)',
   'chain-poll-ms': 'chain polling interval, ms (default 5000)',
+  'external-funding-timeout': 'seconds a user has to sign an externally funded open (default 600)',
 } as const;
 
 /** A setting's flag name. */
@@ -205,6 +208,7 @@ export function resolveConfig(datadir: string, sources: { flags: RawSettings; en
     allowMainnet,
     logLevel,
     chainPollMs: int('chain-poll-ms', 5000, 50, 600_000),
+    externalFundingTimeoutSecs: int('external-funding-timeout', 600, 1, 7 * 86_400),
   };
 }
 

@@ -7,7 +7,7 @@
  */
 import { channelIdOf } from '../chanstate/channel-id.js';
 import type { Chain } from '../chain/chain.js';
-import type { ChannelActor } from '../channel/channel-actor.js';
+import type { ChannelActor, ChannelSnapshot } from '../channel/channel-actor.js';
 import type { ClosedChannelStore } from '../chanstate/store.js';
 import { ClosureType, OpeningStage, type ShortChannelId } from '../chanstate/types.js';
 import { ChandError, ErrorCode } from '../errors.js';
@@ -23,6 +23,13 @@ import type {
   WalletBalanceResult,
 } from '../rpc/api.js';
 import type { NodeWallet } from '../wallet/node-wallet.js';
+import { base64, hex } from '@scure/base';
+import type { FundingUtxo } from '../bitcoin/funding.js';
+import type { SignedFunding } from '../bitcoin/psbt-funding.js';
+import { classifyOutputScript } from '../bitcoin/script.js';
+import { addressToScript, type BitcoinNetwork } from '../chain/network.js';
+import { isChandError } from '../errors.js';
+import type { ExternalFundingResult, ExternalFundingStateName, OpenExternalParams, OpenExternalResult, SubmitFundingParams } from '../rpc/api.js';
 import { chandInitFeatures } from '../wire/features.js';
 
 /** What the RPC answers are made from. */
@@ -36,8 +43,12 @@ export interface NodeApiDeps {
   readonly dialed: Map<string, string>;
   readonly funding: Pick<FundingManager, 'openChannel' | 'negotiations'>;
   readonly actors: () => readonly ChannelActor[];
-  readonly closed: Pick<ClosedChannelStore, 'fetchClosedChannels'>;
-  readonly chain: Pick<Chain, 'getTipHeight'>;
+  readonly closed: Pick<ClosedChannelStore, 'fetchClosedChannels' | 'fetchClosedChannelById'>;
+  readonly chain: Pick<Chain, 'getTipHeight' | 'getTransaction' | 'getOutspend' | 'getAddressUtxos'>;
+  /** Address parameters of the node's network. */
+  readonly bitcoinNetwork: BitcoinNetwork;
+  /** Default deadline of an external open, ms. */
+  readonly externalFundingTimeoutMs: number;
   readonly wallet: Pick<NodeWallet, 'newAddress' | 'balance'>;
   readonly onlinePeer: (peerId: string) => boolean;
   readonly formatScid: (scid: ShortChannelId) => string;
@@ -150,6 +161,9 @@ export class NodeRpcApi implements NodeApi {
         confirmations_required: c.numConfsRequired,
         ...(c.shortChannelId !== 0n ? { short_channel_id: this.#d.formatScid(c.shortChannelId) } : {}),
         peer_online: this.#d.onlinePeer(actor.peerId),
+        ...(c.externalFunding !== undefined
+          ? { external_funding: { state: externalStateOf(actor.snapshot()), ...(c.externalFunding.submitted ? {} : { expires_at_ms: c.externalFunding.deadlineMs }) } }
+          : {}),
       });
     }
     for (const n of this.#d.funding.negotiations()) {
@@ -194,6 +208,115 @@ export class NodeRpcApi implements NodeApi {
     return out;
   }
 
+  async openChannelWithExternalFunding(params: OpenExternalParams): Promise<OpenExternalResult> {
+    const changeScript = this.#script(params.change_address, 'change_address');
+    const utxos = await this.#fundingUtxos(params.funding_source);
+    const result = await this.#d.funding.openChannel({
+      peerId: params.peer_id,
+      fundingAmountSat: params.funding_amount_sat,
+      pushMsat: params.push_amount_msat ?? 0n,
+      external: {
+        utxos,
+        changeScript,
+        feeRateSatPerVb: params.fee_rate_sat_per_vb,
+        timeoutMs: params.timeout_secs !== undefined ? params.timeout_secs * 1000 : this.#d.externalFundingTimeoutMs,
+      },
+    });
+    return {
+      temporary_channel_id: result.temporaryChannelId,
+      channel_id: result.channelId,
+      funding_txid: result.fundingTxid,
+      funding_output_index: result.fundingOutputIndex,
+      psbt: base64.encode(result.psbt!),
+      expires_at_ms: result.expiresAtMs!,
+    };
+  }
+
+  async submitSignedFundingTx(params: SubmitFundingParams): Promise<ExternalFundingResult> {
+    const actor = this.#actor(params.channel_id);
+    if (actor === undefined) {
+      if ((await this.#aborted(params.channel_id)) !== undefined) {
+        throw new ChandError(ErrorCode.EXTERNAL_FUNDING_EXPIRED, `the externally funded open of channel ${params.channel_id} was aborted: ${ABORT_REASON}; open again`);
+      }
+      throw new ChandError(ErrorCode.EXTERNAL_FUNDING_NOT_FOUND, `no externally funded open in progress for channel ${params.channel_id}`);
+    }
+    let signed: SignedFunding;
+    try {
+      signed = params.psbt !== undefined ? { psbt: base64.decode(params.psbt) } : { tx: hex.decode(params.tx!) };
+    } catch (err) {
+      throw invalid(params.psbt !== undefined ? 'psbt' : 'tx', params.psbt !== undefined ? 'expected a base64 PSBT' : 'expected a hex transaction', err);
+    }
+    await actor.submitFunding(signed);
+    return this.getExternalFunding({ channel_id: params.channel_id });
+  }
+
+  async getExternalFunding(params: { readonly channel_id: string }): Promise<ExternalFundingResult> {
+    const actor = this.#actor(params.channel_id);
+    if (actor === undefined) {
+      const aborted = await this.#aborted(params.channel_id);
+      if (aborted !== undefined) return aborted;
+      throw new ChandError(ErrorCode.EXTERNAL_FUNDING_NOT_FOUND, `no channel ${params.channel_id} with external funding`);
+    }
+    const snap = actor.snapshot();
+    const c = snap.channel;
+    const ef = c.externalFunding;
+    const state = externalStateOf(snap);
+    if (ef === undefined && c.isPending) throw new ChandError(ErrorCode.EXTERNAL_FUNDING_NOT_FOUND, `channel ${params.channel_id} is funded from the node's wallet`);
+    return {
+      channel_id: actor.channelId,
+      state,
+      funding_txid: c.fundingOutpoint.txid,
+      ...(ef !== undefined && !ef.submitted ? { psbt: base64.encode(ef.unsignedPsbt), expires_at_ms: ef.deadlineMs } : {}),
+      ...(state === 'confirming' ? { confirmations: snap.confirmations, confirmations_required: c.numConfsRequired } : {}),
+    };
+  }
+
+  #actor(channelId: string): ChannelActor | undefined {
+    return this.#d.actors().find((a) => a.channelId === channelId);
+  }
+
+  /** The state of an open aborted at its deadline (a closed FundingCanceled record), or undefined. */
+  async #aborted(channelId: string): Promise<ExternalFundingResult | undefined> {
+    let summary;
+    try {
+      summary = await this.#d.closed.fetchClosedChannelById(channelId);
+    } catch (err) {
+      if (isChandError(err, ErrorCode.CLOSED_CHANNEL_NOT_FOUND)) return undefined;
+      throw err;
+    }
+    if (summary.closeType !== ClosureType.FundingCanceled) return undefined;
+    return { channel_id: channelId, state: 'aborted', funding_txid: summary.chanPoint.txid, reason: ABORT_REASON };
+  }
+
+  #script(address: string, field: string): Uint8Array {
+    try {
+      return addressToScript(address, this.#d.bitcoinNetwork);
+    } catch (err) {
+      throw invalid(field, `expected an address of this node's network (${this.#d.bitcoinNetwork.bech32}...), got ${JSON.stringify(address)}`, err);
+    }
+  }
+
+  /** The coins of a funding source, with value and script, each checked to be unspent and segwit. */
+  async #fundingUtxos(source: OpenExternalParams['funding_source']): Promise<FundingUtxo[]> {
+    if ('address' in source) {
+      const script = this.#script(source.address, 'funding_source.address');
+      const utxos = (await this.#d.chain.getAddressUtxos(source.address)).filter((u) => u.status.confirmed);
+      if (utxos.length === 0) throw invalid('funding_source.address', `${source.address} has no confirmed coins`);
+      return utxos.map((u) => ({ txid: u.txid, index: u.index, value: u.value, script }));
+    }
+    const out: FundingUtxo[] = [];
+    for (const [i, u] of source.utxos.entries()) {
+      const tx = await this.#d.chain.getTransaction(u.txid);
+      const output = tx?.outputs[u.vout];
+      if (tx === undefined || output === undefined) throw invalid(`funding_source.utxos[${i}]`, `${u.txid}:${u.vout} is not a known output`);
+      if ((await this.#d.chain.getOutspend(u.txid, u.vout)).spent) throw invalid(`funding_source.utxos[${i}]`, `${u.txid}:${u.vout} is already spent`);
+      const kind = classifyOutputScript(output.script);
+      if (kind !== 'p2wpkh' && kind !== 'p2tr') throw invalid(`funding_source.utxos[${i}]`, `${u.txid}:${u.vout} is ${kind}; external funding takes P2WPKH or P2TR coins (the txid must not change when signed)`);
+      out.push({ txid: u.txid, index: u.vout, value: output.value, script: output.script });
+    }
+    return out;
+  }
+
   async newAddress(): Promise<{ readonly address: string }> {
     return { address: await this.#d.wallet.newAddress() };
   }
@@ -202,6 +325,25 @@ export class NodeRpcApi implements NodeApi {
     const b = await this.#d.wallet.balance();
     return { confirmed_sat: sat(b.confirmedSat), unconfirmed_sat: sat(b.unconfirmedSat), reserved_sat: sat(b.reservedSat) };
   }
+}
+
+/** Where an external open stands, from its actor's snapshot. */
+function externalStateOf(snap: ChannelSnapshot): ExternalFundingStateName {
+  const c = snap.channel;
+  if (snap.abortedReason !== undefined) return 'aborted';
+  const ef = c.externalFunding;
+  if (ef !== undefined && !ef.submitted) return 'awaiting_signature';
+  if (c.isPending) {
+    if (!snap.fundingSeen) return 'submitted';
+    return snap.confirmations === 0 ? 'broadcast' : 'confirming';
+  }
+  return snap.stage === undefined && c.remoteRevocation.nextPoint !== undefined ? 'open' : 'confirming';
+}
+
+const ABORT_REASON = 'the deadline passed before a signed funding transaction was submitted';
+
+function invalid(field: string, problem: string, cause?: unknown): ChandError {
+  return Object.assign(new ChandError(ErrorCode.INVALID_PARAMS, `params.${field}: ${problem}`, cause === undefined ? undefined : { cause }), { field });
 }
 
 function peerResult(info: { nodeId: string; address: string; inbound: boolean; features: readonly number[]; onlineSinceMs: number }): PeerResult {

@@ -21,6 +21,9 @@ import { EsploraClient } from '../chain/esplora-client.js';
 import { NETWORKS } from '../chain/network.js';
 import { ChainWatcher } from '../chain/watcher.js';
 import { ChannelActor, formatScid } from '../channel/channel-actor.js';
+import { signedLocalCommitment, toLocalSweep } from '../channel/unilateral-close.js';
+import { addressToScript } from '../chain/network.js';
+import { ClosureType, type OutPoint } from '../chanstate/types.js';
 import { openChannelDb, type ChannelDb, type ChannelDbConfig } from '../channeldb/open.js';
 import type { OpenChannel } from '../chanstate/types.js';
 import { ChandError, ErrorCode } from '../errors.js';
@@ -84,6 +87,10 @@ export class ChandNode {
   readonly #actors = new Map<string, ChannelActor>();
   readonly #byFundingTxid = new Map<string, ChannelActor>();
   readonly #dialed = new Map<string, string>();
+  /** External opens aborted at their deadline whose funding we keep watching, by funding txid. */
+  readonly #aborted = new Map<string, { chanPoint: OutPoint; closeHeight: number }>();
+  #tickTimer: NodeJS.Timeout | undefined;
+  #ticking = false;
   readonly #crash: (point: string) => void;
   #rpc: RpcServer | undefined;
   #stopping: Promise<void> | undefined;
@@ -136,6 +143,7 @@ export class ChandNode {
       log: parts.log,
       onChannelStored: (channel) => this.#addActor(channel, true),
       crashPoint: this.#crash,
+      now: () => Date.now(),
     });
   }
 
@@ -200,17 +208,23 @@ export class ChandNode {
     const channels = await channelState.fetchAllChannels();
     for (const channel of channels) await this.#addActor(channel, false);
     for (const channel of channels) {
-      if (!channel.isPending || !channel.isInitiator || channel.fundingTx === undefined) continue;
-      this.#wallet.reserveInputsOf(channel.fundingTx, `channel:${channel.fundingOutpoint.txid}`);
+      if (!channel.isPending || !channel.isInitiator) continue;
+      const raw = channel.fundingTx ?? channel.externalFunding?.signedTx;
+      if (raw === undefined) continue;
+      if (channel.fundingTx !== undefined) this.#wallet.reserveInputsOf(channel.fundingTx, `channel:${channel.fundingOutpoint.txid}`);
       try {
-        await this.#chain.broadcast(channel.fundingTx);
+        await this.#chain.broadcast(raw);
         this.log('info', 'rebroadcast a pending funding transaction', { txid: channel.fundingOutpoint.txid });
       } catch (err) {
         this.log('warn', 'funding rebroadcast failed', { txid: channel.fundingOutpoint.txid, error: (err as Error).message });
       }
     }
-    this.log('info', 'hydrated channels', { channels: channels.length, pending: channels.filter((c) => c.isPending).length });
+    for (const summary of await channelState.fetchClosedChannels(true)) {
+      if (summary.closeType === ClosureType.FundingCanceled) this.#watchAborted(summary.chanPoint, summary.closeHeight);
+    }
+    this.log('info', 'hydrated channels', { channels: channels.length, pending: channels.filter((c) => c.isPending).length, aborted_watched: this.#aborted.size });
     this.#watcher.start();
+    this.#tickTimer = setInterval(() => void this.#tick(), Math.max(1000, this.config.chainPollMs));
 
     await this.#peers.start();
     const peerIds = new Set(channels.map((c) => c.identityPub));
@@ -261,6 +275,8 @@ export class ChandNode {
       wallet: this.#wallet,
       onlinePeer: (peerId) => this.#peers.peer(peerId) !== undefined,
       formatScid,
+      bitcoinNetwork: NETWORKS[this.config.network],
+      externalFundingTimeoutMs: this.config.externalFundingTimeoutSecs * 1000,
     };
   }
 
@@ -279,6 +295,15 @@ export class ChandNode {
           this.#byFundingTxid.delete(channel.fundingOutpoint.txid);
         },
         crashPoint: this.#crash,
+        now: () => Date.now(),
+        onAborted: (channelId) => {
+          this.#actors.delete(channelId);
+          this.#byFundingTxid.delete(channel.fundingOutpoint.txid);
+          void this.#chain.getTipHeight().then(
+            (tip) => this.#watchAborted(channel.fundingOutpoint, tip),
+            () => this.#watchAborted(channel.fundingOutpoint, 0),
+          );
+        },
       },
       channel,
       { online: this.#peers.peer(channel.identityPub) !== undefined, createdOnLiveConnection: live },
@@ -358,6 +383,79 @@ export class ChandNode {
     }
   }
 
+  #watchAborted(chanPoint: OutPoint, closeHeight: number): void {
+    this.#aborted.set(chanPoint.txid, { chanPoint, closeHeight });
+  }
+
+  /** Periodic work that follows the chain: aborted opens whose funding may confirm anyway, and the acceptor's BOLT 2 funding timeout. */
+  async #tick(): Promise<void> {
+    if (this.#ticking || this.#stopping !== undefined) return;
+    this.#ticking = true;
+    try {
+      for (const [txid, entry] of [...this.#aborted]) await this.#recoverAborted(txid, entry);
+      const tip = await this.#chain.getTipHeight();
+      for (const actor of [...this.#actors.values()]) await actor.checkFundingTimeout(tip);
+    } catch (err) {
+      this.log('warn', 'chain follow-up failed; retried', { error: (err as Error).message });
+    } finally {
+      this.#ticking = false;
+    }
+  }
+
+  /**
+   * An external open aborted at its deadline whose funding transaction confirmed anyway (the
+   * user broadcast it after all): the peer has forgotten the channel, so we close it with our
+   * commitment (we hold the peer's signature on it) and, once to_self_delay has passed, sweep
+   * to_local to the wallet. Every step is derived from the chain and the archived record, so
+   * it resumes after any restart. A funding that never appears is given up after 2016 blocks.
+   */
+  async #recoverAborted(txid: string, entry: { chanPoint: OutPoint; closeHeight: number }): Promise<void> {
+    const status = await this.#chain.getTxStatus(txid);
+    if (status === undefined || !status.confirmed) {
+      const tip = await this.#chain.getTipHeight();
+      if (status === undefined && entry.closeHeight > 0 && tip - entry.closeHeight >= 2016) {
+        await this.#db.coordinator.markChannelFullyClosed(entry.chanPoint);
+        this.#aborted.delete(txid);
+        this.log('info', 'gave up watching an aborted open: its funding never appeared', { txid });
+      }
+      return;
+    }
+    const channel = await this.#db.channelState.fetchHistoricalChannel(entry.chanPoint);
+    const commitment = signedLocalCommitment(channel, this.#keyChain);
+    const fundingSpend = await this.#chain.getOutspend(txid, entry.chanPoint.index);
+    if (!fundingSpend.spent) {
+      await this.#chain.broadcast(commitment.raw);
+      this.log('warn', 'the funding of an aborted open confirmed anyway: closed it with our commitment', { txid, commitment_txid: commitment.txid });
+      return;
+    }
+    if (fundingSpend.txid !== commitment.txid) {
+      this.log('warn', 'the funding of an aborted open was spent by another transaction', { txid, spender: fundingSpend.txid });
+      return;
+    }
+    const index = channel.localCommitment.localOutputIndex;
+    const commitStatus = fundingSpend.status;
+    if (index === undefined || !commitStatus.confirmed || commitStatus.confirmations < channel.localConfig.csvDelay) return;
+    const sweepSpend = await this.#chain.getOutspend(commitment.txid, index);
+    if (!sweepSpend.spent) {
+      const address = await this.#wallet.newAddress();
+      const sweep = toLocalSweep(channel, this.#keyChain, addressToScript(address, NETWORKS[this.config.network]), 253 * 4);
+      if (sweep === undefined) return;
+      await this.#chain.broadcast(sweep.raw);
+      this.log('info', 'swept to_local of the recovered channel to the wallet', { txid: sweep.txid, fee_sat: sweep.feeSat });
+      return;
+    }
+    if (sweepSpend.status.confirmed) {
+      await this.#db.coordinator.markChannelFullyClosed(entry.chanPoint);
+      this.#aborted.delete(txid);
+      this.log('info', 'recovered the coins of an aborted open', { txid, sweep_txid: sweepSpend.txid });
+    }
+  }
+
+  /** The actor of a channel, by channel id. */
+  actor(channelId: string): ChannelActor | undefined {
+    return this.#actors.get(channelId);
+  }
+
   /** The address the peer server listens on. */
   listenAddress(): { host: string; port: number } | undefined {
     return this.#peers.address();
@@ -367,6 +465,7 @@ export class ChandNode {
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       this.log('info', 'node stopping');
+      clearInterval(this.#tickTimer);
       await this.#rpc?.stop().catch(() => undefined);
       await removeRpcEndpoint(this.config.datadir).catch(() => undefined);
       await this.#peers.stop();

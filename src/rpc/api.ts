@@ -66,6 +66,8 @@ export interface ChannelResult {
   /** "BLOCKxTXxOUTPUT", absent until confirmed. */
   readonly short_channel_id?: string;
   readonly peer_online: boolean;
+  /** For externally funded opens until they are open: the flow's state and deadline. */
+  readonly external_funding?: { readonly state: ExternalFundingStateName; readonly expires_at_ms?: number };
 }
 
 /** Params of `open_channel`, validated. */
@@ -95,7 +97,7 @@ export interface WalletBalanceResult {
 }
 
 /** The node as the RPC methods see it. Every method may be called concurrently. */
-export interface NodeApi {
+export interface NodeApi extends ExternalFundingApi {
   nodeInfo(): Promise<NodeInfoResult>;
   /** Connects (or returns the existing connection); resolves when the peer is online. */
   connectPeer(params: { readonly peer_id: string; readonly address: string }): Promise<PeerResult>;
@@ -106,4 +108,75 @@ export interface NodeApi {
   listChannels(params: { readonly peer_id?: string; readonly include_closed?: boolean }): Promise<readonly ChannelResult[]>;
   newAddress(): Promise<{ readonly address: string }>;
   walletBalance(): Promise<WalletBalanceResult>;
+}
+
+// ---- External (PSBT) funding: DESIGN.md "External funding (PSBT), restart-safe" ----------
+
+/** Where the coins of an externally funded open come from. */
+export type FundingSource =
+  /** These outpoints (each P2WPKH or P2TR; their value and script are read from the chain). */
+  | { readonly utxos: ReadonlyArray<{ readonly txid: string; readonly vout: number }> }
+  /** Every confirmed coin of this address. */
+  | { readonly address: string };
+
+/** Params of `open_channel_with_external_funding`, validated. */
+export interface OpenExternalParams {
+  readonly peer_id: string;
+  readonly funding_amount_sat: bigint;
+  readonly funding_source: FundingSource;
+  /** Where the change goes (required: chand does not own the coins). */
+  readonly change_address: string;
+  readonly fee_rate_sat_per_vb: number;
+  /** Abort if not submitted within this (default: the node's --external-funding-timeout, 600 s). */
+  readonly timeout_secs?: number;
+  readonly push_amount_msat?: bigint;
+}
+
+/** `open_channel_with_external_funding` result: the peer has signed our refund; sign and submit `psbt`. */
+export interface OpenExternalResult {
+  readonly temporary_channel_id: string;
+  readonly channel_id: string;
+  readonly funding_txid: string;
+  readonly funding_output_index: number;
+  /** The unsigned funding PSBT, base64 (BIP 174, every input with witness_utxo). */
+  readonly psbt: string;
+  /** The deadline for submit_signed_funding_tx, UNIX ms. */
+  readonly expires_at_ms: number;
+}
+
+/** Where an externally funded open stands. */
+export type ExternalFundingStateName =
+  | 'awaiting_signature'
+  | 'submitted'
+  | 'broadcast'
+  | 'confirming'
+  | 'open'
+  | 'aborted';
+
+/** `get_external_funding` result (and `submit_signed_funding_tx`'s). */
+export interface ExternalFundingResult {
+  readonly channel_id: string;
+  readonly state: ExternalFundingStateName;
+  readonly funding_txid: string;
+  /** While awaiting_signature: the unsigned PSBT again (a reloaded app can ask for it). */
+  readonly psbt?: string;
+  readonly expires_at_ms?: number;
+  /** While confirming: confirmations so far and required. */
+  readonly confirmations?: number;
+  readonly confirmations_required?: number;
+  /** When aborted: why (e.g. "the deadline passed before a signed transaction was submitted"). */
+  readonly reason?: string;
+}
+
+/** Params of `submit_signed_funding_tx`, validated: exactly one of `psbt` (base64) and `tx` (hex). */
+export type SubmitFundingParams =
+  | { readonly channel_id: string; readonly psbt: string; readonly tx?: undefined }
+  | { readonly channel_id: string; readonly tx: string; readonly psbt?: undefined };
+
+/** The external-funding methods of the node (added to NodeApi). */
+export interface ExternalFundingApi {
+  openChannelWithExternalFunding(params: OpenExternalParams): Promise<OpenExternalResult>;
+  /** Idempotent for the same transaction; EXTERNAL_FUNDING_CONFLICT for another, EXTERNAL_FUNDING_EXPIRED past the deadline. */
+  submitSignedFundingTx(params: SubmitFundingParams): Promise<ExternalFundingResult>;
+  getExternalFunding(params: { readonly channel_id: string }): Promise<ExternalFundingResult>;
 }

@@ -70,6 +70,8 @@ export const RPC_ERROR_CODES: { readonly [C in ErrorCode]?: number } = {
   [ErrorCode.EXTERNAL_FUNDING_SUBMITTED]: -32037,
   [ErrorCode.EXTERNAL_FUNDING_NOT_EXPIRED]: -32038,
   [ErrorCode.CHANNEL_NO_SCID]: -32039,
+  [ErrorCode.EXTERNAL_FUNDING_EXPIRED]: -32040,
+  [ErrorCode.CHANNEL_OPEN_FAILED]: -32041,
   // -32050..-32069: funds, PSBTs, transactions and chain access
   [ErrorCode.INSUFFICIENT_FUNDS]: -32050,
   [ErrorCode.PSBT_INVALID]: -32051,

@@ -11,7 +11,26 @@
 import { formatAddress, parseHostPort, parsePeerAddress } from '../peer/peer-address.js';
 import type { NodeApi } from './api.js';
 import { InvalidParamsError } from './errors.js';
-import { bool, number, object, optional, pubkey, msat, sat, string, type Fields, type ObjectSchema, type ObjectValue } from './params.js';
+import {
+  array,
+  base64,
+  bool,
+  hex,
+  hexBytes,
+  int,
+  msat,
+  number,
+  object,
+  oneOf,
+  optional,
+  pubkey,
+  requireExactlyOne,
+  sat,
+  string,
+  type Fields,
+  type ObjectSchema,
+  type ObjectValue,
+} from './params.js';
 
 /** One JSON-RPC method. */
 export interface RpcMethod<F extends Fields = Fields> {
@@ -30,6 +49,30 @@ export function defineMethod<F extends Fields>(method: RpcMethod<F>): RpcMethod<
 
 /** Fee rates above this are refused as typos (sat/vB). */
 const MAX_FEE_RATE_SAT_PER_VB = 100_000;
+/** Bounds of `timeout_secs` of an externally funded open: 10 s to a week. */
+const MIN_EXTERNAL_TIMEOUT_SECS = 10;
+const MAX_EXTERNAL_TIMEOUT_SECS = 7 * 86_400;
+/** Most outpoints one externally funded open may name. */
+const MAX_FUNDING_UTXOS = 100;
+/** Longest address accepted (bech32 addresses are at most 90 characters). */
+const MAX_ADDRESS_LENGTH = 100;
+
+/** An outpoint param: `{txid, vout}`. */
+const outpoint = () => object({ txid: hex(32), vout: int({ min: 0, max: 0xffff_ffff }) });
+
+/**
+ * Refuses an outpoint named twice in `funding_source.utxos`: spending a coin twice is never
+ * what the caller meant, and the error names the repeat's path.
+ */
+function checkDistinctUtxos(utxos: ReadonlyArray<{ readonly txid: string; readonly vout: number }>): void {
+  const seen = new Map<string, number>();
+  utxos.forEach((u, i) => {
+    const key = `${u.txid}:${u.vout}`;
+    const first = seen.get(key);
+    if (first !== undefined) throw new InvalidParamsError(`funding_source.utxos[${i}]`, `expected distinct outpoints, got ${key} again (also utxos[${first}])`);
+    seen.set(key, i);
+  });
+}
 
 /**
  * `connect_peer` accepts `{address: "<node_id>@<host>:<port>"}` or `{peer_id, address: "host:port"}`
@@ -95,6 +138,43 @@ export const METHODS: readonly RpcMethod[] = [
       fee_rate_sat_per_vb: optional(number({ gt: 0, max: MAX_FEE_RATE_SAT_PER_VB })),
     }),
     call: (api, params) => api.openChannel(params),
+  }),
+  defineMethod({
+    name: 'open_channel_with_external_funding',
+    summary: 'open a channel with an online peer, funded by coins the node does not hold: returns an unsigned PSBT to sign elsewhere and submit',
+    params: object({
+      peer_id: pubkey(),
+      funding_amount_sat: sat({ min: 1n }),
+      funding_source: oneOf({
+        utxos: array(outpoint(), { minLength: 1, maxLength: MAX_FUNDING_UTXOS }),
+        address: string({ maxLength: MAX_ADDRESS_LENGTH }),
+      }),
+      change_address: string({ maxLength: MAX_ADDRESS_LENGTH }),
+      fee_rate_sat_per_vb: number({ gt: 0, max: MAX_FEE_RATE_SAT_PER_VB }),
+      timeout_secs: optional(int({ min: MIN_EXTERNAL_TIMEOUT_SECS, max: MAX_EXTERNAL_TIMEOUT_SECS })),
+      push_amount_msat: optional(msat()),
+    }),
+    call: (api, params) => {
+      if ('utxos' in params.funding_source) checkDistinctUtxos(params.funding_source.utxos);
+      return api.openChannelWithExternalFunding(params);
+    },
+  }),
+  defineMethod({
+    name: 'submit_signed_funding_tx',
+    summary: 'submit the signed funding of an externally funded open (a signed PSBT or a raw transaction); repeating it with the same transaction is harmless',
+    params: object({ channel_id: hex(32), psbt: optional(base64()), tx: optional(hexBytes()) }),
+    call: (api, params) => {
+      requireExactlyOne(params, ['psbt', 'tx']);
+      return api.submitSignedFundingTx(
+        params.psbt !== undefined ? { channel_id: params.channel_id, psbt: params.psbt } : { channel_id: params.channel_id, tx: params.tx! },
+      );
+    },
+  }),
+  defineMethod({
+    name: 'get_external_funding',
+    summary: 'where an externally funded open stands (with the unsigned PSBT again while it awaits a signature)',
+    params: object({ channel_id: hex(32) }),
+    call: (api, params) => api.getExternalFunding(params),
   }),
   defineMethod({
     name: 'list_channels',

@@ -160,6 +160,110 @@ export function string(options: { readonly maxLength?: number } = {}): Schema<st
   });
 }
 
+/**
+ * Bytes as hex characters (either case, an even number, 1 to `maxBytes` bytes; default 400 000,
+ * the largest standard transaction); gives lowercase hex. For raw transactions (`tx`).
+ */
+export function hexBytes(options: { readonly maxBytes?: number } = {}): Schema<string> {
+  const maxBytes = options.maxBytes ?? 400_000;
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) throw new RangeError(`expected maxBytes >= 1, got ${String(maxBytes)}`);
+  const expected = `hex bytes (an even number of hex characters, at most ${maxBytes * 2})`;
+  return schema(expected, (value, field) => {
+    if (typeof value !== 'string' || value.length === 0 || value.length % 2 !== 0 || value.length > maxBytes * 2 || !/^[0-9a-fA-F]+$/.test(value)) fail(field, expected, value);
+    return value.toLowerCase();
+  });
+}
+
+/**
+ * Standard base64 (RFC 4648 §4: `A-Z a-z 0-9 + /`, padded with `=` to a multiple of 4
+ * characters, no whitespace), at most `maxLength` characters (default 1 000 000, below the
+ * RPC body limit); gives the string as it is. For PSBTs (`psbt`). Only the encoding is
+ * checked here; whether the bytes are a PSBT is the node's business (PSBT_INVALID).
+ */
+export function base64(options: { readonly maxLength?: number } = {}): Schema<string> {
+  const maxLength = options.maxLength ?? 1_000_000;
+  if (!Number.isSafeInteger(maxLength) || maxLength < 4) throw new RangeError(`expected maxLength >= 4, got ${String(maxLength)}`);
+  const expected = `base64 (standard alphabet, padded, at most ${maxLength} characters)`;
+  return schema(expected, (value, field) => {
+    if (typeof value !== 'string' || value.length === 0 || value.length % 4 !== 0 || value.length > maxLength) fail(field, expected, value);
+    if (!/^[A-Za-z0-9+/]*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{4})$/.test(value)) fail(field, expected, value);
+    return value;
+  });
+}
+
+/**
+ * A JSON array of `minLength` to `maxLength` elements (defaults 1 and 100), each checked by
+ * `element`; an element's errors name it `field[i]` (`funding_source.utxos[1].txid`). Gives
+ * a fresh array.
+ */
+export function array<T>(element: Schema<T>, options: { readonly minLength?: number; readonly maxLength?: number } = {}): Schema<T[]> {
+  const minLength = options.minLength ?? 1;
+  const maxLength = options.maxLength ?? 100;
+  if (!Number.isSafeInteger(minLength) || minLength < 0 || !Number.isSafeInteger(maxLength) || maxLength < minLength) {
+    throw new RangeError(`expected 0 <= minLength <= maxLength, got minLength ${String(minLength)}, maxLength ${String(maxLength)}`);
+  }
+  const count = minLength === maxLength ? `${minLength}` : `${minLength} to ${maxLength}`;
+  const expected = `an array of ${count} elements, each ${element.expected}`;
+  return schema(expected, (value, field) => {
+    if (!Array.isArray(value)) fail(field, expected, value);
+    if (value.length < minLength || value.length > maxLength) {
+      throw new InvalidParamsError(field, `expected ${expected}, got ${value.length} element${value.length === 1 ? '' : 's'}`);
+    }
+    return value.map((item: unknown, i) => {
+      if (item === undefined || item === null) throw new InvalidParamsError(`${field}[${i}]`, `expected ${element.expected}, got ${describeValue(item)}`);
+      return element.parse(item, `${field}[${i}]`);
+    });
+  });
+}
+
+/** The value of a `oneOf` schema: an object holding exactly one of the fields. */
+export type OneOfValue<F extends Fields> = { [K in keyof F]: Simplify<{ readonly [P in K]: Infer<F[K]> }> }[keyof F];
+
+/**
+ * A JSON object holding exactly one of these fields (a tagged union without a tag:
+ * `{"utxos": [...]}` or `{"address": "..."}`), and no unknown ones. The error for none or
+ * several names the object and lists the alternatives; a bad value names its own path. Gives
+ * a fresh object with that one converted field.
+ */
+export function oneOf<F extends Fields>(fields: F): Schema<OneOfValue<F>> & { readonly fields: F } {
+  const names = Object.keys(fields);
+  if (names.length < 2) throw new RangeError(`expected at least two alternatives, got ${names.length}`);
+  const expected = `a JSON object with exactly one of ${names.map((n) => `"${n}"`).join(', ')}`;
+  return {
+    expected,
+    optional: false,
+    fields,
+    parse(value: unknown, field: string): OneOfValue<F> {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(field, expected, value);
+      const input = value as Record<string, unknown>;
+      const prefix = field === '' ? '' : `${field}.`;
+      const unknown = Object.keys(input).filter((k) => !Object.hasOwn(fields, k));
+      if (unknown.length > 0) {
+        const list = unknown.map((k) => JSON.stringify(k)).join(', ');
+        throw new InvalidParamsError(`${prefix}${unknown[0]!}`, `unknown param${unknown.length > 1 ? 's' : ''} ${list} (expected exactly one of: ${names.join(', ')})`, field);
+      }
+      const given = names.filter((n) => input[n] !== undefined && input[n] !== null);
+      if (given.length !== 1) {
+        throw new InvalidParamsError(field, `expected exactly one of ${names.join(', ')}, got ${given.length === 0 ? 'none' : given.join(' and ')}`);
+      }
+      const name = given[0]!;
+      return { [name]: fields[name]!.parse(input[name], `${prefix}${name}`) } as OneOfValue<F>;
+    },
+  };
+}
+
+/**
+ * Throws InvalidParamsError unless exactly one of `names` is present (not undefined) in the
+ * already parsed `value` — for top-level alternatives such as `psbt` | `tx`, whose fields stay
+ * ordinary optional params of the method's object schema. `where` is the object's path ("" for
+ * the params themselves).
+ */
+export function requireExactlyOne(value: Readonly<Record<string, unknown>>, names: readonly string[], where = ''): void {
+  const given = names.filter((n) => value[n] !== undefined);
+  if (given.length === 1) return;
+  throw new InvalidParamsError(where, `expected exactly one of ${names.join(', ')}, got ${given.length === 0 ? 'none' : given.join(' and ')}`);
+}
+
 /** The same schema, but the param may be absent or null (then the field is left out of the result). */
 export function optional<T>(inner: Schema<T>): Schema<T | undefined> & { readonly optional: true } {
   return {

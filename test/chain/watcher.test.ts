@@ -12,6 +12,7 @@ import type { Devnet } from '../../src/chain/devnet/devnet.js';
 import { devnetAt } from './support/devnet-at.js';
 import { ChainWatcher, type ConfirmationEvent, type DeepEvent, type SpendEvent } from '../../src/chain/watcher.js';
 import { ChandError, ErrorCode } from '../../src/errors.js';
+import { decodeTx, txidOf } from '../../src/bitcoin/transaction.js';
 import { buildTx, testKey } from './support/tx-builder.js';
 
 /** Resolves when `predicate` holds, polling every 10 ms; fails after `ms`. */
@@ -68,6 +69,31 @@ describe('ChainWatcher against devnet', () => {
       await watcher.pollNow();
       expect(confirmations.length).toBe(seen);
       expect(deep).toHaveLength(1);
+    } finally {
+      await watcher.stop();
+    }
+  });
+
+  it('reports a watched transaction appearing in the mempool (a signer that broadcasts it itself)', async () => {
+    const key = testKey('watcher appear');
+    const coin = await client.faucet(key.address, 25_000n);
+    await client.mine(1);
+    const raw = buildTx({
+      inputs: [{ txid: coin.txid, index: coin.index, value: 25_000n, key }],
+      outputs: [{ script: testKey('watcher appear dest').script, value: 24_000n }],
+    });
+    const watcher = new ChainWatcher({ chain: client, pollIntervalMs: 20 });
+    const events: ConfirmationEvent[] = [];
+    watcher.on('confirmations', (e) => events.push(e));
+    const txid = txidOf(decodeTx(raw));
+    watcher.watchTransaction(txid, { depth: 1 });
+    try {
+      await watcher.pollNow();
+      expect(events).toEqual([{ txid, confirmations: 0, status: undefined }]);
+      await client.broadcast(raw);
+      await watcher.pollNow();
+      expect(events).toHaveLength(2);
+      expect(events[1]).toEqual({ txid, confirmations: 0, status: { confirmed: false } });
     } finally {
       await watcher.stop();
     }

@@ -177,4 +177,23 @@ describe('restart matrix of a wallet-funded open (SIGKILL at each step)', () => 
     expect(channels.map((c) => c.channel_id)).toContain(r.channel_id);
     await expectFundsConserved();
   });
+
+  it('Bob forgets a channel whose funder vanished once 2016 blocks pass without its funding (BOLT 2)', async () => {
+    const before = (await bob.channels()).length;
+    await alice.restart({ env: { CHAND_TEST_CRASH_AT: 'after-send:funding_created' } });
+    await reconnect();
+    await alice.call('open_channel', { peer_id: bob.nodeId, funding_amount_sat: CAPACITY }).catch(() => undefined);
+    expect((await alice.exited!).signal).toBe('SIGKILL');
+    // Alice stays down, so no error tells Bob; only the chain's clock does.
+    await waitFor('bob stored the unfunded channel', async () => ((await bob.channels()).length === before + 1 ? true : undefined));
+    await net.devnet.mine(1000);
+    await net.devnet.mine(1000);
+    expect((await bob.channels()).length).toBe(before + 1);
+    await net.devnet.mine(16);
+    await waitFor('bob forgets it', async () => ((await bob.channels()).length === before ? true : undefined), 30_000);
+    expect(bob.output).toContain('did not appear within 2016 blocks');
+    await alice.start();
+    await reconnect();
+    await expectFundsConserved();
+  });
 });

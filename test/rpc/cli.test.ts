@@ -7,14 +7,16 @@
  * NODE_NOT_RUNNING when no node is there. Every child is bounded by a timeout and killed by PID.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChandError, ErrorCode } from '../../src/errors.js';
 import { ensureRpcToken, RPC_ENDPOINT_FILE, RPC_TOKEN_FILE, writeRpcEndpoint } from '../../src/rpc/endpoint-files.js';
 import { RpcServer } from '../../src/rpc/server.js';
-import { ADDRESS, BALANCE, CHANNELS, FakeNode, NODE_INFO, OPENED, PEER, PEER_ID } from './support/fake-node.js';
+import { p2wpkh, Transaction } from '@scure/btc-signer';
+import { addressToScript, REGTEST } from '../../src/chain/network.js';
+import { ADDRESS, BALANCE, CHANNELS, EXTERNAL_FUNDING, FakeNode, NODE_INFO, OPENED, OPENED_EXTERNAL, PEER, PEER_ID, PSBT_BASE64 } from './support/fake-node.js';
 
 const REPO_ROOT = join(import.meta.dirname, '..', '..');
 const MAIN = join(REPO_ROOT, 'src', 'cli', 'main.ts');
@@ -28,14 +30,15 @@ interface Run {
   readonly stderr: string;
 }
 
-/** Runs `chand <args>` from source; resolves when it exits, SIGKILLs it by PID after 60 s. */
-function chand(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+/** Runs `chand <args>` from source (with `stdin` as its input if given); resolves when it exits, SIGKILLs it by PID after 60 s. */
+function chand(args: readonly string[], env: NodeJS.ProcessEnv = {}, stdin?: string): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
       cwd: REPO_ROOT,
       env: { ...withoutDatadir, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
+    if (stdin !== undefined) child.stdin!.end(stdin);
     children.add(child);
     let stdout = '';
     let stderr = '';
@@ -165,13 +168,169 @@ describe('chand node-client commands', { timeout: 180_000 }, () => {
     const human = await chand(['channel', 'list', '--peer', PEER_ID, '--include-closed', '--datadir', datadir]);
     expect(human.status, human.stderr).toBe(0);
     const lines = human.stdout.split('\n');
-    expect(lines).toHaveLength(4);
+    expect(lines).toHaveLength(5);
     expect(lines[0]).toMatch(/^CHANNEL_ID {56}STATE {9}CAPACITY_SAT  LOCAL_MSAT  REMOTE_MSAT  CONF  PEER_ID {61}NOTE$/);
     expect(lines[1]).toBe(`${'aa'.repeat(32)}  open                500000   499000000      1000000   6/3  ${PEER_ID}`);
     expect(lines[2]).toBe(`${'cc'.repeat(32)}  pending_open         20000           0     20000000   1/3  ${PEER_ID}  waiting for 2 more confirmations`);
+    expect(lines[3]).toBe(`${'ee'.repeat(32)}  pending_open        300000   300000000            0   0/3  ${PEER_ID}  waiting for the signed funding transaction`);
     const json = await chand(['channel', 'list', '--json', '--datadir', datadir]);
     expect(JSON.parse(json.stdout)).toEqual({ channels: CHANNELS });
     expect(api.calls.map((c) => c.params)).toEqual([{ peer_id: PEER_ID, include_closed: true }, {}]);
+  });
+
+  it('channel open --external sends the funding source as given, prints the PSBT and writes it 0600 with --psbt-out', async () => {
+    api.calls.length = 0;
+    const psbtOut = join(work, 'funding.psbt');
+    await writeFile(psbtOut, 'old content', { mode: 0o644 });
+    const txidA = 'a1'.repeat(32);
+    const open = await chand([
+      'channel', 'open', PEER_ID, '300000', '--external',
+      '--utxo', `${txidA}:0`, '--utxo', `${txidA.toUpperCase()}:4294967295`,
+      '--change-address', ADDRESS, '--fee-rate', '2', '--timeout-secs', '3600', '--push-msat', '1000',
+      '--psbt-out', psbtOut, '--datadir', datadir,
+    ]);
+    expect(open.status, open.stderr).toBe(0);
+    expect(open.stdout).toBe(
+      [
+        `temporary_channel_id: ${OPENED_EXTERNAL.temporary_channel_id}`,
+        `channel_id: ${OPENED_EXTERNAL.channel_id}`,
+        `funding_txid: ${OPENED_EXTERNAL.funding_txid}`,
+        'funding_output_index: 0',
+        `psbt: ${PSBT_BASE64}`,
+        `expires_at_ms: ${OPENED_EXTERNAL.expires_at_ms}`,
+        `psbt_file: ${psbtOut}`,
+        '',
+      ].join('\n'),
+    );
+    expect(await readFile(psbtOut, 'utf8')).toBe(`${PSBT_BASE64}\n`);
+    expect((await stat(psbtOut)).mode & 0o777).toBe(0o600);
+    const json = await chand(['channel', 'open', PEER_ID, '300000', '--external', '--from-address', ADDRESS, '--change-address', ADDRESS, '--fee-rate', '1.5', '--json', '--datadir', datadir]);
+    expect(json.status, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual(OPENED_EXTERNAL);
+    expect(api.calls).toEqual([
+      {
+        method: 'openChannelWithExternalFunding',
+        params: {
+          peer_id: PEER_ID,
+          funding_amount_sat: 300_000n,
+          funding_source: { utxos: [{ txid: txidA, vout: 0 }, { txid: txidA, vout: 4294967295 }] },
+          change_address: ADDRESS,
+          fee_rate_sat_per_vb: 2,
+          timeout_secs: 3600,
+          push_amount_msat: 1000n,
+        },
+      },
+      { method: 'openChannelWithExternalFunding', params: { peer_id: PEER_ID, funding_amount_sat: 300_000n, funding_source: { address: ADDRESS }, change_address: ADDRESS, fee_rate_sat_per_vb: 1.5 } },
+    ]);
+  });
+
+  it('channel open: flag combinations that are no open fail before calling the node (exit 2); missing params come back from the node', async () => {
+    api.calls.length = 0;
+    const invalid = async (args: string[], message: RegExp): Promise<void> => {
+      const run = await chand(['channel', 'open', PEER_ID, '300000', ...args, '--datadir', datadir]);
+      expect(run.status, run.stderr).toBe(2);
+      expect(run.stderr).toMatch(message);
+      expect(run.stdout).toBe('');
+    };
+    await invalid(['--external', '--change-address', ADDRESS, '--fee-rate', '2'], /^chand: INVALID_INPUT: expected either --utxo TXID:VOUT \(repeatable\) or --from-address ADDR with --external, got neither\n$/);
+    await invalid(['--external', '--utxo', `${'a1'.repeat(32)}:0`, '--from-address', ADDRESS], /got both\n$/);
+    await invalid(['--external', '--utxo', 'a1a1'], /^chand: INVALID_INPUT: expected --utxo as TXID:VOUT, got "a1a1"\n$/);
+    await invalid(['--external', '--utxo', `${'a1'.repeat(32)}:-1`], /expected --utxo as TXID:VOUT/);
+    await invalid(['--external', '--from-address', ADDRESS, '--timeout-secs', '10m'], /expected --timeout-secs as a whole number of seconds, got "10m"/);
+    await invalid(['--from-address', ADDRESS, '--psbt-out', join(work, 'never.psbt')], /^chand: INVALID_INPUT: expected --external with --from-address, --psbt-out, got a wallet-funded open\n$/);
+    expect(api.calls).toEqual([]);
+    const noChange = await chand(['channel', 'open', PEER_ID, '300000', '--external', '--from-address', ADDRESS, '--fee-rate', '2', '--datadir', datadir]);
+    expect(expectOneLineFailure(noChange, 'INVALID_PARAMS')).toMatch(/params\.change_address: required/);
+    const badTxid = await chand(['channel', 'open', PEER_ID, '300000', '--external', '--utxo', `${'a1'.repeat(32)}:0`, '--utxo', 'xyz:1', '--change-address', ADDRESS, '--fee-rate', '2', '--datadir', datadir]);
+    expect(expectOneLineFailure(badTxid, 'INVALID_PARAMS')).toMatch(/params\.funding_source\.utxos\[1\]\.txid: expected 32 bytes as 64 hex characters, got "xyz"/);
+    expect(api.calls).toEqual([]);
+  });
+
+  it('channel submit-psbt reads a base64 PSBT, a binary PSBT, a hex transaction or stdin; channel funding shows the flow', async () => {
+    api.calls.length = 0;
+    const channelId = 'ee'.repeat(32);
+    const base64File = join(work, 'signed.psbt');
+    const wrapped = `${PSBT_BASE64.slice(0, 8)}\n${PSBT_BASE64.slice(8)}\n`; // line-wrapped base64 is fine
+    await writeFile(base64File, wrapped);
+    const binaryFile = join(work, 'signed.bin');
+    await writeFile(binaryFile, Buffer.from(PSBT_BASE64, 'base64'));
+    const txFile = join(work, 'signed.hex');
+    const rawTx = `02000000${'00'.repeat(40)}`;
+    await writeFile(txFile, `${rawTx.toUpperCase()}\n`);
+    const expected = [
+      `channel_id: ${channelId}`,
+      `state: ${EXTERNAL_FUNDING.state}`,
+      `funding_txid: ${EXTERNAL_FUNDING.funding_txid}`,
+      `psbt: ${PSBT_BASE64}`,
+      `expires_at_ms: ${EXTERNAL_FUNDING.expires_at_ms}`,
+      'confirmations: 1',
+      'confirmations_required: 3',
+      `reason: ${EXTERNAL_FUNDING.reason}`,
+      '',
+    ].join('\n');
+    for (const file of [base64File, binaryFile, txFile]) {
+      const run = await chand(['channel', 'submit-psbt', channelId.toUpperCase(), file, '--datadir', datadir]);
+      expect(run.status, run.stderr).toBe(0);
+      expect(run.stdout).toBe(expected);
+    }
+    const viaStdin = await chand(['channel', 'submit-psbt', channelId, '-', '--json', '--datadir', datadir], {}, `${PSBT_BASE64}\n`);
+    expect(viaStdin.status, viaStdin.stderr).toBe(0);
+    expect(JSON.parse(viaStdin.stdout)).toEqual({ ...EXTERNAL_FUNDING, channel_id: channelId });
+    const funding = await chand(['channel', 'funding', channelId, '--datadir', datadir]);
+    expect(funding.stdout).toBe(expected);
+    expect(api.calls).toEqual([
+      { method: 'submitSignedFundingTx', params: { channel_id: channelId, psbt: PSBT_BASE64 } },
+      { method: 'submitSignedFundingTx', params: { channel_id: channelId, psbt: PSBT_BASE64 } },
+      { method: 'submitSignedFundingTx', params: { channel_id: channelId, tx: rawTx } },
+      { method: 'submitSignedFundingTx', params: { channel_id: channelId, psbt: PSBT_BASE64 } },
+      { method: 'getExternalFunding', params: { channel_id: channelId } },
+    ]);
+    api.calls.length = 0;
+    const garbage = join(work, 'garbage.txt');
+    await writeFile(garbage, 'not a psbt at all');
+    const bad = await chand(['channel', 'submit-psbt', channelId, garbage, '--datadir', datadir]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toBe(`chand: INVALID_INPUT: expected ${garbage} to hold a base64 PSBT, a binary PSBT or a hex transaction, got "notapsbtatall"\n`);
+    const empty = await chand(['channel', 'submit-psbt', channelId, '-', '--datadir', datadir], {}, '');
+    expect(empty.stderr).toMatch(/^chand: INVALID_INPUT: expected a PSBT in stdin, got an empty input\n$/);
+    api.failWith('submitSignedFundingTx', () => new ChandError(ErrorCode.EXTERNAL_FUNDING_EXPIRED, 'the deadline passed'));
+    try {
+      expect(expectOneLineFailure(await chand(['channel', 'submit-psbt', channelId, base64File, '--datadir', datadir]), 'EXTERNAL_FUNDING_EXPIRED')).toBe('chand: EXTERNAL_FUNDING_EXPIRED: the deadline passed');
+    } finally {
+      api.succeed('submitSignedFundingTx');
+    }
+    expect(api.calls).toHaveLength(1);
+  });
+
+  it('a PSBT file → chand signer sign-psbt FILE --out FILE → channel submit-psbt FILE compose (stdin and inline base64 too)', async () => {
+    api.calls.length = 0;
+    // A signer wallet and an unsigned PSBT spending a coin of its first address (sign-psbt needs no chain).
+    const walletFile = join(work, 'signer.json');
+    expect((await chand(['signer', 'create', '--wallet', walletFile])).status).toBe(0);
+    const signerAddress = (await chand(['signer', 'address', '--wallet', walletFile])).stdout.trim();
+    expect(signerAddress).toMatch(/^bcrt1q/);
+    const unsigned = new Transaction();
+    unsigned.addInput({ txid: new Uint8Array(32).fill(7), index: 1, witnessUtxo: { script: addressToScript(signerAddress, REGTEST), amount: 500_000n } });
+    unsigned.addOutput({ script: p2wpkh(new Uint8Array(33).fill(2)).script, amount: 400_000n });
+    const unsignedFile = join(work, 'to-sign.psbt');
+    await writeFile(unsignedFile, `${Buffer.from(unsigned.toPSBT()).toString('base64')}\n`);
+    const signedFile = join(work, 'to-submit.psbt');
+    const sign = await chand(['signer', 'sign-psbt', unsignedFile, '--out', signedFile, '--wallet', walletFile]);
+    expect(sign.status, sign.stderr).toBe(0);
+    expect(sign.stdout).toBe(`signed 1 input; wrote ${signedFile}\n`);
+    expect((await stat(signedFile)).mode & 0o777).toBe(0o600);
+    const signedBase64 = (await readFile(signedFile, 'utf8')).trim();
+    expect(Transaction.fromPSBT(Buffer.from(signedBase64, 'base64')).getInput(0).partialSig).toHaveLength(1);
+    // The same from stdin, printed: the same signature (RFC 6979), and inline base64 too.
+    const viaStdin = await chand(['signer', 'sign-psbt', '-', '--wallet', walletFile], {}, await readFile(unsignedFile, 'utf8'));
+    expect(viaStdin.stdout.trim()).toBe(signedBase64);
+    const inline = await chand(['signer', 'sign-psbt', Buffer.from(unsigned.toPSBT()).toString('base64'), '--wallet', walletFile]);
+    expect(inline.stdout.trim()).toBe(signedBase64);
+    const both = await chand(['signer', 'sign-psbt', unsignedFile, '--out', signedFile, '--broadcast', '--wallet', walletFile]);
+    expect(both.stderr).toBe('chand: INVALID_INPUT: expected one of --out and --broadcast, got both\n');
+    const submit = await chand(['channel', 'submit-psbt', OPENED_EXTERNAL.channel_id, signedFile, '--datadir', datadir]);
+    expect(submit.status, submit.stderr).toBe(0);
+    expect(api.calls).toEqual([{ method: 'submitSignedFundingTx', params: { channel_id: OPENED_EXTERNAL.channel_id, psbt: signedBase64 } }]);
   });
 
   it('wallet address and balance', async () => {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RPC_ERROR_CODES, JsonRpcCode } from '../../src/rpc/errors.js';
 import { METHODS } from '../../src/rpc/methods.js';
-import { FakeNode, PEER_ID } from './support/fake-node.js';
+import { ADDRESS, FakeNode, PEER_ID, PSBT_BASE64 } from './support/fake-node.js';
 
 const doc = readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'rpc.md'), 'utf8');
 
@@ -44,6 +44,15 @@ const VALID_PARAMS: Record<string, Record<string, unknown>> = {
   connect_peer: { address: `${PEER_ID}@127.0.0.1:9736` },
   disconnect_peer: { peer_id: PEER_ID },
   open_channel: { peer_id: PEER_ID, funding_amount_sat: 1000 },
+  open_channel_with_external_funding: {
+    peer_id: PEER_ID,
+    funding_amount_sat: 1000,
+    funding_source: { address: ADDRESS },
+    change_address: ADDRESS,
+    fee_rate_sat_per_vb: 2,
+  },
+  submit_signed_funding_tx: { channel_id: 'ee'.repeat(32), psbt: PSBT_BASE64 },
+  get_external_funding: { channel_id: 'ee'.repeat(32) },
 };
 
 describe('docs/rpc.md', () => {

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidParamsError } from '../../src/rpc/errors.js';
 import { METHODS } from '../../src/rpc/methods.js';
-import { bool, hex, int, MAX_MSAT, MAX_SAT, msat, number, object, optional, pubkey, sat, string } from '../../src/rpc/params.js';
+import { array, base64, bool, hex, hexBytes, int, MAX_MSAT, MAX_SAT, msat, number, object, oneOf, optional, pubkey, requireExactlyOne, sat, string } from '../../src/rpc/params.js';
 import { FakeNode, PEER_ID } from './support/fake-node.js';
 
 /** The InvalidParamsError `fn` throws. */
@@ -81,9 +81,98 @@ describe('params', () => {
     expect(failure(() => object({}).parse('x', '')).message).toBe('params: expected a JSON object, got "x"');
   });
 
+  it('array(): length bounds, element paths, fresh result', () => {
+    const schema = array(object({ n: int({ min: 0 }) }), { minLength: 1, maxLength: 2 });
+    const input = [{ n: 1 }, { n: 2 }];
+    const value = schema.parse(input, 'list');
+    expect(value).toEqual([{ n: 1 }, { n: 2 }]);
+    expect(value).not.toBe(input);
+    expect(failure(() => schema.parse([], 'list')).message).toBe('params.list: expected an array of 1 to 2 elements, each a JSON object, got 0 elements');
+    expect(failure(() => schema.parse([{ n: 1 }, { n: 2 }, { n: 3 }], 'list')).message).toMatch(/got 3 elements$/);
+    expect(failure(() => schema.parse([{ n: 1 }, { n: -1 }], 'list')).field).toBe('list[1].n');
+    expect(failure(() => schema.parse([{ n: 1 }, undefined], 'list')).field).toBe('list[1]');
+    expect(failure(() => schema.parse({ 0: { n: 1 } }, 'list')).message).toMatch(/^params\.list: expected an array of 1 to 2 elements/);
+    expect(array(int(), { minLength: 3, maxLength: 3 }).expected).toBe('an array of 3 elements, each an integer');
+    expect(() => array(int(), { minLength: 2, maxLength: 1 })).toThrow(RangeError);
+  });
+
+  it('oneOf(): exactly one alternative, unknown fields refused, the value holds only the one given', () => {
+    const schema = oneOf({ a: hex(1), b: bool() });
+    expect(schema.parse({ a: 'FF' }, 'src')).toEqual({ a: 'ff' });
+    const value = schema.parse({ a: null, b: true }, 'src');
+    expect(value).toEqual({ b: true });
+    expect(Object.keys(value)).toEqual(['b']);
+    expect(failure(() => schema.parse({}, 'src')).message).toBe('params.src: expected exactly one of a, b, got none');
+    expect(failure(() => schema.parse({ a: 'ff', b: true }, 'src')).message).toBe('params.src: expected exactly one of a, b, got a and b');
+    expect(failure(() => schema.parse({ a: 'zz' }, 'src')).field).toBe('src.a');
+    expect(failure(() => schema.parse({ c: 1 }, 'src'))).toMatchObject({ field: 'src.c', message: 'params.src: unknown param "c" (expected exactly one of: a, b)' });
+    expect(failure(() => schema.parse('a', 'src')).message).toBe('params.src: expected a JSON object with exactly one of "a", "b", got "a"');
+    expect(() => oneOf({ a: bool() })).toThrow(RangeError);
+  });
+
+  it('base64(): standard, padded, bounded; the string comes back as it is', () => {
+    for (const good of ['cHNidP8=', 'cHNidP8B', 'cHNidP8BAA==', 'ab+/']) expect(base64().parse(good, 'psbt')).toBe(good);
+    for (const bad of ['', 'cHNidP8', 'cHNidP8-', 'cHNi dP8=', 'cH=idP8=', 'c===', '====', 'cHNidP8=\n', 42]) {
+      expect(failure(() => base64().parse(bad, 'psbt')).message, JSON.stringify(bad)).toMatch(/^params\.psbt: expected base64 \(standard alphabet, padded, at most 1000000 characters\), got /);
+    }
+    expect(failure(() => base64({ maxLength: 8 }).parse('cHNidP8BAA==', 'psbt')).field).toBe('psbt');
+    // Whatever Node's encoder produces is accepted.
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 1, maxLength: 200 }), (bytes) => {
+        const text = Buffer.from(bytes).toString('base64');
+        expect(base64().parse(text, 'p')).toBe(text);
+      }),
+    );
+  });
+
+  it('hexBytes(): even-length hex, bounded, lowercase out', () => {
+    expect(hexBytes().parse('02AbCd', 'tx')).toBe('02abcd');
+    for (const bad of ['', 'abc', 'zz', '0x00', 12]) expect(failure(() => hexBytes().parse(bad, 'tx')).message).toMatch(/^params\.tx: expected hex bytes \(an even number of hex characters, at most 800000\), got /);
+    expect(failure(() => hexBytes({ maxBytes: 2 }).parse('aabbcc', 'tx')).field).toBe('tx');
+    expect(hexBytes({ maxBytes: 2 }).parse('aabb', 'tx')).toBe('aabb');
+  });
+
+  it('requireExactlyOne(): one present name passes, none or several name the object', () => {
+    expect(() => requireExactlyOne({ psbt: 'x' }, ['psbt', 'tx'])).not.toThrow();
+    expect(() => requireExactlyOne({ tx: 'x', other: 1 }, ['psbt', 'tx'])).not.toThrow();
+    expect(failure(() => requireExactlyOne({}, ['psbt', 'tx']))).toMatchObject({ field: '', message: 'params: expected exactly one of psbt, tx, got none' });
+    expect(failure(() => requireExactlyOne({ psbt: 'x', tx: 'y' }, ['psbt', 'tx'], 'inner')).message).toBe('params.inner: expected exactly one of psbt, tx, got psbt and tx');
+  });
+
   it('every method of the table, given any JSON params, calls the node or fails with InvalidParamsError', async () => {
-    const names = fc.constantFrom('peer_id', 'address', 'funding_amount_sat', 'push_amount_msat', 'fee_rate_sat_per_vb', 'include_closed', 'x');
-    const values = fc.oneof(fc.jsonValue(), fc.constant(PEER_ID), fc.constant(`${PEER_ID}@127.0.0.1:9736`), fc.constant('127.0.0.1:9736'), fc.constant('1000'));
+    const names = fc.constantFrom(
+      'peer_id',
+      'address',
+      'funding_amount_sat',
+      'push_amount_msat',
+      'fee_rate_sat_per_vb',
+      'include_closed',
+      'funding_source',
+      'change_address',
+      'timeout_secs',
+      'channel_id',
+      'psbt',
+      'tx',
+      'x',
+    );
+    const txid = fc.constantFrom('aa'.repeat(32), 'AB'.repeat(32), 'zz');
+    const utxo = fc.record({ txid, vout: fc.oneof(fc.integer({ min: -1, max: 3 }), fc.constant(2 ** 32)) }, { requiredKeys: [] });
+    const fundingSource = fc.oneof(
+      fc.record({ utxos: fc.array(utxo, { maxLength: 3 }), address: fc.constant('bcrt1qexample') }, { requiredKeys: [] }),
+      fc.record({ utxos: fc.array(utxo, { minLength: 1, maxLength: 3 }) }),
+    );
+    const values = fc.oneof(
+      fc.jsonValue(),
+      fc.constant(PEER_ID),
+      fc.constant(`${PEER_ID}@127.0.0.1:9736`),
+      fc.constant('127.0.0.1:9736'),
+      fc.constant('1000'),
+      fc.constant('ee'.repeat(32)),
+      fc.constant('cHNidP8BAA=='),
+      fc.constant(600),
+      fc.constant(2),
+      fundingSource,
+    );
     const anyParams = fc.oneof(fc.jsonValue(), fc.dictionary(names, values));
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...METHODS), anyParams, async (method, params) => {

@@ -17,7 +17,7 @@ import { RPC_ERROR_CODES, RpcCallError } from '../../src/rpc/errors.js';
 import { defineMethod, METHODS } from '../../src/rpc/methods.js';
 import { object } from '../../src/rpc/params.js';
 import { isLoopbackHost, RpcServer, type RpcLogLevel } from '../../src/rpc/server.js';
-import { BALANCE, FakeNode, NODE_INFO, PEER_ID, nodeId } from './support/fake-node.js';
+import { BALANCE, CHANNELS, FakeNode, NODE_INFO, PEER_ID, nodeId } from './support/fake-node.js';
 import { rawRequest, type RawResponse } from './support/http.js';
 
 const TOKEN = 'f'.repeat(64);
@@ -83,7 +83,7 @@ describe('RpcServer', () => {
 
   it('wraps list and void results as documented', async () => {
     expect((await call(h.url, 'list_peers')).json.result).toEqual({ peers: [expect.objectContaining({ peer_id: PEER_ID })] });
-    expect((await call(h.url, 'list_channels')).json.result.channels).toHaveLength(2);
+    expect((await call(h.url, 'list_channels')).json.result.channels).toEqual(CHANNELS);
     expect((await call(h.url, 'disconnect_peer', { peer_id: PEER_ID })).json.result).toEqual({});
   });
 

@@ -203,7 +203,7 @@ export class TestNetwork {
   }
 
   /** Starts devnet and the named nodes (not yet connected), each ready for RPC. */
-  static async start(options: { nodes: readonly string[]; nodeArgs?: readonly string[] }): Promise<TestNetwork> {
+  static async start(options: { nodes: readonly string[]; nodeArgs?: readonly string[]; nodeArgsFor?: (name: string) => readonly string[] }): Promise<TestNetwork> {
     const net = new TestNetwork(await mkdtemp(path.join(tmpdir(), 'chand-net-')));
     try {
       const port = await freePort();
@@ -213,7 +213,7 @@ export class TestNetwork {
       net.devnet = new DevnetClient({ baseUrl: net.devnetUrl, network: REGTEST });
       await waitFor('devnet', async () => ((await net.devnet.getTipHeight()) >= 0 ? true : undefined));
       for (const name of options.nodes) {
-        const node = new TestNode(net, name, path.join(net.root, name), await freePort(), await freePort(), options.nodeArgs ?? []);
+        const node = new TestNode(net, name, path.join(net.root, name), await freePort(), await freePort(), [...(options.nodeArgs ?? []), ...(options.nodeArgsFor?.(name) ?? [])]);
         net.nodes.set(name, node);
       }
       await Promise.all([...net.nodes.values()].map((n) => n.start()));

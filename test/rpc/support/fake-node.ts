@@ -9,7 +9,19 @@
  */
 import { bytesToHex } from '../../../src/codec/bytes.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
-import type { ChannelResult, NodeApi, NodeInfoResult, OpenChannelParams, OpenChannelResult, PeerResult, WalletBalanceResult } from '../../../src/rpc/api.js';
+import type {
+  ChannelResult,
+  ExternalFundingResult,
+  NodeApi,
+  NodeInfoResult,
+  OpenChannelParams,
+  OpenChannelResult,
+  OpenExternalParams,
+  OpenExternalResult,
+  PeerResult,
+  SubmitFundingParams,
+  WalletBalanceResult,
+} from '../../../src/rpc/api.js';
 
 /** A valid compressed public key (lowercase hex) from a one-byte private key. */
 export function nodeId(n: number): string {
@@ -67,11 +79,48 @@ export const CHANNELS: readonly ChannelResult[] = [
     confirmations_required: 3,
     peer_online: false,
   },
+  {
+    channel_id: 'ee'.repeat(32),
+    peer_id: PEER_ID,
+    state: 'pending_open',
+    pending_reason: 'waiting for the signed funding transaction',
+    is_initiator: true,
+    capacity_sat: 300_000,
+    local_balance_msat: '300000000',
+    remote_balance_msat: '0',
+    funding_txid: 'ff'.repeat(32),
+    funding_output_index: 0,
+    confirmations: 0,
+    confirmations_required: 3,
+    peer_online: true,
+    external_funding: { state: 'awaiting_signature', expires_at_ms: 1_700_000_600_000 },
+  },
 ];
 
 export const OPENED: OpenChannelResult = { temporary_channel_id: '11'.repeat(32), channel_id: '22'.repeat(32), funding_txid: '33'.repeat(32), funding_output_index: 0 };
 export const BALANCE: WalletBalanceResult = { confirmed_sat: 1_000_000, unconfirmed_sat: 5_000, reserved_sat: 500_000 };
 export const ADDRESS = 'bcrt1qw508d6qejxtdg4y5r3zarvary0c5xw7kygt080';
+/** A base64 "PSBT" (the magic and a few bytes: the double never parses it). */
+export const PSBT_BASE64 = 'cHNidP8BAHECAAAAAQ==';
+export const OPENED_EXTERNAL: OpenExternalResult = {
+  temporary_channel_id: '44'.repeat(32),
+  channel_id: 'ee'.repeat(32),
+  funding_txid: 'ff'.repeat(32),
+  funding_output_index: 0,
+  psbt: PSBT_BASE64,
+  expires_at_ms: 1_700_000_600_000,
+};
+/** Every optional field filled (docs.test.ts compares them with the documented ones). */
+export const EXTERNAL_FUNDING: ExternalFundingResult = {
+  channel_id: 'ee'.repeat(32),
+  state: 'confirming',
+  funding_txid: 'ff'.repeat(32),
+  psbt: PSBT_BASE64,
+  expires_at_ms: 1_700_000_600_000,
+  confirmations: 1,
+  confirmations_required: 3,
+  reason: 'the deadline passed before a signed transaction was submitted',
+};
 
 /** One recorded call. */
 export interface Call {
@@ -87,6 +136,11 @@ export class FakeNode implements NodeApi {
   /** Makes every later call of `method` throw what `make` returns (a fresh error each time). */
   failWith(method: keyof NodeApi, make: () => unknown): void {
     this.#failures.set(method, make);
+  }
+
+  /** Undoes `failWith`: later calls of `method` succeed again. */
+  succeed(method: keyof NodeApi): void {
+    this.#failures.delete(method);
   }
 
   #record(method: keyof NodeApi, params?: unknown): void {
@@ -125,5 +179,17 @@ export class FakeNode implements NodeApi {
   async walletBalance(): Promise<WalletBalanceResult> {
     this.#record('walletBalance');
     return BALANCE;
+  }
+  async openChannelWithExternalFunding(params: OpenExternalParams): Promise<OpenExternalResult> {
+    this.#record('openChannelWithExternalFunding', params);
+    return OPENED_EXTERNAL;
+  }
+  async submitSignedFundingTx(params: SubmitFundingParams): Promise<ExternalFundingResult> {
+    this.#record('submitSignedFundingTx', params);
+    return { ...EXTERNAL_FUNDING, channel_id: params.channel_id };
+  }
+  async getExternalFunding(params: { readonly channel_id: string }): Promise<ExternalFundingResult> {
+    this.#record('getExternalFunding', params);
+    return { ...EXTERNAL_FUNDING, channel_id: params.channel_id };
   }
 }
