@@ -22,7 +22,7 @@
  * writes bench/results/store-<timestamp>.json.
  */
 import BetterSqlite3 from 'better-sqlite3';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,18 +36,18 @@ import type { Coordinator } from '../src/channelcoord/coordinator.js';
 import { LMDB_FILE, openChannelDb, SQLITE_FILE, type ChannelDbConfig } from '../src/channeldb/open.js';
 import { bytesToHex } from '../src/codec/bytes.js';
 import type { KvEngine } from '../src/kv/engine.js';
-import { REVOCATION_LOG, keys, u64Key } from '../src/kv/keys.js';
 import { createKvChannelStateStore } from '../src/kv/channel-state-store.js';
 import { KvCoordinator } from '../src/kv/coordinator.js';
 import { openLmdbEngine } from '../src/kv/lmdb-engine.js';
 import { createMemoryEngine } from '../src/kv/memory-engine.js';
 import { checksummedTx } from '../src/kv/checksummed-engine.js';
+import { appendRevokedStates as appendKvRevokedStates } from '../src/kv/commitments.js';
 import { migrateKv } from '../src/kv/migrations.js';
 import { migrateSql } from '../src/sql/migrations.js';
 import { openPostgresBackend } from '../src/sql/postgres.js';
 import { createThrowawayDatabase, findPostgres, type PostgresServer, type ThrowawayDatabase } from '../tools/postgres-server.js';
 import { createSqlChannelStateStore } from '../src/sql/channel-state-store.js';
-import { revocationLogRow } from '../src/sql/commitments.js';
+import { appendRevokedStates as appendSqlRevokedStates } from '../src/sql/commitments.js';
 import { SqlCoordinator } from '../src/sql/coordinator.js';
 import { openSqliteBackend } from '../src/sql/sqlite.js';
 import type { SqlBackend } from '../src/sql/transactions.js';
@@ -122,16 +122,11 @@ function kvOpened(engine: KvEngine, disk: () => Promise<number | undefined>): Op
     rawCommit: (bytes) => engine.update((tx) => tx.put(rawKey, bytes)),
     diskBytes: disk,
     async bulkRevocationLog(op, entries) {
-      // The KV store's revocation-log record (commitments.ts encodeEntry), checksummed as
-      // every stored value is.
+      // The KV store's own revocation-log writer (commitments.ts: the same blocks as states
+      // appended one by one), checksummed as every stored value is.
       for (let i = 0; i < entries.length; i += 20_000) {
         const batch = entries.slice(i, i + 20_000);
-        await engine.update((raw) => {
-          const tx = checksummedTx(raw);
-          for (const { commitHeight, htlcs, ...rest } of batch) {
-            tx.put(keys.chan(REVOCATION_LOG, op, u64Key(commitHeight)), revocationLogRecord.encode(htlcs.length === 0 ? rest : { ...rest, htlcs }));
-          }
-        });
+        await engine.update((raw) => appendKvRevokedStates(checksummedTx(raw), op, batch));
       }
     },
     retries: () => 0,
@@ -184,6 +179,15 @@ function sqlOpened(backend: SqlBackend, extra: Pick<Opened, 'rawCommit' | 'diskB
   };
 }
 
+/** Writes revoked states in bulk through the SQL store's own revocation-log writer (the blocks appending them one by one gives). */
+async function sqlBulkRevocationLog(backend: SqlBackend, op: OutPoint, entries: readonly RevocationLogEntry[]): Promise<void> {
+  const id = await channelRowId(backend, op);
+  for (let i = 0; i < entries.length; i += 20_000) {
+    const batch = entries.slice(i, i + 20_000);
+    await backend.runTx('write', (tx) => appendSqlRevokedStates(tx, id, batch));
+  }
+}
+
 async function channelRowId(backend: SqlBackend, op: OutPoint): Promise<number> {
   const row = await backend.runTx('read', (tx) =>
     tx.selectFrom('channels').select('id').where('txid', '=', Buffer.from(op.txid, 'hex')).where('output_index', '=', op.index).executeTakeFirstOrThrow(),
@@ -210,9 +214,6 @@ function sqliteEngine(): Engine {
       const put = raw.prepare('insert or replace into bench_raw (k, v) values (1, ?)');
       const begin = raw.prepare('begin immediate');
       const commit = raw.prepare('commit');
-      const insert = raw.prepare(
-        'insert into revocation_log (channel_id, commit_height, our_output_index, their_output_index, commit_txid, our_balance_msat, their_balance_msat, htlcs, crc) values (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      );
       return sqlOpened(backend, {
         async rawCommit(bytes) {
           begin.run();
@@ -224,16 +225,7 @@ function sqliteEngine(): Engine {
           const pages = Number(raw.pragma('page_count', { simple: true })) - Number(raw.pragma('freelist_count', { simple: true }));
           return pages * Number(raw.pragma('page_size', { simple: true }));
         },
-        async bulkRevocationLog(op, entries) {
-          const id = await channelRowId(backend, op);
-          const write = raw.transaction((batch: readonly RevocationLogEntry[]) => {
-            for (const entry of batch) {
-              const r = revocationLogRow(id, entry);
-              insert.run(r.channel_id, r.commit_height, r.our_output_index, r.their_output_index, r.commit_txid, r.our_balance_msat, r.their_balance_msat, r.htlcs, r.crc);
-            }
-          });
-          for (let i = 0; i < entries.length; i += 50_000) write(entries.slice(i, i + 50_000));
-        },
+        bulkRevocationLog: (op, entries) => sqlBulkRevocationLog(backend, op, entries),
         close: async () => void raw.close(),
       });
     },
@@ -259,30 +251,11 @@ function postgresEngine(server: PostgresServer, database: ThrowawayDatabase): En
           await client.query('commit');
         },
         async diskBytes() {
-          const { rows } = await client.query<{ n: string }>("select pg_total_relation_size('revocation_log')::text as n");
+          // The revoked states: sealed blocks, and the open blocks beside the points.
+          const { rows } = await client.query<{ n: string }>("select (pg_total_relation_size('revocation_blocks') + pg_total_relation_size('revocation_states'))::text as n");
           return Number(rows[0]!.n);
         },
-        async bulkRevocationLog(op, entries) {
-          const id = await channelRowId(backend, op);
-          for (let i = 0; i < entries.length; i += 10_000) {
-            const rows = entries.slice(i, i + 10_000).map((e) => revocationLogRow(id, e));
-            await client.query(
-              `insert into revocation_log (channel_id, commit_height, our_output_index, their_output_index, commit_txid, our_balance_msat, their_balance_msat, htlcs, crc)
-               select * from unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bytea[], $6::bigint[], $7::bigint[], $8::bytea[], $9::integer[])`,
-              [
-                rows.map((r) => r.channel_id),
-                rows.map((r) => r.commit_height),
-                rows.map((r) => r.our_output_index),
-                rows.map((r) => r.their_output_index),
-                rows.map((r) => Buffer.from(r.commit_txid)),
-                rows.map((r) => r.our_balance_msat?.toString() ?? null),
-                rows.map((r) => r.their_balance_msat?.toString() ?? null),
-                rows.map((r) => (r.htlcs === null ? null : Buffer.from(r.htlcs))),
-                rows.map((r) => r.crc),
-              ],
-            );
-          }
-        },
+        bulkRevocationLog: (op, entries) => sqlBulkRevocationLog(backend, op, entries),
         close: () => client.end(),
       });
     },
@@ -357,7 +330,18 @@ function roundBytes(plan: RoundPlan): [number, number, number] {
   ];
 }
 
-function revokedStates(from: number, count: number, htlcs: number): RevocationLogEntry[] {
+/** The payment hash of HTLC number `id` of the revoked-state sequences (deterministic: the same HTLC in every state it is on). */
+function benchHash(id: number): string {
+  return createHash('sha256').update(`bench-htlc/${id}`).digest('hex');
+}
+
+/**
+ * Revoked states [from, from + count). With `htlcs` > 0, each state carries `htlcs` HTLCs:
+ * `stay` — state h has HTLCs h .. h + htlcs - 1, so each stays on `htlcs` consecutive states (one HTLC added and one resolved per
+ * state, as on a busy channel); `fresh` — every
+ * state has `htlcs` HTLCs of its own (none repeats: nothing to deduplicate, the worst case).
+ */
+function revokedStates(from: number, count: number, htlcs: number, mode: 'stay' | 'fresh' = 'stay'): RevocationLogEntry[] {
   const out: RevocationLogEntry[] = [];
   for (let h = from; h < from + count; h++) {
     out.push({
@@ -367,14 +351,17 @@ function revokedStates(from: number, count: number, htlcs: number): RevocationLo
       commitTxid: bytesToHex(randomBytes(32)),
       ourBalanceMsat: 4_000_000_000n + BigInt(h % 100_000) * 1_000n,
       theirBalanceMsat: 6_000_000_000n - BigInt(h % 100_000) * 1_000n,
-      htlcs: Array.from({ length: htlcs }, (_, i) => ({
-        paymentHash: bytesToHex(randomBytes(32)),
-        refundTimeout: 850_000 + (h % 1_000),
-        outputIndex: 2 + i,
-        incoming: i % 2 === 0,
-        amountSat: 50_000n + BigInt(i) * 1_000n,
-        htlcIndex: h * 5 + i,
-      })),
+      htlcs: Array.from({ length: htlcs }, (_, i) => {
+        const id = mode === 'stay' ? h + i : h * htlcs + i;
+        return {
+          paymentHash: mode === 'stay' ? benchHash(id) : bytesToHex(randomBytes(32)),
+          refundTimeout: 850_000 + (id % 1_000),
+          outputIndex: 2 + i,
+          incoming: id % 2 === 0,
+          amountSat: 50_000n + BigInt(id % 7) * 1_000n,
+          htlcIndex: id,
+        };
+      }),
     });
   }
   return out;
@@ -394,6 +381,9 @@ interface HotPathResult {
   readonly vsRaw: number;
 }
 
+/** Store and raw rounds alternate in this many slices, so that load changing during the run weighs on both alike. */
+const SLICES = 10;
+
 async function hotPath(db: Opened, htlcs: number, rounds: number, seed: number): Promise<HotPathResult> {
   const channel = benchChannel(seed, htlcs);
   await addChannel(db, channel);
@@ -401,22 +391,27 @@ async function hotPath(db: Opened, htlcs: number, rounds: number, seed: number):
   const plans = roundPlans(channel, htlcs);
   const latencies: number[] = [];
   let bytes: [number, number, number] | undefined;
-  for (let i = 0; i < rounds + WARMUP; i++) {
+  const storeRound = async (measure: boolean) => {
     const plan = plans.next().value as RoundPlan;
     bytes ??= roundBytes(plan);
     const t0 = now();
     await db.channelState.appendRemoteCommitChain(op, plan.diff);
     await db.channelState.advanceCommitChainTail(op, plan.advance);
     await db.channelState.updateCommitment(op, plan.newLocal, plan.unsignedAckedArg);
-    if (i >= WARMUP) latencies.push(now() - t0);
-  }
+    if (measure) latencies.push(now() - t0);
+  };
+  for (let i = 0; i < WARMUP; i++) await storeRound(false);
   // The raw baseline: the same three durable commits with the same byte counts.
   const payloads = bytes!.map((n) => randomBytes(n));
   const rawRounds = Math.max(50, Math.min(rounds, 1_000));
   for (let i = 0; i < WARMUP; i++) for (const p of payloads) await db.rawCommit(p);
-  const t0 = now();
-  for (let i = 0; i < rawRounds; i++) for (const p of payloads) await db.rawCommit(p);
-  const rawSeconds = (now() - t0) / 1000;
+  let rawSeconds = 0;
+  for (let slice = 0; slice < SLICES; slice++) {
+    for (let i = Math.floor((slice * rounds) / SLICES); i < Math.floor(((slice + 1) * rounds) / SLICES); i++) await storeRound(true);
+    const t0 = now();
+    for (let i = Math.floor((slice * rawRounds) / SLICES); i < Math.floor(((slice + 1) * rawRounds) / SLICES); i++) for (const p of payloads) await db.rawCommit(p);
+    rawSeconds += (now() - t0) / 1000;
+  }
   const total = latencies.reduce((a, b) => a + b, 0) / 1000;
   latencies.sort((a, b) => a - b);
   const roundsPerSec = latencies.length / total;
@@ -455,15 +450,15 @@ async function concurrentChannels(db: Opened, channels: number, rounds: number):
   return { roundsPerSec: (channels * rounds) / ((now() - t0) / 1000), retries: db.retries() - retriesBefore };
 }
 
-async function bytesPerState(db: Opened, states: number): Promise<{ htlcs0?: number; htlcs5?: number }> {
-  const out: { htlcs0?: number; htlcs5?: number } = {};
-  for (const [htlcs, key, seed] of [[0, 'htlcs0', 3_001], [5, 'htlcs5', 3_002]] as const) {
+async function bytesPerState(db: Opened, states: number): Promise<{ htlcs0?: number; htlcs5?: number; htlcs5Fresh?: number }> {
+  const out: { htlcs0?: number; htlcs5?: number; htlcs5Fresh?: number } = {};
+  for (const [htlcs, mode, key, seed] of [[0, 'stay', 'htlcs0', 3_001], [5, 'stay', 'htlcs5', 3_002], [5, 'fresh', 'htlcs5Fresh', 3_003]] as const) {
     const channel = benchChannel(seed, 0);
     await addChannel(db, channel);
     const before = await db.diskBytes();
     if (before === undefined) return {};
     for (let from = 1; from <= states; from += 50_000) {
-      await db.bulkRevocationLog(channel.fundingOutpoint, revokedStates(from, Math.min(50_000, states - from + 1), htlcs));
+      await db.bulkRevocationLog(channel.fundingOutpoint, revokedStates(from, Math.min(50_000, states - from + 1), htlcs, mode));
     }
     out[key] = ((await db.diskBytes())! - before) / states;
   }
@@ -535,7 +530,7 @@ interface EngineResult {
   readonly engine: string;
   readonly hotPath: HotPathResult[];
   readonly concurrent?: { roundsPerSec: number; retries: number };
-  readonly bytesPerState?: { htlcs0?: number; htlcs5?: number };
+  readonly bytesPerState?: { htlcs0?: number; htlcs5?: number; htlcs5Fresh?: number };
   readonly load?: { readyMs: number; loaded: number };
   readonly close?: Awaited<ReturnType<typeof closeLargeChannel>>;
   readonly seconds: number;
@@ -546,7 +541,9 @@ const engines: Engine[] = [];
 const notes: string[] = [
   'this machine acknowledges fsync unusually fast (about 0.1-0.3 ms, toolchain.md §2): durable commit rates are 5-20x those of ordinary SSDs, so per-commit CPU weighs far more in "vs raw" here than it would there',
   'vs raw = store rounds/s ÷ raw rounds/s; a raw round is three serial durable single-write transactions of the byte sizes the three calls write',
-  `revoked states for bytes/state and the close test are written with bulk inserts of the rows the store writes (not through the store API)`,
+  `revoked states for bytes/state and the close test are written in bulk through the store's own revocation-log writer (the blocks appending them one by one gives), not through advanceCommitChainTail`,
+  'bytes/revoked state: with 5 HTLCs, each HTLC stays on 5 consecutive states (one added and one resolved per state); "5 new HTLCs every state" has none repeat (nothing to deduplicate)',
+  `vs raw: store and raw rounds alternate in ${SLICES} slices; × 1 channel = the concurrent rate ÷ the one-channel 5-HTLC rate of the same run`,
   'load test: every tenth channel has 2 HTLCs on each commitment, the rest none; time = openChannelDb + fetchAllChannels in a fresh open',
 ];
 if (wanted.has('memory')) engines.push(memoryEngine());
@@ -624,15 +621,19 @@ for (const r of results) {
 }
 lines.push('');
 lines.push(
-  `| engine | ${SIZES.concurrentChannels} channels concurrently, rounds/s | bytes/revoked state, 0 HTLCs | bytes/revoked state, 5 HTLCs | per HTLC | open + load ${SIZES.channels.toLocaleString('en')} channels, ms | close, ms (states) | longest purge batch, ms (batch ${SIZES.purgeBatch.toLocaleString('en')}) | purge batches / total s |`,
-  '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+  `| engine | ${SIZES.concurrentChannels} channels concurrently, rounds/s | × 1 channel (5 HTLCs) | bytes/revoked state, 0 HTLCs | bytes/revoked state, 5 HTLCs | per HTLC | 5 new HTLCs every state, per HTLC | open + load ${SIZES.channels.toLocaleString('en')} channels, ms | close, ms (states) | longest purge batch, ms (batch ${SIZES.purgeBatch.toLocaleString('en')}) | purge batches / total s |`,
+  '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
 );
 for (const r of results) {
   const b0 = r.bytesPerState?.htlcs0;
   const b5 = r.bytesPerState?.htlcs5;
+  const b5f = r.bytesPerState?.htlcs5Fresh;
   const perHtlc = b0 === undefined || b5 === undefined ? undefined : (b5 - b0) / 5;
+  const perFreshHtlc = b0 === undefined || b5f === undefined ? undefined : (b5f - b0) / 5;
+  const single = r.hotPath.find((h) => h.htlcs === 5)?.roundsPerSec;
+  const times = r.concurrent === undefined || single === undefined ? undefined : r.concurrent.roundsPerSec / single;
   lines.push(
-    `| ${r.engine} | ${f0(r.concurrent?.roundsPerSec)} | ${f1(b0)} | ${f1(b5)} | ${f1(perHtlc)} | ${f0(r.load?.readyMs)} | ${f1(r.close?.closeMs)} (${r.close?.states.toLocaleString('en')}) | ${f1(r.close?.maxBatchMs)} | ${r.close?.batches} / ${f1(r.close?.purgeSeconds)} |`,
+    `| ${r.engine} | ${f0(r.concurrent?.roundsPerSec)} | ${times === undefined ? '—' : `${times.toFixed(1)}×`} | ${f1(b0)} | ${f1(b5)} | ${f1(perHtlc)} | ${f1(perFreshHtlc)} | ${f0(r.load?.readyMs)} | ${f1(r.close?.closeMs)} (${r.close?.states.toLocaleString('en')}) | ${f1(r.close?.maxBatchMs)} | ${r.close?.batches} / ${f1(r.close?.purgeSeconds)} |`,
   );
 }
 lines.push('', ...[...new Set(notes)].map((n) => `- ${n}`), `- total run time ${f1((now() - started) / 1000)} s`);
@@ -646,3 +647,10 @@ writeFileSync(
   `${JSON.stringify({ quick, sizes: SIZES, results, notes: [...new Set(notes)], node: process.version, table }, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`,
 );
 log(`wrote ${file}`);
+
+// The migration row (bench/migrate-bench.ts): revoked states moved LMDB → SQLite per second,
+// beside SQLite's raw bulk-insert rate for the same bytes; its own table and JSON.
+if (wanted.has('lmdb') && wanted.has('sqlite')) {
+  const { runMigrateBench } = await import('./migrate-bench.js');
+  await runMigrateBench({ quick, out: flags.out!, log });
+}

@@ -20,6 +20,9 @@ export {
   type OpenOptions,
 } from './channeldb/open.js';
 
+// Moving a database to another backend (`chand db migrate`).
+export { migrateChannelDb, type MigrateOptions, type MigrateProgress, type MigrateReport } from './channeldb/migrate.js';
+
 // The contracts: channel state, peers, and the operations that span both.
 export type * from './chanstate/store.js';
 export type * from './chanstate/types.js';

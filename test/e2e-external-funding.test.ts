@@ -7,14 +7,12 @@
  * restarted Alice still had the open awaiting its signature, the submit was accepted, and
  * both lists show the same channel open with its capacity.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from './support/test-network.js';
+import { runDemoScript } from './support/test-network.js';
 
-const root = path.resolve(import.meta.dirname, '..');
 let work: string | undefined;
 
 afterAll(async () => {
@@ -32,27 +30,7 @@ function stepText(out: string, heading: string): string {
 describe('scripts/e2e/external-funding-restart.sh', () => {
   it('opens an externally funded channel, survives a SIGKILL of the initiator between signing and submit, and both sides reach open', async () => {
     work = await mkdtemp(path.join(tmpdir(), 'chand-ext-fund-'));
-    const ports = await Promise.all([0, 1, 2, 3, 4].map(() => freePort()));
-    const child = spawn('bash', ['scripts/e2e/external-funding-restart.sh'], {
-      cwd: root,
-      env: {
-        ...process.env,
-        CHAND_DEMO_DIR: path.join(work, 'demo'),
-        DEVNET_PORT: String(ports[0]),
-        ALICE_PORT: String(ports[1]),
-        ALICE_RPC: String(ports[2]),
-        BOB_PORT: String(ports[3]),
-        BOB_RPC: String(ports[4]),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    // SIGTERM runs the script's trap, which stops every process it started by PID.
-    const timer = setTimeout(() => child.kill('SIGTERM'), 330_000);
-    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
-    clearTimeout(timer);
+    const { code, out } = await runDemoScript('scripts/e2e/external-funding-restart.sh', path.join(work, 'demo'), 330_000);
     expect({ code, tail: code === 0 ? '' : out.slice(-4000) }).toEqual({ code: 0, tail: '' });
 
     const channelId = /^channel_id: ([0-9a-f]{64})$/m.exec(stepText(out, 'Alice opens'))?.[1];

@@ -5,12 +5,11 @@
  * on both sides with its capacity. It also keeps the README's by-hand block true: every
  * `chand ...` command there is a command the script runs, with the same flags.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort } from './support/test-network.js';
+import { runDemoScript } from './support/test-network.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 let demo: string | undefined;
@@ -51,26 +50,7 @@ describe('README walk-through', () => {
 
   it('runs: devnet + two nodes, fund, connect, open, confirm, and both list the channel open', async () => {
     demo = await mkdtemp(path.join(tmpdir(), 'chand-walk-'));
-    const ports = await Promise.all([0, 1, 2, 3, 4].map(() => freePort()));
-    const child = spawn('bash', ['scripts/walkthrough.sh'], {
-      cwd: root,
-      env: {
-        ...process.env,
-        CHAND_DEMO_DIR: path.join(demo, 'demo'),
-        DEVNET_PORT: String(ports[0]),
-        ALICE_PORT: String(ports[1]),
-        ALICE_RPC: String(ports[2]),
-        BOB_PORT: String(ports[3]),
-        BOB_RPC: String(ports[4]),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    const timer = setTimeout(() => child.kill('SIGTERM'), 240_000);
-    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
-    clearTimeout(timer);
+    const { code, out } = await runDemoScript('scripts/walkthrough.sh', path.join(demo, 'demo'), 240_000);
     expect({ code, tail: code === 0 ? '' : out.slice(-3000) }).toEqual({ code: 0, tail: '' });
     const listing = out.slice(out.indexOf('== the channel, as Alice and Bob list it'));
     const rows = listing.split('\n').filter((l) => /^[0-9a-f]{64}\s/.test(l));

@@ -25,6 +25,8 @@ import { createSqlChannelStateStore } from '../sql/channel-state-store.js';
 import { SqlCoordinator } from '../sql/coordinator.js';
 import { SqlLinkNodeStore } from '../sql/link-node-store.js';
 import type { SqlBackend } from '../sql/transactions.js';
+import { createKvBulkTransfer } from '../kv/bulk-transfer.js';
+import { readSqlImportState } from '../sql/bulk-transfer.js';
 import { redactUrl } from '../sql/url.js';
 import { checkedStores, type ChannelStores } from './checked-stores.js';
 import { acquireDirLock, type FileLock } from './file-lock.js';
@@ -67,6 +69,11 @@ export interface OpenOptions extends KvChannelStateOptions {
   readonly create?: boolean;
   /** Apply pending migrations (default true). With false, a database that needs them is DB_NOT_INITIALIZED. */
   readonly migrate?: boolean;
+  /**
+   * Open a database that is the target of an unfinished `chand db migrate` (only the
+   * migration itself does). Without it such a database is DB_MIGRATION_INCOMPLETE.
+   */
+  readonly allowIncompleteMigration?: boolean;
 }
 
 /** Applied and pending migrations of a database. */
@@ -117,7 +124,7 @@ export function locationOf(config: ChannelDbConfig): string {
  * Makes sure the data directory exists (or, with `create: false`, that it holds `file`),
  * then takes its single-writer lock.
  */
-function prepareDataDir(path: string, file: string, what: string, options: OpenOptions): FileLock {
+export function prepareDataDir(path: string, file: string, what: string, options: OpenOptions): FileLock {
   if (typeof path !== 'string' || path === '') throw new TypeError(`expected a data directory path for the ${what} backend`);
   if (!existsSync(path)) {
     if (options.create === false) throw new ChandError(ErrorCode.DB_NOT_INITIALIZED, `no chand database at ${path} (run \`chand db init\`)`);
@@ -181,6 +188,19 @@ function refuseNewer(current: number, latest: number): void {
   }
 }
 
+/**
+ * DB_MIGRATION_INCOMPLETE if the database holds the import state of an unfinished
+ * migration (channeldb/migrate.ts): its records are not all copied or not yet verified, so
+ * a node must not run on it.
+ */
+function refuseIncompleteMigration(importState: string | undefined, config: ChannelDbConfig): void {
+  if (importState === undefined) return;
+  throw new ChandError(
+    ErrorCode.DB_MIGRATION_INCOMPLETE,
+    `the database at ${locationOf(config)} is the target of an unfinished \`chand db migrate\`; run the same migrate command again to finish it before opening the database`,
+  );
+}
+
 /** openChannelDb for the SQL backends: migrations under the SQL root, then the SQL stores. */
 async function openSqlChannelDb(config: ChannelDbConfig & { backend?: 'sqlite' | 'postgres' }, options: OpenOptions): Promise<ChannelDb> {
   const { backend, lock } = await openSqlBackend(config, options);
@@ -199,6 +219,7 @@ async function openSqlChannelDb(config: ChannelDbConfig & { backend?: 'sqlite' |
       migration = await migrateSql(backend, { dryRun: options.dryRun === true });
     }
     if (options.dryRun === true) throw new DryRunResult(migration);
+    if (options.allowIncompleteMigration !== true) refuseIncompleteMigration(await readSqlImportState(backend), config);
   } catch (err) {
     await backend.close();
     lock?.release();
@@ -251,7 +272,8 @@ export async function readMigrationStatus(config: ChannelDbConfig): Promise<Migr
 
 /**
  * Opens the channel database: backend, lock, migrations, stores. DB_LOCKED if another
- * process has it open; DB_REVERSION if it was written by a newer chand.
+ * process has it open; DB_REVERSION if it was written by a newer chand;
+ * DB_MIGRATION_INCOMPLETE if it is the target of an unfinished `chand db migrate`.
  */
 export async function openChannelDb(config: ChannelDbConfig, options: OpenOptions = {}): Promise<ChannelDb> {
   const backend = backendOf(config);
@@ -272,6 +294,7 @@ export async function openChannelDb(config: ChannelDbConfig, options: OpenOption
       migration = await migrateKv(engine, { dryRun: options.dryRun === true });
     }
     if (options.dryRun === true) throw new DryRunResult(migration);
+    if (options.allowIncompleteMigration !== true) refuseIncompleteMigration(await createKvBulkTransfer(engine).readImportState(), config);
   } catch (err) {
     await engine.close();
     lock?.release();

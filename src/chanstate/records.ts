@@ -6,7 +6,9 @@
  * reuse a type: add a new optional (odd) field, or bump the record version and write a
  * migration. The schema fingerprint test lists every table below.
  */
+import { ByteReader } from '../codec/bytes.js';
 import { field, RecordSchema, type FieldCodec } from '../codec/record.js';
+import { decodeTlvStream } from '../codec/tlv.js';
 import { DecodeError } from '../errors.js';
 import type {
   ChannelCloseSummary,
@@ -148,6 +150,36 @@ export const commitmentRecord = new RecordSchema<ChannelCommitment>('ChannelComm
   { type: 27, name: 'remoteOutputIndex', codec: field.u16 },
 ]);
 
+/** An HTLC as a revocation log entry needs it (no signature, onion or extra data). */
+export type RevocableHtlc = Pick<Htlc, 'paymentHash' | 'amountMsat' | 'refundTimeout' | 'outputIndex' | 'incoming' | 'htlcIndex'>;
+
+/** A commitment as a revocation log entry needs it: what revocationLogEntryOf reads. */
+export type RevocableCommitment = Pick<ChannelCommitment, 'commitHeight' | 'localBalanceMsat' | 'remoteBalanceMsat' | 'commitTx' | 'localOutputIndex' | 'remoteOutputIndex'> & {
+  readonly htlcs: readonly RevocableHtlc[];
+};
+
+const REVOCABLE_FIELDS: ReadonlySet<string> = new Set(['commitHeight', 'localBalanceMsat', 'remoteBalanceMsat', 'commitTx', 'localOutputIndex', 'remoteOutputIndex']);
+const REVOCABLE_HTLC_FIELDS: ReadonlySet<string> = new Set(['paymentHash', 'amountMsat', 'refundTimeout', 'outputIndex', 'incoming', 'htlcIndex']);
+const HTLCS_TYPE = 22n;
+
+/**
+ * Decodes from a stored ChannelCommitment record only what its revocation log entry needs,
+ * skipping signatures, onions and extra data (the commitment being revoked, on every payment
+ * round). The same validation as a full decode of those fields; DECODE_FAILED if malformed.
+ */
+export function decodeRevocableCommitment(bytes: Uint8Array): RevocableCommitment {
+  const head = commitmentRecord.decode(bytes, REVOCABLE_FIELDS) as Omit<RevocableCommitment, 'htlcs'>;
+  const htlcs: RevocableHtlc[] = [];
+  const list = decodeTlvStream(bytes.subarray(2)).find((r) => r.type === HTLCS_TYPE)?.value;
+  if (list === undefined) throw new DecodeError('ChannelCommitment: required field htlcs (type 22) is missing');
+  const r = new ByteReader(list);
+  const count = r.bigSize();
+  if (count > BigInt(r.remaining)) throw new DecodeError(`ChannelCommitment.htlcs: list claims ${count} elements in ${r.remaining} bytes`);
+  for (let i = 0n; i < count; i++) htlcs.push(htlcRecord.decodeBody(r.varBytes(), REVOCABLE_HTLC_FIELDS));
+  r.expectDone('ChannelCommitment.htlcs');
+  return { ...head, htlcs };
+}
+
 export const logUpdateRecord = new RecordSchema<LogUpdate>('LogUpdate', [
   { type: 0, name: 'logIndex', codec: field.tu53 },
   { type: 2, name: 'message', codec: field.bytes },
@@ -233,6 +265,35 @@ export const revocationLogRecord = new RecordSchema<StoredRevocationLogEntry>('R
   { type: 5, name: 'ourBalanceMsat', codec: field.amount },
   { type: 7, name: 'theirBalanceMsat', codec: field.amount },
   { type: 9, name: 'htlcs', codec: field.list(field.record(htlcEntryRecord)) },
+]);
+
+/** The stored shape of a revocation block (chanstate/revocation-blocks.ts, which defines the byte layouts). */
+export interface RevocationBlockFields {
+  readonly count: number;
+  /** Open form only. */
+  readonly firstHeight?: number;
+  readonly htlcs: Uint8Array;
+  readonly states: Uint8Array;
+  /** Open form only. */
+  readonly tail?: Uint8Array;
+}
+
+/**
+ * Opaque bytes whose inner layout is named by `kind` (so the fingerprint names the layout's
+ * version). Decoded as a view into the record's bytes, not a copy: a block is decoded on
+ * every payment round, read and never changed.
+ */
+function layoutBytes(kind: string): FieldCodec<Uint8Array> {
+  return { kind, write: (w, v) => w.bytes(v), read: (r) => r.rest() };
+}
+
+/** A block of revoked states: see chanstate/revocation-blocks.ts for the layouts of its byte fields. */
+export const revocationBlockRecord = new RecordSchema<RevocationBlockFields>('RevocationBlock', [
+  { type: 0, name: 'count', codec: field.tu53 },
+  { type: 1, name: 'firstHeight', codec: field.tu53 },
+  { type: 2, name: 'htlcs', codec: layoutBytes('revocation-htlc-dictionary/1') },
+  { type: 4, name: 'states', codec: layoutBytes('revoked-states/1') },
+  { type: 5, name: 'tail', codec: layoutBytes('revoked-state-tail/1') },
 ]);
 
 export const shachainEntryRecord = new RecordSchema<ShachainEntry>('ShachainEntry', [
@@ -347,6 +408,7 @@ export const CHANSTATE_RECORDS: readonly RecordSchema<never>[] = [
   shutdownInfoRecord,
   htlcEntryRecord,
   revocationLogRecord,
+  revocationBlockRecord,
   shachainEntryRecord,
   remoteRevocationRecord,
   externalFundingRecord,

@@ -2,7 +2,8 @@
  * Building the compact revocation log entry of a revoked remote commitment.
  */
 import { computeTxid } from '../bitcoin/txid.js';
-import type { ChannelCommitment, RevocationLogEntry } from './types.js';
+import type { RevocableCommitment } from './records.js';
+import type { RevocationLogEntry } from './types.js';
 
 /**
  * The revocation log entry for `commitment` (the remote commitment being revoked). Dust
@@ -10,7 +11,7 @@ import type { ChannelCommitment, RevocationLogEntry } from './types.js';
  * unless `withBalances` is false (a watchtower needs them to back up the state).
  */
 export function revocationLogEntryOf(
-  commitment: ChannelCommitment,
+  commitment: RevocableCommitment,
   ourOutputIndex: number,
   theirOutputIndex: number,
   withBalances: boolean,

@@ -1,12 +1,15 @@
 /**
- * `chand db ...`: create, inspect and dump a channel database.
+ * `chand db ...`: create, inspect, dump and move a channel database.
  *
  * Every subcommand takes the data directory by flag. Inspection commands never create or
  * migrate a database: a missing one is reported (DB_NOT_INITIALIZED) instead of made.
+ * `chand db migrate` copies a database to another backend (channeldb/migrate.ts).
  */
 import type { Command } from 'commander';
 import { formatOutPoint } from '../chanstate/channel-id.js';
 import { ChannelStatus, type OpenChannel } from '../chanstate/types.js';
+import { migrateChannelDb, type MigrateReport } from '../channeldb/migrate.js';
+import { progressReporter } from '../channeldb/migrate-progress.js';
 import { locationOf, openChannelDb, readMigrationStatus, type ChannelDb, type ChannelDbConfig } from '../channeldb/open.js';
 import { bytesToHex } from '../codec/bytes.js';
 import { ErrorCode, isChandError } from '../errors.js';
@@ -42,6 +45,59 @@ function configOf(flags: DbFlags): ChannelDbConfig {
     default:
       throw new RangeError(`expected --backend sqlite, lmdb or postgres, got ${flags.backend}`);
   }
+}
+
+/** Flags of `chand db migrate`: each end named by backend and path or URL. */
+interface MigrateFlags {
+  readonly fromBackend: string;
+  readonly fromPath?: string;
+  readonly fromUrl?: string;
+  readonly fromSchema?: string;
+  readonly toBackend: string;
+  readonly toPath?: string;
+  readonly toUrl?: string;
+  readonly toSchema?: string;
+  readonly batch: string;
+  readonly dryRun?: boolean;
+  readonly json?: boolean;
+}
+
+/** The config of one end of a migration (`side` names its flags in messages). */
+function endConfig(side: 'from' | 'to', backend: string, path: string | undefined, url: string | undefined, schema: string | undefined): ChannelDbConfig {
+  switch (backend) {
+    case 'sqlite':
+    case 'lmdb':
+      if (path === undefined || path === '') throw new RangeError(`expected --${side}-path <dir> with --${side}-backend ${backend}, got none`);
+      return { backend, path };
+    case 'postgres':
+      if (url === undefined || url === '') throw new RangeError(`expected --${side}-url <postgres://...> with --${side}-backend postgres, got none`);
+      return { backend: 'postgres', url, ...(schema === undefined ? {} : { schema }) };
+    default:
+      throw new RangeError(`expected --${side}-backend sqlite, lmdb or postgres, got ${backend}`);
+  }
+}
+
+/** The human summary of a migration or dry run. */
+function migrateSummary(report: MigrateReport): string[] {
+  const { source, target } = report;
+  const from = `${source.backend} ${source.location}`;
+  const to = `${target.backend} ${target.location}`;
+  const c = source.counts;
+  const lines = [
+    `source ${from} (schema ${source.schemaVersion}): ${c.openChannels} open, ${c.pendingChannels} pending, ${c.waitingCloseChannels} waiting-close, ${c.closedChannels} closed (${c.closedAwaitingPurge} awaiting purge) channels, ${c.revocationLogEntries} revoked states, ${c.fwdPkgs} forwarding packages, ${source.linkNodes} link nodes`,
+  ];
+  const total = Object.values(report.copied).reduce((a, b) => a + b, 0);
+  if (report.dryRun) {
+    const what = { new: 'would be created', empty: 'exists and is empty', resume: 'holds this migration unfinished: it would resume', 'needs-migrations': 'exists and would be migrated to the latest schema first' }[target.state];
+    lines.push(`target ${to}: ${what}`);
+    if (report.resumedAt !== undefined) lines.push(`  resume: phase ${report.resumedAt.phase}${report.resumedAt.cursor === undefined ? '' : `, section ${report.resumedAt.cursor.section}`} (${total} records already copied)`);
+    lines.push('dry run: would copy every record in batches, verify the target record by record, then mark it usable; nothing was written');
+    return lines;
+  }
+  lines.push(`${report.resumedAt === undefined ? 'migrated' : 'resumed and migrated'} ${from} → ${to}: ${total} records copied (${report.copySeconds.toFixed(1)} s), ${report.verified} verified (${report.verifySeconds.toFixed(1)} s)`);
+  for (const [section, n] of Object.entries(report.copied)) if (n > 0) lines.push(`  ${section.padEnd(20)} ${n}`);
+  lines.push(`the target is ready: open it with --backend ${target.backend} ${target.backend === 'postgres' ? '--url ...' : `--path ${target.location}`}; the source was not changed`);
+  return lines;
 }
 
 async function withDb<T>(flags: DbFlags, fn: (db: ChannelDb) => Promise<T>): Promise<T> {
@@ -143,6 +199,36 @@ export function registerDbCommands(program: Command): void {
         if (rows.length === 0) return print('no channels');
         print(table(Object.keys(rows[0]!), rows.map((r) => Object.values(r))));
       });
+    });
+
+  db.command('migrate')
+    .description('copy the channel database to another backend in resumable batches, verify it record by record, then mark it usable')
+    .requiredOption('--from-backend <name>', 'backend of the source: lmdb, sqlite or postgres')
+    .option('--from-path <dir>', 'data directory of the source (lmdb, sqlite)')
+    .option('--from-url <url>', 'PostgreSQL connection URL of the source')
+    .option('--from-schema <name>', 'PostgreSQL schema of the source')
+    .requiredOption('--to-backend <name>', 'backend of the target: lmdb, sqlite or postgres')
+    .option('--to-path <dir>', 'data directory of the target (created if missing)')
+    .option('--to-url <url>', 'PostgreSQL connection URL of the target')
+    .option('--to-schema <name>', 'PostgreSQL schema of the target (created if missing)')
+    .option('--batch <n>', 'records per batch (channels: a hundredth)', '2000')
+    .option('--dry-run', 'print what would be done; write nothing')
+    .option('--json', 'print the final report as JSON')
+    .action(async (flags: MigrateFlags) => {
+      const batchSize = Number(flags.batch);
+      if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new RangeError(`expected --batch to be a positive integer, got ${flags.batch}`);
+      const from = endConfig('from', flags.fromBackend, flags.fromPath, flags.fromUrl, flags.fromSchema);
+      const to = endConfig('to', flags.toBackend, flags.toPath, flags.toUrl, flags.toSchema);
+      // A bar on a terminal; otherwise one JSON line per batch on stdout.
+      const progress = progressReporter({ isTty: process.stderr.isTTY === true, terminal: process.stderr, lines: process.stdout });
+      let report: MigrateReport;
+      try {
+        report = await migrateChannelDb({ from, to, batchSize, dryRun: flags.dryRun === true, onProgress: progress.onProgress });
+      } finally {
+        progress.end();
+      }
+      if (flags.json === true) return print(JSON.stringify({ event: 'done', ...(toJson(report) as object) }));
+      for (const line of migrateSummary(report)) print(line);
     });
 
   common(db.command('export').description('dump the whole database as JSON on stdout'))

@@ -248,25 +248,15 @@ export class FundingManager {
     const fundingFeeratePerKw =
       request.fundingFeeRateSatPerVb !== undefined ? Math.max(MIN_FEERATE_PER_KW, Math.ceil(request.fundingFeeRateSatPerVb * 250)) : feeratePerKw;
     const ours = this.#ourSide(keyIndex, fundingAmountSat, reserveFor(fundingAmountSat, OUR_DUST_LIMIT_SAT), OUR_DUST_LIMIT_SAT);
+    // SideParams carries exactly the per-side fields of open_channel/accept_channel, by their wire names.
     const open: OpenChannelMsg = {
       type: 'open_channel',
       chainHash: this.#deps.chainHash,
       temporaryChannelId,
       fundingSat: fundingAmountSat,
       pushMsat,
-      dustLimitSat: ours.dustLimitSat,
-      maxHtlcValueInFlightMsat: ours.maxHtlcValueInFlightMsat,
-      channelReserveSat: ours.channelReserveSat,
-      htlcMinimumMsat: ours.htlcMinimumMsat,
       feeratePerKw,
-      toSelfDelay: ours.toSelfDelay,
-      maxAcceptedHtlcs: ours.maxAcceptedHtlcs,
-      fundingPubkey: ours.fundingPubkey,
-      revocationBasepoint: ours.revocationBasepoint,
-      paymentBasepoint: ours.paymentBasepoint,
-      delayedPaymentBasepoint: ours.delayedPaymentBasepoint,
-      htlcBasepoint: ours.htlcBasepoint,
-      firstPerCommitmentPoint: ours.firstPerCommitmentPoint,
+      ...ours,
       channelFlags: 0,
       upfrontShutdownScript: new Uint8Array(0),
       channelType: ourChannelType(),
@@ -467,19 +457,8 @@ export class FundingManager {
     const accept: AcceptChannel = {
       type: 'accept_channel',
       temporaryChannelId: open.temporaryChannelId,
-      dustLimitSat: ours.dustLimitSat,
-      maxHtlcValueInFlightMsat: ours.maxHtlcValueInFlightMsat,
-      channelReserveSat: ours.channelReserveSat,
-      htlcMinimumMsat: ours.htlcMinimumMsat,
       minimumDepth: this.#deps.policy.minimumDepth,
-      toSelfDelay: ours.toSelfDelay,
-      maxAcceptedHtlcs: ours.maxAcceptedHtlcs,
-      fundingPubkey: ours.fundingPubkey,
-      revocationBasepoint: ours.revocationBasepoint,
-      paymentBasepoint: ours.paymentBasepoint,
-      delayedPaymentBasepoint: ours.delayedPaymentBasepoint,
-      htlcBasepoint: ours.htlcBasepoint,
-      firstPerCommitmentPoint: ours.firstPerCommitmentPoint,
+      ...ours,
       upfrontShutdownScript: new Uint8Array(0),
       ...(open.channelType !== undefined ? { channelType: open.channelType } : {}),
     };

@@ -41,6 +41,7 @@ import type {
   ShortChannelId,
 } from '../chanstate/types.js';
 import { hexToBytes } from '../codec/bytes.js';
+import { listedChannel, type ChannelPartDecoders } from '../chanstate/lazy-parts.js';
 import { ChandError, ErrorCode } from '../errors.js';
 import type { KvEngine, KvReadTx, KvWriteTx } from './engine.js';
 import {
@@ -90,6 +91,8 @@ export function requireInfo(tx: KvReadTx, op: OutPoint): ChannelInfo {
 /** The fields of the info record the commitment hot path needs. */
 export type MutableInfo = Pick<ChannelInfo, 'status' | 'shortChannelId'>;
 
+const STATUS_AND_SCID: ReadonlySet<string> = new Set(['status', 'shortChannelId']);
+
 /**
  * The status and short channel id of an open channel whose commitments may change: refuses
  * borked and restored channels. Decodes only those two fields of the info record, because
@@ -98,7 +101,7 @@ export type MutableInfo = Pick<ChannelInfo, 'status' | 'shortChannelId'>;
 export function requireMutable(tx: KvReadTx, op: OutPoint): MutableInfo {
   const bytes = tx.get(keys.chan(CHANNEL_INFO, op));
   if (bytes === undefined) throw channelNotFound(op);
-  const info = channelInfoRecord.decodeFields(bytes, ['status', 'shortChannelId']);
+  const info = channelInfoRecord.decode(bytes, STATUS_AND_SCID) as MutableInfo;
   assertMutable(info.status, op);
   return info;
 }
@@ -180,6 +183,58 @@ export function assemble(tx: KvReadTx, info: ChannelInfo): OpenChannel {
     lastWasRevoke: lastWasRevoke !== undefined && lastWasRevoke[0] === 1,
   };
   return external === undefined ? channel : { ...channel, externalFunding: externalFundingRecord.decode(external) };
+}
+
+const WITHOUT_CONFIGS: ReadonlySet<string> = new Set(channelInfoRecord.fields.map((f) => f.name).filter((n) => n !== 'localConfig' && n !== 'remoteConfig'));
+const LOCAL_CONFIG: ReadonlySet<string> = new Set(['localConfig']);
+const REMOTE_CONFIG: ReadonlySet<string> = new Set(['remoteConfig']);
+
+/**
+ * The channel of an info record for a listing (lazy-parts.ts): every part is read now, in
+ * this transaction (checksums verified by the engine view), but configs, commitments, the
+ * revocation state and external funding are decoded on first access.
+ */
+export function assembleForListing(tx: KvReadTx, infoBytes: Uint8Array, opKey?: Uint8Array): OpenChannel {
+  const info = channelInfoRecord.decode(infoBytes, WITHOUT_CONFIGS) as Omit<ChannelInfo, 'localConfig' | 'remoteConfig'>;
+  const op = info.fundingOutpoint;
+  // The channel point's key bytes, from the scan when it has them (no hex conversion per part).
+  const point = opKey ?? outPointKey(op);
+  const local = tx.get(key(COMMITMENT, point, LOCAL));
+  if (local === undefined) throw missingCommitment(op, 'local');
+  const remote = tx.get(key(COMMITMENT, point, REMOTE));
+  if (remote === undefined) throw missingCommitment(op, 'remote');
+  const lastWasRevoke = tx.get(key(LAST_WAS_REVOKE, point));
+  const source: ListedSource = { info: infoBytes, local, remote, revocation: tx.get(key(REVOCATION_STATE, point)), external: tx.get(key(EXTERNAL_FUNDING, point)) };
+  return listedChannel({ ...info, lastWasRevoke: lastWasRevoke !== undefined && lastWasRevoke[0] === 1 }, source, LISTED_PARTS, source.external !== undefined);
+}
+
+/** What a listing reads of a channel besides its info fields (assembleForListing). */
+interface ListedSource {
+  readonly info: Uint8Array;
+  readonly local: Uint8Array;
+  readonly remote: Uint8Array;
+  readonly revocation: Uint8Array | undefined;
+  readonly external: Uint8Array | undefined;
+}
+
+const LISTED_PARTS: ChannelPartDecoders<ListedSource> = {
+  localConfig: (s) => channelInfoRecord.decode(s.info, LOCAL_CONFIG).localConfig,
+  remoteConfig: (s) => channelInfoRecord.decode(s.info, REMOTE_CONFIG).remoteConfig,
+  localCommitment: (s) => commitmentRecord.decode(s.local),
+  remoteCommitment: (s) => commitmentRecord.decode(s.remote),
+  remoteRevocation: (s) => (s.revocation === undefined ? { secrets: [] } : remoteRevocationRecord.decode(s.revocation)),
+  externalFunding: (s) => externalFundingRecord.decode(s.external!),
+};
+
+/** Every open channel matching `filter` (on its status fields), for a listing (assembleForListing), in channel-point order. */
+export function listChannels(tx: KvReadTx, filter: (c: { readonly isPending: boolean; readonly status: number }) => boolean): OpenChannel[] {
+  const out: OpenChannel[] = [];
+  // channel-info -> <chanPoint>: the key after its tag is the channel point's key.
+  for (const [k, value] of tx.range(prefixRange(byteKey(CHANNEL_INFO)))) {
+    const channel = assembleForListing(tx, value, k.subarray(1));
+    if (filter(channel)) out.push(channel);
+  }
+  return out;
 }
 
 /** The info record's fields the store builds close summaries from. */

@@ -30,7 +30,11 @@ export const COMMIT_DIFF = 0x04;
 export const UNSIGNED_ACKED_UPDATES = 0x05;
 /** remote-unsigned-local-updates -> <chanPoint> -> LogUpdateList record. */
 export const REMOTE_UNSIGNED_LOCAL_UPDATES = 0x06;
-/** revocation-log -> <chanPoint> <height> -> RevocationLogEntry record. */
+/**
+ * revocation-log -> <chanPoint> <height> -> RevocationLogEntry record: the log before schema 4,
+ * one record per revoked state. Migration 4 moves every entry into the blocks below; nothing
+ * writes here since.
+ */
 export const REVOCATION_LOG = 0x07;
 /** last-was-revoke -> <chanPoint> -> 1 byte (0/1). */
 export const LAST_WAS_REVOKE = 0x08;
@@ -42,6 +46,17 @@ export const DATA_LOSS_POINT = 0x0a;
 export const SHUTDOWN_INFO = 0x0b;
 /** close-tx -> <chanPoint> <kind: 0 commitment, 1 cooperative> -> raw transaction. */
 export const CLOSE_TX = 0x0c;
+/**
+ * revocation-blocks -> <chanPoint> <first height u64> -> sealed revocation block
+ * (chanstate/revocation-blocks.ts): the revoked states of the channel below its open block,
+ * in blocks of consecutive heights.
+ */
+export const REVOCATION_BLOCKS = 0x0d;
+/**
+ * revocation-open-block -> <chanPoint> -> the channel's open revocation block (its newest
+ * revoked states, appended to by every advanceCommitChainTail). Present iff the log is not empty.
+ */
+export const REVOCATION_OPEN_BLOCK = 0x0e;
 
 /** outpoint-index -> <chanPoint> -> 1 byte: 0 open (or pending), 1 closed. Never deleted. */
 export const OUTPOINT_INDEX = 0x10;
@@ -85,6 +100,8 @@ export const PER_CHANNEL_BUCKETS = [
   UNSIGNED_ACKED_UPDATES,
   REMOTE_UNSIGNED_LOCAL_UPDATES,
   REVOCATION_LOG,
+  REVOCATION_BLOCKS,
+  REVOCATION_OPEN_BLOCK,
   LAST_WAS_REVOKE,
   EXTERNAL_FUNDING,
   DATA_LOSS_POINT,

@@ -30,6 +30,11 @@ export interface LmdbEngineOptions {
    * Defaults to false (durable).
    */
   readonly noSync?: boolean;
+  /**
+   * Open an existing environment read-only (a migration's source): nothing is ever written
+   * to its data file, and `update` fails with a TypeError. Defaults to false.
+   */
+  readonly readOnly?: boolean;
 }
 
 type Db = RootDatabase<Buffer, Buffer>;
@@ -120,6 +125,7 @@ export async function openLmdbEngine(options: LmdbEngineOptions): Promise<KvEngi
       encoding: 'binary',
       compression: false,
       noSync: options.noSync ?? false,
+      ...(options.readOnly === true ? { readOnly: true } : {}),
     });
   } catch (err) {
     throw new ChandError(ErrorCode.DB_NOT_INITIALIZED, `cannot open LMDB environment at ${options.path}: ${(err as Error).message}`, {
@@ -151,7 +157,8 @@ export async function openLmdbEngine(options: LmdbEngineOptions): Promise<KvEngi
             } catch (err) {
               throw typedReadError(err, options.path);
             }
-            return value === undefined ? undefined : new Uint8Array(value);
+            // lmdb-js hands out a buffer of its own (getBinary copies): a view, not a second copy.
+            return value === undefined ? undefined : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
           },
           range: (range) => rangeOf(db, range, transaction),
         };
@@ -164,6 +171,7 @@ export async function openLmdbEngine(options: LmdbEngineOptions): Promise<KvEngi
     },
     async update(fn) {
       assertOpen();
+      if (options.readOnly === true) throw new TypeError(`expected a writable LMDB engine, got the read-only one at ${options.path}`);
       let result: unknown;
       let failure: { error: unknown } | undefined;
       const committing = db.childTransaction(() => {

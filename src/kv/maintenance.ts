@@ -6,7 +6,8 @@ import { outPointFromKey } from '../chanstate/channel-id.js';
 import type { KeyIndexStore, MaintenanceStore, PurgeResult, StoreCounts } from '../chanstate/store.js';
 import { isOpenChannel, isPendingChannel, isWaitingClose } from '../chanstate/rules.js';
 import { allInfos, readKeyIndexCounter, writeKeyIndexCounter, type KvStoreContext } from './chanstate-tx.js';
-import { CLOSED_SUMMARY, FWD_PACKAGES, PER_CHANNEL_BUCKETS, PURGE_QUEUE, REVOCATION_LOG, byteKey, keys, prefixRange, readU64Key } from './keys.js';
+import { blockStateCount } from '../chanstate/revocation-blocks.js';
+import { CLOSED_SUMMARY, FWD_PACKAGES, PER_CHANNEL_BUCKETS, PURGE_QUEUE, REVOCATION_BLOCKS, REVOCATION_OPEN_BLOCK, byteKey, keys, prefixRange, readU64Key } from './keys.js';
 
 /** The maintenance and key-index methods over `ctx.engine`. */
 export function maintenanceFacet(ctx: KvStoreContext): MaintenanceStore & KeyIndexStore {
@@ -40,12 +41,15 @@ export function maintenanceFacet(ctx: KvStoreContext): MaintenanceStore & KeyInd
           for (const _ of tx.range(prefixRange(prefix))) n++;
           return n;
         };
+        // Revoked states are kept in blocks: count the states, not the keys.
+        let revokedStates = 0;
+        for (const bucket of [REVOCATION_BLOCKS, REVOCATION_OPEN_BLOCK]) for (const [, v] of tx.range(prefixRange(byteKey(bucket)))) revokedStates += blockStateCount(v);
         return {
           openChannels: infos.filter(isOpenChannel).length,
           pendingChannels: infos.filter(isPendingChannel).length,
           waitingCloseChannels: infos.filter(isWaitingClose).length,
           closedChannels: count(byteKey(CLOSED_SUMMARY)),
-          revocationLogEntries: count(byteKey(REVOCATION_LOG)),
+          revocationLogEntries: revokedStates,
           fwdPkgs: count(byteKey(FWD_PACKAGES)),
           closedAwaitingPurge: count(byteKey(PURGE_QUEUE)),
         };

@@ -10,7 +10,10 @@
 import { ChandError, ErrorCode } from '../errors.js';
 import type { KvEngine, KvReadTx, KvWriteTx } from './engine.js';
 import { decodeTlvStream } from '../codec/tlv.js';
-import { addValueChecksums } from './checksummed-engine.js';
+import { addValueChecksums, checksummedTx } from './checksummed-engine.js';
+import { RevocationLogPacker } from '../chanstate/revocation-blocks.js';
+import { decodeKvLogEntryV0 } from '../chanstate/revocation-log-v0.js';
+import { equalBytes } from '../codec/bytes.js';
 import { META, key, prefixRange } from './keys.js';
 
 /** One migration step. */
@@ -41,7 +44,57 @@ export const KV_MIGRATIONS: readonly KvMigration[] = [
     // Later migrations that read or write values go through checksummedTx(tx).
     migrate: addValueChecksums,
   },
+  {
+    version: 4,
+    description:
+      'compact revocation log: the per-state revocation-log records of every channel (open, or closed and not yet purged) move into blocks of states ' +
+      '(chanstate/revocation-blocks.ts format 1): sealed blocks under revocation-blocks, the newest under revocation-open-block',
+    migrate: (tx) => compactRevocationLogs(checksummedTx(tx)),
+  },
 ];
+
+// --- migration 4 (frozen: its own bucket tags and block size; format 1 of the blocks) -----
+
+const M4_LOG = 0x07;
+const M4_BLOCKS = 0x0d;
+const M4_OPEN_BLOCK = 0x0e;
+/** The block size the store used when this migration was written (commitments.ts KV_BLOCK_LIMIT then). */
+const M4_BLOCK_LIMIT = 4060;
+
+function compactRevocationLogs(tx: KvWriteTx): void {
+  const CHUNK = 1000;
+  let channel: Uint8Array | undefined;
+  let packer: RevocationLogPacker | undefined;
+  const u64 = (n: number) => {
+    const out = new Uint8Array(8);
+    new DataView(out.buffer).setBigUint64(0, BigInt(n));
+    return out;
+  };
+  const finish = () => {
+    const open = packer?.finish();
+    if (channel !== undefined && open !== undefined) tx.put(key(M4_OPEN_BLOCK, channel), open);
+  };
+  // In key order (channel point, then height), in chunks collected before they are
+  // rewritten, as addValueChecksums does: memory stays bounded on a large log.
+  for (;;) {
+    const chunk: Array<readonly [Uint8Array, Uint8Array]> = [];
+    for (const [k, v] of tx.range({ ...prefixRange(Uint8Array.of(M4_LOG)), limit: CHUNK })) chunk.push([k.slice(), v.slice()]);
+    for (const [k, v] of chunk) {
+      // revocation-log -> <chanPoint 36> <height u64>
+      const point = k.subarray(1, 37);
+      if (channel === undefined || !equalBytes(channel, point)) {
+        finish();
+        channel = point.slice();
+        packer = new RevocationLogPacker(M4_BLOCK_LIMIT);
+      }
+      const height = Number(new DataView(k.buffer, k.byteOffset + 37, 8).getBigUint64(0));
+      for (const block of packer!.add(decodeKvLogEntryV0(height, v))) tx.put(key(M4_BLOCKS, channel, u64(block.firstHeight)), block.bytes);
+      tx.delete(k);
+    }
+    if (chunk.length < CHUNK) break;
+  }
+  finish();
+}
 
 // --- migration 2 (frozen: reads schema-1 records at the TLV level, independent of records.ts) ---
 

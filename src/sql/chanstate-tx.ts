@@ -15,6 +15,7 @@
  * checksum (checksums.ts), written here and verified on every read.
  */
 import type { ChannelStateOptions } from '../chanstate/store.js';
+import { listedChannel, type ChannelPartDecoders } from '../chanstate/lazy-parts.js';
 import { sql, type ExpressionBuilder, type Expression, type Insertable, type Selectable, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import { channelIdOf, formatOutPoint } from '../chanstate/channel-id.js';
 import type { ChannelInfo } from '../chanstate/records.js';
@@ -34,10 +35,10 @@ import {
 } from '../chanstate/types.js';
 import { equalBytes, hexToBytes } from '../codec/bytes.js';
 import { ChandError, ErrorCode } from '../errors.js';
-import { CRC_COLUMNS, rowCrc, verifyRowCrc } from './checksums.js';
-import { CLOSE_TYPES, amountCol, big, boolOf, bytes, bytesCol, enumOf, flag, hex, hexCol, hexOf, i32Col, num, u64Col, u64Of, uintCol } from './columns.js';
+import { CRC_COLUMNS, crcOfValues, rowCrc, verifyRowCrc, type CrcTable, type CrcValue } from './checksums.js';
+import { CLOSE_TYPES, amountCol, big, boolOf, bytes, bytesCol, enumOf, flag, hex, hexCol, hexOf, i32Col, num, plain, u64Col, u64Of, uintCol } from './columns.js';
 import { ConfigSide, KEY_INDEX_COUNTER, Party, type ChannelConfigsTable, type ChannelsTable, type CommitmentsTable, type Database, type HtlcsTable } from './schema.js';
-import { prepare, PreparedInsert } from './prepared.js';
+import { prepare, PreparedInsert, runMany } from './prepared.js';
 import type { SqlBackend, SqlCapabilities, SqlTx } from './transactions.js';
 
 /** Options of the SQL channel-state store (the same as the KV store's). */
@@ -407,31 +408,78 @@ const moveHtlcs = prepare((db, to: number, channelId: number, from: number) =>
   db.updateTable('htlcs').set({ party: to }).where('channel_id', '=', channelId).where('party', '=', from),
 );
 
+// The writes below are deferred (prepared.ts): sent with the transaction's next statement.
+
 /** Inserts the commitment of `party` with its HTLCs (the slot must be empty). */
 export async function insertCommitment(tx: SqlTx, channelId: number, party: number, c: ChannelCommitment): Promise<void> {
-  await upsertCommitment.execute(tx, [commitmentRow(channelId, party, c)]);
-  await insertHtlcRows.execute(tx, htlcRows(channelId, party, c.htlcs));
+  await upsertCommitment.defer(tx, [commitmentRow(channelId, party, c)]);
+  await insertHtlcRows.defer(tx, htlcRows(channelId, party, c.htlcs));
 }
 
 /** Replaces the existing commitment of `party` and its HTLCs. */
 export async function replaceCommitment(tx: SqlTx, channelId: number, party: number, c: ChannelCommitment): Promise<void> {
   const row = commitmentRow(channelId, party, c);
   const htlcs = htlcRows(channelId, party, c.htlcs);
-  await upsertCommitment.execute(tx, [row]);
-  await deleteHtlcs.execute(tx, channelId, party);
-  await insertHtlcRows.execute(tx, htlcs);
+  await upsertCommitment.defer(tx, [row]);
+  await deleteHtlcs.defer(tx, channelId, party);
+  await insertHtlcRows.defer(tx, htlcs);
 }
 
 /** Deletes the commitment of `party` and its HTLCs (`htlcCount`, when the caller knows it, skips an empty delete). */
 export async function deleteCommitment(tx: SqlTx, channelId: number, party: number, htlcCount?: number): Promise<void> {
-  if (htlcCount !== 0) await deleteHtlcs.execute(tx, channelId, party);
-  await deleteCommitmentRow.execute(tx, channelId, party);
+  if (htlcCount !== 0) await deleteHtlcs.defer(tx, channelId, party);
+  await deleteCommitmentRow.defer(tx, channelId, party);
 }
 
 /** Moves the commitment in slot `from` (and its HTLCs) to the empty slot `to`. */
 export async function moveCommitmentSlot(tx: SqlTx, channelId: number, from: number, to: number): Promise<void> {
-  await moveCommitment.execute(tx, to, channelId, from);
-  await moveHtlcs.execute(tx, to, channelId, from);
+  await moveCommitment.defer(tx, to, channelId, from);
+  await moveHtlcs.defer(tx, to, channelId, from);
+}
+
+/** The open channel with id `(select ...)` of a channel point: lets reads name a channel before its id is known. */
+function idAt(db: SqlTx, txid: Uint8Array, index: number) {
+  return db.selectFrom('channels').select('id').where('txid', '=', txid).where('output_index', '=', index).where('closed', '=', 0);
+}
+
+/** The remote commitment and the chain tip of the open channel at a channel point (the advanceCommitChainTail read). */
+export const selectRemoteAndTipAt = prepare((db, txid: Uint8Array, index: number) =>
+  db.selectFrom('commitments').selectAll().where('channel_id', '=', idAt(db, txid, index)).where('party', 'in', [Party.Remote, Party.RemoteTip]),
+);
+/** The HTLC rows of slot `party` of the open channel at a channel point, in order. */
+export const selectHtlcsAt = prepare((db, txid: Uint8Array, index: number, party: number) =>
+  db.selectFrom('htlcs').selectAll().where('channel_id', '=', idAt(db, txid, index)).where('party', '=', party).orderBy('seq'),
+);
+/** The revocation state row (points and open log block) of the open channel at a channel point. */
+export const selectRevocationAt = prepare((db, txid: Uint8Array, index: number) => db.selectFrom('revocation_states').selectAll().where('channel_id', '=', idAt(db, txid, index)));
+/** The revealed secrets of the open channel at a channel point, in order. */
+export const selectSecretsAt = prepare((db, txid: Uint8Array, index: number) =>
+  db.selectFrom('revocation_secrets').selectAll().where('channel_id', '=', idAt(db, txid, index)).orderBy('seq'),
+);
+/** Update list `kind` of the open channel at a channel point. */
+export const selectUpdatesAt = prepare((db, txid: Uint8Array, index: number, kind: number) =>
+  db.selectFrom('log_updates').select(['log_index', 'message']).where('channel_id', '=', idAt(db, txid, index)).where('kind', '=', kind).orderBy('seq'),
+);
+
+/** The commitment of stored rows (checksums verified). */
+export function commitmentOfRows(row: CommitmentRow, htlcs: readonly Selectable<HtlcsTable>[]): ChannelCommitment {
+  return commitmentOfRow(row, htlcs.map(htlcOfRow));
+}
+
+/** The statement opening the channel at a point for a write (locked where the dialect locks rows), for runMany. */
+export function lockChannelStatement(ctx: SqlStoreContext) {
+  return ctx.backend.capabilities.rowLocks ? selectOpenChannelForUpdate : selectOpenChannel;
+}
+
+/** The statement of markLastWasRevoke, for runMany. */
+export const setLastWasRevokeStatement = (() => setLastWasRevoke)();
+
+/** The ChannelHandle of a channel row (handleOf), checked mutable: CHANNEL_NOT_FOUND / BORKED / RESTORED. */
+export function mutableHandle(row: { id: bigint | number; status: bigint | number; short_channel_id: bigint | number } | undefined, op: OutPoint): ChannelHandle {
+  if (row === undefined) throw channelNotFound(op);
+  const channel = handleOf(row);
+  assertMutable(channel.status, op);
+  return channel;
 }
 
 /** Where a row of a channel is, for corruption messages (no values: a corrupt row may hold anything). */
@@ -531,11 +579,15 @@ const insertUpdateRows = new PreparedInsert<Insertable<Database['log_updates']>>
 
 /** The update list `kind` of a channel, in stored order. */
 export async function readUpdates(tx: SqlTx, channelId: number, kind: number): Promise<LogUpdate[]> {
-  const rows = await selectUpdates.rows(tx, channelId, kind);
+  return updatesOfRows(await selectUpdates.rows(tx, channelId, kind));
+}
+
+/** The log updates of update rows. */
+export function updatesOfRows(rows: ReadonlyArray<{ log_index: bigint | number; message: Uint8Array }>): LogUpdate[] {
   return rows.map((r) => ({ logIndex: num(r.log_index), message: bytes(r.message) }));
 }
 
-/** Inserts update list `kind` (the list must be empty). */
+/** Inserts update list `kind` (the list must be empty). Deferred. */
 export async function insertUpdates(tx: SqlTx, channelId: number, kind: number, updates: readonly LogUpdate[]): Promise<void> {
   const rows = updates.map((u, seq) => ({
     channel_id: channelId,
@@ -544,23 +596,23 @@ export async function insertUpdates(tx: SqlTx, channelId: number, kind: number, 
     log_index: uintCol(u.logIndex, 53, 'logIndex'),
     message: bytesCol(u.message, 'message'),
   }));
-  await insertUpdateRows.execute(tx, rows);
+  await insertUpdateRows.defer(tx, rows);
 }
 
-/** Replaces update list `kind`. */
+/** Replaces update list `kind`. Deferred. */
 export async function replaceUpdates(tx: SqlTx, channelId: number, kind: number, updates: readonly LogUpdate[]): Promise<void> {
-  await deleteUpdates.execute(tx, channelId, kind);
+  await deleteUpdates.defer(tx, channelId, kind);
   await insertUpdates(tx, channelId, kind, updates);
 }
 
-/** Deletes the updates of list `kind` with a log index below `logIndex`; returns how many. */
-export function deleteUpdatesBefore(tx: SqlTx, channelId: number, kind: number, logIndex: number): Promise<bigint> {
-  return deleteUpdatesBelow.affected(tx, channelId, kind, logIndex);
+/** Deletes the updates of list `kind` with a log index below `logIndex`. Deferred. */
+export async function deleteUpdatesBefore(tx: SqlTx, channelId: number, kind: number, logIndex: number): Promise<void> {
+  await deleteUpdatesBelow.defer(tx, channelId, kind, logIndex);
 }
 
-/** Deletes update list `kind`. */
+/** Deletes update list `kind`. Deferred. */
 export async function deleteUpdateList(tx: SqlTx, channelId: number, kind: number): Promise<void> {
-  await deleteUpdates.execute(tx, channelId, kind);
+  await deleteUpdates.defer(tx, channelId, kind);
 }
 
 // --- revocation state -----------------------------------------------------------------------
@@ -572,11 +624,13 @@ function pointColumns(r: RemoteRevocationState) {
   };
 }
 
-type SecretRow = Selectable<Database['revocation_secrets']>;
-type PointsRow = Selectable<Database['revocation_states']>;
+/** A stored revealed-secret row. */
+export type SecretRow = Selectable<Database['revocation_secrets']>;
+/** A stored revocation_states row. */
+export type PointsRow = Selectable<Database['revocation_states']>;
 
-/** The revocation state of its rows, after checking their checksums (DB_CORRUPT). */
-function revocationOf(points: PointsRow | undefined, secrets: readonly SecretRow[]): RemoteRevocationState {
+/** The revocation state of its rows, after checking their checksums (DB_CORRUPT). The open log block is not read. */
+export function revocationOf(points: Pick<PointsRow, 'channel_id' | 'current_point' | 'next_point' | 'crc'> | undefined, secrets: readonly SecretRow[]): RemoteRevocationState {
   if (points !== undefined) verifyRowCrc('revocation_states', points, rowName(points));
   for (const r of secrets) verifyRowCrc('revocation_secrets', r, rowName(r));
   const state: RemoteRevocationState = { secrets: secrets.map((r) => ({ index: u64Of(r.secret_index), secret: bytes(r.secret) })) };
@@ -588,7 +642,16 @@ function revocationOf(points: PointsRow | undefined, secrets: readonly SecretRow
   };
 }
 
-const selectPoints = prepare((db, channelId: number) => db.selectFrom('revocation_states').selectAll().where('channel_id', '=', channelId));
+/** The open revocation log block of a revocation_states row (undefined if none), after checking its checksum. */
+export function openBlockOf(row: Pick<PointsRow, 'channel_id' | 'open_log_block' | 'open_log_block_crc'> | undefined): Uint8Array | undefined {
+  if (row === undefined || (row.open_log_block === null && row.open_log_block_crc === null)) return undefined;
+  verifyRowCrc('revocation_open_blocks', row, `${row.channel_id}`, 'open_log_block_crc');
+  if (row.open_log_block === null) throw new ChandError(ErrorCode.DB_CORRUPT, `stored data failed its integrity check: revocation_states row ${row.channel_id} has an open block checksum but no block`);
+  return plain(row.open_log_block);
+}
+
+const POINT_COLUMNS = ['channel_id', 'current_point', 'next_point', 'crc'] as const;
+const selectPoints = prepare((db, channelId: number) => db.selectFrom('revocation_states').select(POINT_COLUMNS).where('channel_id', '=', channelId));
 const selectSecrets = prepare((db, channelId: number) => db.selectFrom('revocation_secrets').selectAll().where('channel_id', '=', channelId).orderBy('seq'));
 const upsertPoints = new PreparedInsert<Insertable<Database['revocation_states']>>([...CRC_COLUMNS.revocation_states, 'crc'], (db, rows) =>
   db
@@ -597,6 +660,23 @@ const upsertPoints = new PreparedInsert<Insertable<Database['revocation_states']
     .onConflict((oc) =>
       oc.column('channel_id').doUpdateSet((eb) => ({ current_point: eb.ref('excluded.current_point'), next_point: eb.ref('excluded.next_point'), crc: eb.ref('excluded.crc') })),
     ),
+);
+/** The points and the open log block together (advanceCommitChainTail changes both). */
+const upsertPointsAndBlock = new PreparedInsert<Insertable<Database['revocation_states']>>(
+  [...CRC_COLUMNS.revocation_states, 'crc', 'open_log_block', 'open_log_block_crc'],
+  (db, rows) =>
+    db
+      .insertInto('revocation_states')
+      .values(rows)
+      .onConflict((oc) =>
+        oc.column('channel_id').doUpdateSet((eb) => ({
+          current_point: eb.ref('excluded.current_point'),
+          next_point: eb.ref('excluded.next_point'),
+          crc: eb.ref('excluded.crc'),
+          open_log_block: eb.ref('excluded.open_log_block'),
+          open_log_block_crc: eb.ref('excluded.open_log_block_crc'),
+        })),
+      ),
 );
 const deleteSecretsFrom = prepare((db, channelId: number, seq: number) => db.deleteFrom('revocation_secrets').where('channel_id', '=', channelId).where('seq', '>=', seq));
 const insertSecretRows = new PreparedInsert<Insertable<Database['revocation_secrets']>>([...CRC_COLUMNS.revocation_secrets, 'crc'], (db, rows) =>
@@ -616,7 +696,7 @@ function pointsRow(channelId: number, points: { current_point: Uint8Array | null
 export async function writeNextPoint(tx: SqlTx, channelId: number, nextPoint: Hex): Promise<void> {
   const stored = await selectPoints.first(tx, channelId);
   if (stored !== undefined) verifyRowCrc('revocation_states', stored, rowName(stored));
-  await upsertPoints.execute(tx, [pointsRow(channelId, { current_point: stored?.current_point ?? null, next_point: hexCol(nextPoint, 33) })]);
+  await upsertPoints.defer(tx, [pointsRow(channelId, { current_point: stored?.current_point ?? null, next_point: hexCol(nextPoint, 33) })]);
 }
 
 /** The remote revocation state ({secrets: []} if none was stored). */
@@ -625,21 +705,27 @@ export async function readRevocation(tx: SqlTx, channelId: number): Promise<Remo
 }
 
 /**
- * Writes the remote revocation state. Secrets are diffed against the stored rows: the
- * common prefix stays, the rest is replaced, so the usual revocation (one secret appended)
- * writes one row.
+ * Writes the remote revocation state (deferred) and, when given, the channel's open log
+ * block. Secrets are diffed against `stored` (the rows as read in this transaction; read
+ * here when not given): the common prefix stays, the rest is replaced, so the usual
+ * revocation (one secret appended) writes one row.
  */
-export async function writeRevocation(tx: SqlTx, channelId: number, state: RemoteRevocationState): Promise<void> {
+export async function writeRevocation(tx: SqlTx, channelId: number, state: RemoteRevocationState, stored?: readonly SecretRow[], openBlock?: Uint8Array): Promise<void> {
   const rows = state.secrets.map((e, seq) => {
     const row = { channel_id: channelId, seq, secret_index: u64Col(e.index, 'a shachain index'), secret: bytesCol(e.secret, 'secret') };
     return { ...row, crc: rowCrc('revocation_secrets', row) };
   });
-  await upsertPoints.execute(tx, [pointsRow(channelId, pointColumns(state))]);
-  const stored = await selectSecrets.rows(tx, channelId);
+  const points = pointsRow(channelId, pointColumns(state));
+  if (openBlock === undefined) await upsertPoints.defer(tx, [points]);
+  else {
+    const block = { channel_id: channelId, open_log_block: openBlock };
+    await upsertPointsAndBlock.defer(tx, [{ ...points, ...block, open_log_block_crc: rowCrc('revocation_open_blocks', block) }]);
+  }
+  const before = stored ?? (await selectSecrets.rows(tx, channelId));
   let keep = 0;
-  while (keep < stored.length && keep < rows.length && big(stored[keep]!.secret_index) === rows[keep]!.secret_index && equalBytes(stored[keep]!.secret, rows[keep]!.secret)) keep++;
-  if (keep < stored.length) await deleteSecretsFrom.execute(tx, channelId, keep);
-  await insertSecretRows.execute(tx, rows.slice(keep));
+  while (keep < before.length && keep < rows.length && big(before[keep]!.secret_index) === rows[keep]!.secret_index && equalBytes(before[keep]!.secret, rows[keep]!.secret)) keep++;
+  if (keep < before.length) await deleteSecretsFrom.defer(tx, channelId, keep);
+  await insertSecretRows.defer(tx, rows.slice(keep));
 }
 
 // --- external funding -----------------------------------------------------------------------
@@ -667,66 +753,197 @@ export async function readExternalFunding(tx: SqlTx, channelId: number): Promise
 
 // --- whole channels -------------------------------------------------------------------------
 
+// Columns the listing reads, in the order its rows come back as arrays.
+const LIST_CHANNEL_COLUMNS = [
+  'id',
+  'chan_type',
+  'chain_hash',
+  'txid',
+  'output_index',
+  'short_channel_id',
+  'is_pending',
+  'is_initiator',
+  'status',
+  'funding_broadcast_height',
+  'confirmation_height',
+  'num_confs_required',
+  'channel_flags',
+  'node_pub',
+  'capacity_sat',
+  'total_msat_sent',
+  'total_msat_received',
+  'initial_local_balance_msat',
+  'initial_remote_balance_msat',
+  'revocation_key_family',
+  'revocation_key_index',
+  'thaw_height',
+  'real_scid',
+  'close_confirmation_height',
+  'funding_tx',
+  'local_shutdown_script',
+  'remote_shutdown_script',
+  'memo',
+  'last_was_revoke',
+] as const;
+const LIST_COMMITMENT_COLUMNS = ['party', ...CRC_COLUMNS.commitments, 'crc'] as const;
+const LIST_HTLC_COLUMNS = ['party', ...CRC_COLUMNS.htlcs, 'crc'] as const;
+const LIST_POINT_COLUMNS = [...CRC_COLUMNS.revocation_states, 'crc'] as const;
+const LIST_SECRET_COLUMNS = [...CRC_COLUMNS.revocation_secrets, 'crc'] as const;
+const LIST_EXTERNAL_COLUMNS = ['channel_id', 'unsigned_psbt', 'deadline_ms', 'submitted', 'signed_tx'] as const;
+const LIST_CONFIG_COLUMNS = [
+  'channel_id',
+  'side',
+  'chan_reserve_sat',
+  'max_pending_amount_msat',
+  'min_htlc_msat',
+  'max_accepted_htlcs',
+  'dust_limit_sat',
+  'csv_delay',
+  ...CONFIG_KEYS.flatMap(([, key, family, index]) => [key, family, index]),
+] as const;
+
+/** The object of an array row of `columns`. */
+function objectOf<R>(columns: readonly string[], values: readonly unknown[]): R {
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < columns.length; i++) out[columns[i]!] = values[i];
+  return out as R;
+}
+
+/** DB_CORRUPT unless an array row's checksum (its last value) matches the values from `from` to before it. */
+function verifyArrayCrc(table: CrcTable, values: readonly unknown[], from: number, where: () => string): void {
+  const stored = values[values.length - 1];
+  if (stored === null || stored === undefined) throw new ChandError(ErrorCode.DB_CORRUPT, `stored data failed its integrity check: ${table} row ${where()} has no checksum`);
+  if (Number(stored) !== crcOfValues(values.slice(from, values.length - 1) as CrcValue[])) {
+    throw new ChandError(ErrorCode.DB_CORRUPT, `stored data failed its integrity check: ${table} row ${where()} does not match its checksum`);
+  }
+}
+
+/** What a listing read of one channel besides its row, kept for its parts' first access. */
+interface ListedRows {
+  readonly configs: Map<number, readonly unknown[]>;
+  readonly local: readonly unknown[];
+  readonly remote: readonly unknown[];
+  readonly htlcs: ReadonlyArray<readonly unknown[]>;
+  readonly points: readonly unknown[] | undefined;
+  readonly secrets: ReadonlyArray<readonly unknown[]>;
+  readonly external: readonly unknown[] | undefined;
+  readonly id: number;
+}
+
+function configOfListed(s: ListedRows, side: number): ChannelConfig {
+  const row = s.configs.get(side);
+  if (row === undefined) throw new ChandError(ErrorCode.DECODE_FAILED, `channel row ${s.id} has no config for side ${side}`);
+  return configOfRow(objectOf(LIST_CONFIG_COLUMNS, row));
+}
+
+function commitmentOfListed(s: ListedRows, party: number): ChannelCommitment {
+  const row = party === Party.Local ? s.local : s.remote;
+  const htlcs = s.htlcs.filter((h) => num(h[0] as bigint) === party).map((h) => htlcOfRow(objectOf(LIST_HTLC_COLUMNS, h)));
+  return commitmentOfRow(objectOf(LIST_COMMITMENT_COLUMNS, row), htlcs);
+}
+
+const LISTED_PARTS: ChannelPartDecoders<ListedRows> = {
+  localConfig: (s) => configOfListed(s, ConfigSide.Local),
+  remoteConfig: (s) => configOfListed(s, ConfigSide.Remote),
+  localCommitment: (s) => commitmentOfListed(s, Party.Local),
+  remoteCommitment: (s) => commitmentOfListed(s, Party.Remote),
+  remoteRevocation: (s) =>
+    revocationOf(
+      s.points === undefined ? undefined : objectOf(LIST_POINT_COLUMNS, s.points),
+      s.secrets.map((r) => objectOf<SecretRow>(LIST_SECRET_COLUMNS, r)),
+    ),
+  externalFunding: (s) => externalFundingOfRow(objectOf(LIST_EXTERNAL_COLUMNS, s.external!)),
+};
+
+const NO_CONFIG = {} as ChannelConfig;
+
+/** `map`'s list under `id`, created if missing. */
+function listOf<T>(map: Map<number, T[]>, id: number): T[] {
+  let list = map.get(id);
+  if (list === undefined) map.set(id, (list = []));
+  return list;
+}
+
 /**
- * Every channel matching `filter`, fully assembled, in channel-point order. A fixed number
- * of queries whatever the count (no query per channel), so loading thousands at start is
- * bounded by row volume.
+ * Every channel matching `filter`, in channel-point order. A fixed number of queries
+ * whatever the count (no query per channel), so loading thousands at start is bounded by
+ * row volume; rows are read as arrays, and every checksum is verified now (DB_CORRUPT), but
+ * configs, commitments, HTLCs, revocation state and external funding become objects only
+ * when a caller first touches them (chanstate/lazy-parts.ts).
  */
 export async function loadChannels(tx: SqlTx, filter: ChannelFilter): Promise<OpenChannel[]> {
-  const rows = await tx.selectFrom('channels').selectAll().where(filter).orderBy('txid').orderBy('output_index').execute();
-  if (rows.length === 0) return [];
   const ids = tx.selectFrom('channels').select('id').where(filter);
-  const commitments = await tx.selectFrom('commitments').selectAll().where('channel_id', 'in', ids).where('party', '<', Party.RemoteTip).execute();
-  const htlcs = await tx
-    .selectFrom('htlcs')
-    .selectAll()
-    .where('channel_id', 'in', ids)
-    .where('party', '<', Party.RemoteTip)
-    .orderBy('channel_id')
-    .orderBy('party')
-    .orderBy('seq')
-    .execute();
-  const points = await tx.selectFrom('revocation_states').selectAll().where('channel_id', 'in', ids).execute();
-  const secrets = await tx.selectFrom('revocation_secrets').selectAll().where('channel_id', 'in', ids).orderBy('channel_id').orderBy('seq').execute();
-  const externals = await tx.selectFrom('external_fundings').selectAll().where('channel_id', 'in', ids).execute();
-  const configs = await readConfigs(tx, ids, [ConfigSide.Local, ConfigSide.Remote]);
-  const key = (id: bigint | number, party: bigint | number) => `${num(id)}/${num(party)}`;
-  const htlcsBySlot = new Map<string, Htlc[]>();
-  for (const row of htlcs) {
-    const k = key(row.channel_id, row.party);
-    let list = htlcsBySlot.get(k);
-    if (list === undefined) htlcsBySlot.set(k, (list = []));
-    list.push(htlcOfRow(row));
-  }
-  const commitmentBySlot = new Map<string, ChannelCommitment>();
-  for (const row of commitments) commitmentBySlot.set(key(row.channel_id, row.party), commitmentOfRow(row, htlcsBySlot.get(key(row.channel_id, row.party)) ?? []));
-  const secretsById = new Map<number, SecretRow[]>();
-  for (const row of secrets) {
-    const id = num(row.channel_id);
-    let list = secretsById.get(id);
-    if (list === undefined) secretsById.set(id, (list = []));
-    list.push(row);
-  }
-  const pointsById = new Map(points.map((r) => [num(r.channel_id), r]));
-  const externalById = new Map(externals.map((r) => [num(r.channel_id), externalFundingOfRow(r)]));
+  // One batch (one round trip on PostgreSQL), rows as arrays of the listed columns.
+  const [rows, commitments, htlcs, points, secrets, externals, configs] = (
+    await runMany(
+      tx,
+      [
+        tx.selectFrom('channels').select(LIST_CHANNEL_COLUMNS).where(filter).orderBy('txid').orderBy('output_index'),
+        tx.selectFrom('commitments').select(LIST_COMMITMENT_COLUMNS).where('channel_id', 'in', ids).where('party', '<', Party.RemoteTip),
+        tx.selectFrom('htlcs').select(LIST_HTLC_COLUMNS).where('channel_id', 'in', ids).where('party', '<', Party.RemoteTip).orderBy('channel_id').orderBy('party').orderBy('seq'),
+        tx.selectFrom('revocation_states').select(LIST_POINT_COLUMNS).where('channel_id', 'in', ids),
+        tx.selectFrom('revocation_secrets').select(LIST_SECRET_COLUMNS).where('channel_id', 'in', ids).orderBy('channel_id').orderBy('seq'),
+        tx.selectFrom('external_fundings').select(LIST_EXTERNAL_COLUMNS).where('channel_id', 'in', ids),
+        tx.selectFrom('channel_configs').select(LIST_CONFIG_COLUMNS).where('channel_id', 'in', ids).where('side', 'in', [ConfigSide.Local, ConfigSide.Remote]),
+      ].map((q) => q.compile()),
+      true,
+    )
+  ).map((r) => r.rows as unknown[][]) as [unknown[][], unknown[][], unknown[][], unknown[][], unknown[][], unknown[][], unknown[][]];
+  if (rows.length === 0) return [];
 
-  return rows.map((row) => {
+  // Checksums first, for every row: damage is found by the listing, not by a later access.
+  const name = (r: readonly unknown[], keys: number) => () => r.slice(0, keys).join('/');
+  const commitmentsById = new Map<number, Array<readonly unknown[]>>();
+  for (const r of commitments) {
+    verifyArrayCrc('commitments', r, 1, () => `${r[1]}/${r[0]}`);
+    listOf(commitmentsById, num(r[1] as bigint)).push(r);
+  }
+  const htlcsById = new Map<number, Array<readonly unknown[]>>();
+  for (const r of htlcs) {
+    verifyArrayCrc('htlcs', r, 1, () => `${r[1]}/${r[0]}/${r[2]}`);
+    listOf(htlcsById, num(r[1] as bigint)).push(r);
+  }
+  const pointsById = new Map<number, readonly unknown[]>();
+  for (const r of points) {
+    verifyArrayCrc('revocation_states', r, 0, name(r, 1));
+    pointsById.set(num(r[0] as bigint), r);
+  }
+  const secretsById = new Map<number, Array<readonly unknown[]>>();
+  for (const r of secrets) {
+    verifyArrayCrc('revocation_secrets', r, 0, name(r, 2));
+    listOf(secretsById, num(r[0] as bigint)).push(r);
+  }
+  const externalById = new Map(externals.map((r) => [num(r[0] as bigint), r]));
+  const configsById = new Map<number, Map<number, readonly unknown[]>>();
+  for (const r of configs) {
+    const id = num(r[0] as bigint);
+    let byside = configsById.get(id);
+    if (byside === undefined) configsById.set(id, (byside = new Map()));
+    byside.set(num(r[1] as bigint), r);
+  }
+
+  return rows.map((values) => {
+    const row = objectOf<Selectable<ChannelsTable>>(LIST_CHANNEL_COLUMNS, values);
     const id = num(row.id);
-    const info = infoOfRow(row, { local: requireConfig(configs, id, ConfigSide.Local), remote: requireConfig(configs, id, ConfigSide.Remote) });
+    const { localConfig: _l, remoteConfig: _r, ...info } = infoOfRow(row, { local: NO_CONFIG, remote: NO_CONFIG });
+    const slots = commitmentsById.get(id) ?? [];
     const slot = (party: number) => {
-      const c = commitmentBySlot.get(key(id, party));
+      const c = slots.find((r) => num(r[0] as bigint) === party);
       if (c === undefined) throw missingCommitment(info.fundingOutpoint, party === Party.Local ? 'local' : 'remote');
       return c;
     };
-    const channel: OpenChannel = {
-      ...info,
-      localCommitment: slot(Party.Local),
-      remoteCommitment: slot(Party.Remote),
-      remoteRevocation: revocationOf(pointsById.get(id), secretsById.get(id) ?? []),
-      lastWasRevoke: boolOf(row.last_was_revoke, 'channels.last_was_revoke'),
-    };
     const external = externalById.get(id);
-    return external === undefined ? channel : { ...channel, externalFunding: external };
+    const listed: ListedRows = {
+      id,
+      configs: configsById.get(id) ?? new Map(),
+      local: slot(Party.Local),
+      remote: slot(Party.Remote),
+      htlcs: htlcsById.get(id) ?? [],
+      points: pointsById.get(id),
+      secrets: secretsById.get(id) ?? [],
+      external,
+    };
+    return listedChannel({ ...info, lastWasRevoke: boolOf(row.last_was_revoke, 'channels.last_was_revoke') }, listed, LISTED_PARTS, external !== undefined);
   });
 }
 

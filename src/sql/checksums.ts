@@ -1,7 +1,7 @@
 /**
- * Row checksums of the money-critical tables: commitments, htlcs, revocation_log, and the
- * remote revocation state (revocation_states, revocation_secrets), whose secrets and points
- * breach remedies and revocation checks depend on.
+ * Row checksums of the money-critical tables: commitments, htlcs, revocation_blocks, and
+ * the remote revocation state (revocation_states with its open block, revocation_secrets),
+ * whose secrets, points and revoked states breach remedies and revocation checks depend on.
  *
  * Column shape checks cannot see one flipped byte inside a 32-byte payment hash or an
  * amount: the value is still well formed, just wrong. So each row of these tables carries a
@@ -17,8 +17,8 @@
  * row to the wrong channel or state).
  *
  * Cost: 4 bytes per row (a signed INT4; SQLite stores it in at most 4 bytes plus its type
- * byte), so 4 bytes per revoked state in revocation_log (plus 4 per revealed-secret row, of
-which a channel has at most 49). The encoding and the column orders are part of the
+ * byte), so 4 bytes per block of revoked states in revocation_blocks (about a hundred states),
+ * plus 4 per revealed-secret row, of which a channel has at most 49. The encoding and the column orders are part of the
  * persisted format: changing either needs a migration that rewrites every checksum.
  */
 import { crc32 } from 'node:zlib';
@@ -60,42 +60,56 @@ export const CRC_COLUMNS = {
     'onion_blob',
     'extra_data',
   ],
-  revocation_log: ['channel_id', 'commit_height', 'our_output_index', 'their_output_index', 'commit_txid', 'our_balance_msat', 'their_balance_msat', 'htlcs'],
+  revocation_blocks: ['channel_id', 'first_height', 'state_count', 'block'],
   revocation_states: ['channel_id', 'current_point', 'next_point'],
+  /** The open block in revocation_states, checksummed apart (column open_log_block_crc), so that reading the points need not read the block. */
+  revocation_open_blocks: ['channel_id', 'open_log_block'],
   revocation_secrets: ['channel_id', 'seq', 'secret_index', 'secret'],
 } as const;
 
 /** A table whose rows carry a checksum. */
 export type CrcTable = keyof typeof CRC_COLUMNS;
 
-const NULL_TAG = Uint8Array.of(0);
+// One reusable buffer: a row's canonical encoding is built in it and checksummed with one
+// crc32 call (the CRC of a concatenation equals the chained CRC of its parts).
+let scratch = new Uint8Array(1024);
+let scratchView = new DataView(scratch.buffer);
+
+function reserve(at: number, n: number): void {
+  if (at + n <= scratch.length) return;
+  const next = new Uint8Array(Math.max(scratch.length * 2, at + n));
+  next.set(scratch.subarray(0, at));
+  scratch = next;
+  scratchView = new DataView(next.buffer);
+}
 
 /**
  * The CRC32 of `values` in the canonical encoding, as a signed 32-bit integer (the INT4
  * column value). TypeError for a value of another type (a string, a boolean): a caller bug.
  */
 export function crcOfValues(values: readonly CrcValue[]): number {
-  let crc = 0;
-  const head = new Uint8Array(9);
-  const view = new DataView(head.buffer);
+  let at = 0;
   for (const value of values) {
     if (value === null || value === undefined) {
-      crc = crc32(NULL_TAG, crc);
+      reserve(at, 1);
+      scratch[at++] = 0;
     } else if (typeof value === 'bigint' || typeof value === 'number') {
       if (typeof value === 'number' && !Number.isSafeInteger(value)) throw new TypeError(`expected an integer column value, got ${value}`);
-      head[0] = 1;
-      view.setBigInt64(1, BigInt.asIntN(64, BigInt(value)));
-      crc = crc32(head, crc);
+      reserve(at, 9);
+      scratch[at] = 1;
+      scratchView.setBigInt64(at + 1, BigInt.asIntN(64, BigInt(value)));
+      at += 9;
     } else if (value instanceof Uint8Array) {
-      head[0] = 2;
-      view.setUint32(1, value.length);
-      crc = crc32(head.subarray(0, 5), crc);
-      crc = crc32(value, crc);
+      reserve(at, 5 + value.length);
+      scratch[at] = 2;
+      scratchView.setUint32(at + 1, value.length);
+      scratch.set(value, at + 5);
+      at += 5 + value.length;
     } else {
       throw new TypeError(`expected an integer, bytes or null column value, got ${typeof value}`);
     }
   }
-  return crc | 0;
+  return crc32(scratch.subarray(0, at)) | 0;
 }
 
 /** The checksum of a row of `table` (an object with at least the table's CRC columns). */
@@ -104,11 +118,12 @@ export function rowCrc(table: CrcTable, row: Readonly<Record<string, unknown>>):
 }
 
 /**
- * DB_CORRUPT unless the stored `crc` of a row of `table` matches its other columns. `where`
- * names the row in the message (no values: a corrupt row may hold anything).
+ * DB_CORRUPT unless the stored checksum (column `crcColumn`, default `crc`) of a row of
+ * `table` matches its other columns. `where` names the row in the message (no values: a
+ * corrupt row may hold anything).
  */
-export function verifyRowCrc(table: CrcTable, row: Readonly<Record<string, unknown>>, where: string): void {
-  const stored = row['crc'];
+export function verifyRowCrc(table: CrcTable, row: Readonly<Record<string, unknown>>, where: string, crcColumn = 'crc'): void {
+  const stored = row[crcColumn];
   if (stored === null || stored === undefined) {
     throw new ChandError(ErrorCode.DB_CORRUPT, `stored data failed its integrity check: ${table} row ${where} has no checksum`);
   }

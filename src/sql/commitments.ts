@@ -4,17 +4,25 @@
  * Payment hot path: appendRemoteCommitChain writes the chain tip as a commitment in slot
  * `RemoteTip` with its HTLCs and updates; advanceCommitChainTail checks the revealed
  * secret, then moves the tip into the `Remote` slot with two UPDATEs (no re-encoding; the
- * row checksums leave the slot column out, so they stay valid), appends one revocation-log
- * row and adds the forwarding package; updateCommitment replaces the local slot. Each locks
- * the channel row first (on PostgreSQL), so concurrent rounds on different channels never
- * conflict. Statements that run every round are prepared (prepared.ts).
+ * row checksums leave the slot column out, so they stay valid), stores the revoked state in
+ * the channel's open revocation block and adds the forwarding package; updateCommitment
+ * replaces the local slot. Every call reads what it needs in one batch of statements first
+ * (runMany: one round trip on PostgreSQL, the channel row locked by the first), checks, then
+ * writes with deferred statements that travel with the COMMIT: two round trips per call on
+ * PostgreSQL, however many rows change. Statements are prepared (prepared.ts).
+ *
+ * Revocation log: blocks of revoked states (chanstate/revocation-blocks.ts). Each channel's
+ * newest block is open, in revocation_states.open_log_block (read and written with the
+ * points advanceCommitChainTail reads and writes anyway); sealed blocks are rows of
+ * revocation_blocks. SQL_BLOCK_LIMIT sizes a sealed block so that its SQLite row fills one
+ * overflow page (plus the minimum local part in its leaf page).
  */
 import type { Insertable } from 'kysely';
 import { revocationLogEntryOf } from '../chanstate/revocation-log.js';
+import { appendToOpen, blockStateCount, decodeBlock, findInBlock, openBlockSummary, storeInOpen, storeInSealed, type RevocationBlock } from '../chanstate/revocation-blocks.js';
 import {
   advanceRevocation,
   assertHasScid,
-  assertMutable,
   assertPkgSource,
   lockInUpdates,
   logEntryNotFound,
@@ -23,9 +31,12 @@ import {
   outputIndexesOf,
 } from '../chanstate/rules.js';
 import type { CommitmentStore } from '../chanstate/store.js';
-import type { RevocationLogEntry } from '../chanstate/types.js';
+import type { OutPoint, RevocationLogEntry } from '../chanstate/types.js';
+import { hexToBytes } from '../codec/bytes.js';
+import { DecodeError } from '../errors.js';
 import { CRC_COLUMNS, rowCrc, verifyRowCrc } from './checksums.js';
 import {
+  commitmentOfRows,
   deleteCommitment,
   deleteUpdateList,
   deleteUpdatesBefore,
@@ -33,84 +44,191 @@ import {
   insertCommitment,
   insertUpdates,
   lockChannel,
-  markLastWasRevoke,
+  lockChannelStatement,
   moveCommitmentSlot,
+  mutableHandle,
+  openBlockOf,
   readCommitment,
-  readRemoteAndTip,
   readRevocation,
   readTx,
   readUpdates,
   replaceCommitment,
   replaceUpdates,
   requireCommitment,
+  revocationOf,
+  selectHtlcsAt,
+  selectRemoteAndTipAt,
+  selectRevocationAt,
+  selectSecretsAt,
+  selectUpdatesAt,
+  setLastWasRevokeStatement,
+  updatesOfRows,
   writeNextPoint,
   writeRevocation,
   writeTx,
+  type PointsRow,
+  type SecretRow,
   type SqlStoreContext,
 } from './chanstate-tx.js';
-import { amountCol, bytes, flag, hexCol, hexOf, num, optBig, plain, u64Col } from './columns.js';
+import { bytes, flag, num, plain, u64Col } from './columns.js';
 import { ackAddsTx, ackSettleFailsTx, putFwdPkg } from './fwd-pkgs.js';
-import { prepare, PreparedInsert } from './prepared.js';
-import { circuitKeyListRecord, htlcEntryListRecord } from './records.js';
-import { Party, UpdateList, type Database } from './schema.js';
+import { prepare, PreparedInsert, runMany } from './prepared.js';
+import { circuitKeyListRecord } from './records.js';
+import { Party, UpdateList, type CommitmentsTable, type Database, type HtlcsTable } from './schema.js';
+import type { SqlTx } from './transactions.js';
+import type { Selectable } from 'kysely';
 
-/** A revocation_log row as written. */
-export interface RevocationLogRow {
-  readonly channel_id: number;
-  readonly commit_height: number;
-  readonly our_output_index: number;
-  readonly their_output_index: number;
-  readonly commit_txid: Uint8Array;
-  readonly our_balance_msat: bigint | null;
-  readonly their_balance_msat: bigint | null;
-  readonly htlcs: Uint8Array | null;
-  readonly crc: number;
+// --- the revocation log ----------------------------------------------------------------------
+
+/**
+ * Most bytes of a sealed revocation block: with its key columns and checksum a SQLite row
+ * then takes exactly its minimum local part in the leaf page and one overflow page, so
+ * blocks fill their pages.
+ */
+export const SQL_BLOCK_LIMIT = 4540;
+
+const insertBlockRow = new PreparedInsert<Insertable<Database['revocation_blocks']>>([...CRC_COLUMNS.revocation_blocks, 'crc'], (db, rows) =>
+  db
+    .insertInto('revocation_blocks')
+    .values(rows)
+    .onConflict((oc) =>
+      oc.columns(['channel_id', 'first_height']).doUpdateSet((eb) => ({ state_count: eb.ref('excluded.state_count'), block: eb.ref('excluded.block'), crc: eb.ref('excluded.crc') })),
+    ),
+);
+const selectOpenBlock = prepare((db, channelId: number) =>
+  db.selectFrom('revocation_states').select(['channel_id', 'open_log_block', 'open_log_block_crc']).where('channel_id', '=', channelId),
+);
+const updateOpenBlock = prepare((db, channelId: number, block: Uint8Array, crc: number) =>
+  db.updateTable('revocation_states').set({ open_log_block: block, open_log_block_crc: crc }).where('channel_id', '=', channelId),
+);
+const selectSealedAtOrBelow = prepare((db, channelId: number, height: number) =>
+  db.selectFrom('revocation_blocks').selectAll().where('channel_id', '=', channelId).where('first_height', '<=', height).orderBy('first_height', 'desc').limit(1),
+);
+const selectSealedFrom = prepare((db, channelId: number, height: number, limit: number) =>
+  db.selectFrom('revocation_blocks').selectAll().where('channel_id', '=', channelId).where('first_height', '>', height).orderBy('first_height').limit(limit),
+);
+
+type BlockRow = Selectable<Database['revocation_blocks']>;
+
+/** The sealed block of a revocation_blocks row, after checking its checksum (DB_CORRUPT). */
+function sealedOfRow(row: BlockRow): RevocationBlock {
+  verifyRowCrc('revocation_blocks', row, `${row.channel_id}/${row.first_height}`);
+  const block = { firstHeight: num(row.first_height), bytes: plain(row.block) };
+  if (blockStateCount(block.bytes) !== num(row.state_count)) throw new DecodeError(`revocation_blocks row ${row.channel_id}/${row.first_height}: state count does not match its block`);
+  return block;
 }
 
-/** The columns of a revocation log row for `entry`, with its checksum. */
-export function revocationLogRow(channelId: number, entry: RevocationLogEntry): RevocationLogRow {
-  const row = {
-    channel_id: channelId,
-    commit_height: entry.commitHeight,
-    our_output_index: entry.ourOutputIndex,
-    their_output_index: entry.theirOutputIndex,
-    commit_txid: hexCol(entry.commitTxid, 32),
-    our_balance_msat: entry.ourBalanceMsat === undefined ? null : amountCol(entry.ourBalanceMsat, 'ourBalanceMsat'),
-    their_balance_msat: entry.theirBalanceMsat === undefined ? null : amountCol(entry.theirBalanceMsat, 'theirBalanceMsat'),
-    htlcs: entry.htlcs.length === 0 ? null : htlcEntryListRecord.encode({ htlcs: entry.htlcs }),
+/** Stores sealed blocks of channel `channelId` (deferred). */
+async function putSealed(tx: SqlTx, channelId: number, blocks: readonly RevocationBlock[]): Promise<void> {
+  if (blocks.length === 0) return;
+  await insertBlockRow.defer(
+    tx,
+    blocks.map((b) => {
+      const row = { channel_id: channelId, first_height: b.firstHeight, state_count: blockStateCount(b.bytes), block: b.bytes };
+      return { ...row, crc: rowCrc('revocation_blocks', row) };
+    }),
+  );
+}
+
+/** The open revocation block of channel `channelId`, or undefined (checked). */
+async function readOpenBlock(tx: SqlTx, channelId: number): Promise<Uint8Array | undefined> {
+  return openBlockOf(await selectOpenBlock.first(tx, channelId));
+}
+
+/**
+ * Stores a revoked state of channel `channelId` whose open block is `open` (as read in this
+ * transaction): the new open block to write (undefined when unchanged), with sealed blocks
+ * written (deferred) on the way. A state of a sealed block's range is re-packed into it.
+ */
+async function storeRevokedState(tx: SqlTx, channelId: number, open: Uint8Array | undefined, entry: RevocationLogEntry, limit = SQL_BLOCK_LIMIT): Promise<Uint8Array | undefined> {
+  if (open === undefined && (await selectSealedAtOrBelow.first(tx, channelId, Number.MAX_SAFE_INTEGER)) !== undefined) {
+    throw new DecodeError(`the revocation log of channel row ${channelId} has sealed blocks but no open block`);
+  }
+  const write = storeInOpen(open, entry, limit);
+  if (write !== undefined) {
+    await putSealed(tx, channelId, write.sealed);
+    return write.open;
+  }
+  const at = await selectSealedAtOrBelow.first(tx, channelId, entry.commitHeight);
+  await putSealed(tx, channelId, storeInSealed(at === undefined ? undefined : sealedOfRow(at), entry, limit));
+  return undefined;
+}
+
+/**
+ * Stores a revoked state of channel `channelId`, replacing a stored state of the same
+ * height (bulk imports; advanceCommitChainTail writes the open block with the points).
+ * `limit` (the block size) is for tests that want many blocks from few states.
+ */
+export async function putRevokedState(tx: SqlTx, channelId: number, entry: RevocationLogEntry, limit = SQL_BLOCK_LIMIT): Promise<void> {
+  const open = await storeRevokedState(tx, channelId, await readOpenBlock(tx, channelId), entry, limit);
+  if (open === undefined) return;
+  const row = { channel_id: channelId, open_log_block: open };
+  const crc = rowCrc('revocation_open_blocks', row);
+  // The channel's revocation_states row exists from its insert on (insertChannel).
+  if ((await updateOpenBlock.affected(tx, channelId, open, crc)) !== 1n) throw new DecodeError(`channel row ${channelId} has no revocation state row`);
+}
+
+/**
+ * Stores revoked states of channel `channelId`, each above every stored one, in height order
+ * (a bulk import, bulk-transfer.ts): the open block is read and written once for all of them.
+ * RangeError for a height not above the last stored one.
+ */
+export async function appendRevokedStates(tx: SqlTx, channelId: number, entries: readonly RevocationLogEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  const open = await readOpenBlock(tx, channelId);
+  if (open === undefined && (await selectSealedAtOrBelow.first(tx, channelId, Number.MAX_SAFE_INTEGER)) !== undefined) {
+    throw new DecodeError(`the revocation log of channel row ${channelId} has sealed blocks but no open block`);
+  }
+  const write = appendToOpen(open, entries, SQL_BLOCK_LIMIT);
+  await putSealed(tx, channelId, write.sealed);
+  const crc = rowCrc('revocation_open_blocks', { channel_id: channelId, open_log_block: write.open });
+  if ((await updateOpenBlock.affected(tx, channelId, write.open, crc)) !== 1n) throw new DecodeError(`channel row ${channelId} has no revocation state row`);
+}
+
+/** The revoked state of channel `channelId` at `height`, or undefined. */
+export async function findRevokedState(tx: SqlTx, channelId: number, height: number): Promise<RevocationLogEntry | undefined> {
+  const open = await readOpenBlock(tx, channelId);
+  if (open !== undefined && height >= openBlockSummary(open).firstHeight) return findInBlock(open, height);
+  const at = await selectSealedAtOrBelow.first(tx, channelId, height);
+  if (at === undefined) return undefined;
+  const block = sealedOfRow(at);
+  return findInBlock(block.bytes, height, block.firstHeight);
+}
+
+/** The revoked states of channel `channelId` from height `from` on, in height order, at most `limit`. */
+export async function revokedStatesFrom(tx: SqlTx, channelId: number, from: number, limit: number): Promise<RevocationLogEntry[]> {
+  const out: RevocationLogEntry[] = [];
+  const take = (entries: readonly RevocationLogEntry[]) => {
+    for (const e of entries) if (e.commitHeight >= from && out.length < limit) out.push(e);
   };
-  return { ...row, crc: rowCrc('revocation_log', row) };
+  const first = await selectSealedAtOrBelow.first(tx, channelId, from);
+  if (first !== undefined) {
+    const block = sealedOfRow(first);
+    take(decodeBlock(block.bytes, block.firstHeight));
+  }
+  // Blocks hold many states each: a page of rows is plenty for any limit a caller reads.
+  for (let after = from; out.length < limit; ) {
+    const rows = await selectSealedFrom.rows(tx, channelId, after, 64);
+    for (const row of rows) {
+      const block = sealedOfRow(row);
+      take(decodeBlock(block.bytes, block.firstHeight));
+      after = block.firstHeight;
+    }
+    if (rows.length < 64) break;
+  }
+  const open = await readOpenBlock(tx, channelId);
+  if (open !== undefined && out.length < limit) take(decodeBlock(open));
+  return out;
 }
 
-type LogRow = {
-  channel_id: bigint | number;
-  commit_height: bigint | number;
-  our_output_index: bigint | number;
-  their_output_index: bigint | number;
-  commit_txid: Uint8Array;
-  our_balance_msat: bigint | number | null;
-  their_balance_msat: bigint | number | null;
-  htlcs: Uint8Array | null;
-  crc: bigint | number | null;
-};
-
-/** The entry of a revocation_log row, after checking its checksum (DB_CORRUPT). */
-function entryOfRow(row: LogRow): RevocationLogEntry {
-  verifyRowCrc('revocation_log', row, `${row.channel_id}/${row.commit_height}`);
-  const ours = optBig(row.our_balance_msat);
-  const theirs = optBig(row.their_balance_msat);
-  return {
-    commitHeight: num(row.commit_height),
-    ourOutputIndex: num(row.our_output_index),
-    theirOutputIndex: num(row.their_output_index),
-    commitTxid: hexOf(row.commit_txid, 32, 'revocation_log.commit_txid'),
-    ...(ours === undefined ? {} : { ourBalanceMsat: ours }),
-    ...(theirs === undefined ? {} : { theirBalanceMsat: theirs }),
-    htlcs: row.htlcs === null ? [] : htlcEntryListRecord.decode(plain(row.htlcs)).htlcs,
-  };
+/** The height of the newest revoked state of channel `channelId`, or undefined when its log is empty. */
+export async function revokedTailHeight(tx: SqlTx, channelId: number): Promise<number | undefined> {
+  const open = await readOpenBlock(tx, channelId);
+  return open === undefined ? undefined : openBlockSummary(open).lastHeight;
 }
 
-// Prepared statements of the payment hot path (prepared.ts).
+// --- prepared statements of the hot path -----------------------------------------------------
+
 const upsertFinalHtlcs = new PreparedInsert<Insertable<Database['final_htlcs']>>(['short_channel_id', 'htlc_index', 'settled', 'offchain'], (db, rows) =>
   db
     .insertInto('final_htlcs')
@@ -118,30 +236,18 @@ const upsertFinalHtlcs = new PreparedInsert<Insertable<Database['final_htlcs']>>
     .onConflict((oc) => oc.columns(['short_channel_id', 'htlc_index']).doUpdateSet((eb) => ({ settled: eb.ref('excluded.settled'), offchain: eb.ref('excluded.offchain') }))),
 );
 const deleteCommitDiff = prepare((db, channelId: number) => db.deleteFrom('commit_diffs').where('channel_id', '=', channelId));
-const insertCommitDiffIfNew = prepare((db, channelId: number, commitSig: Uint8Array, opened: Uint8Array, closed: Uint8Array) =>
+/** The rest of the chain tip; a tip re-signed after reconnecting replaces the earlier one. */
+const upsertCommitDiff = prepare((db, channelId: number, commitSig: Uint8Array, opened: Uint8Array, closed: Uint8Array) =>
   db
     .insertInto('commit_diffs')
     .values({ channel_id: channelId, commit_sig: commitSig, opened_circuit_keys: opened, closed_circuit_keys: closed })
-    .onConflict((oc) => oc.column('channel_id').doNothing()),
-);
-/** A revocation log row; a repeated height replaces the entry (as a KV put does). */
-const upsertRevocationLog = new PreparedInsert<Insertable<Database['revocation_log']>>(
-  [...CRC_COLUMNS.revocation_log, 'crc'],
-  (db, rows) =>
-    db
-      .insertInto('revocation_log')
-      .values(rows)
-      .onConflict((oc) =>
-        oc.columns(['channel_id', 'commit_height']).doUpdateSet((eb) => ({
-          our_output_index: eb.ref('excluded.our_output_index'),
-          their_output_index: eb.ref('excluded.their_output_index'),
-          commit_txid: eb.ref('excluded.commit_txid'),
-          our_balance_msat: eb.ref('excluded.our_balance_msat'),
-          their_balance_msat: eb.ref('excluded.their_balance_msat'),
-          htlcs: eb.ref('excluded.htlcs'),
-          crc: eb.ref('excluded.crc'),
-        })),
-      ),
+    .onConflict((oc) =>
+      oc.column('channel_id').doUpdateSet((eb) => ({
+        commit_sig: eb.ref('excluded.commit_sig'),
+        opened_circuit_keys: eb.ref('excluded.opened_circuit_keys'),
+        closed_circuit_keys: eb.ref('excluded.closed_circuit_keys'),
+      })),
+    ),
 );
 
 /** The commitment protocol of the SQL store. */
@@ -149,15 +255,21 @@ export function commitmentsFacet(ctx: SqlStoreContext): CommitmentStore {
   return {
     updateCommitment(chanPoint, newCommitment, unsignedAckedUpdates) {
       return writeTx(ctx, async (tx) => {
-        const channel = await markLastWasRevoke(tx, chanPoint, true);
+        const txid = hexToBytes(chanPoint.txid);
+        // One batch: mark (and lock) the channel, read our updates the remote has not signed.
+        const [marked, pendingRows] = await runMany(tx, [
+          setLastWasRevokeStatement.bind(tx, flag(true), txid, chanPoint.index),
+          selectUpdatesAt.bind(tx, txid, chanPoint.index, UpdateList.RemoteUnsignedLocal),
+        ]);
+        const channel = mutableHandle(marked!.rows[0] as Parameters<typeof mutableHandle>[0], chanPoint);
         await replaceCommitment(tx, channel.id, Party.Local, newCommitment);
         await replaceUpdates(tx, channel.id, UpdateList.UnsignedAcked, unsignedAckedUpdates);
-        const lockIn = lockInUpdates(await readUpdates(tx, channel.id, UpdateList.RemoteUnsignedLocal), newCommitment.localLogIndex);
+        const lockIn = lockInUpdates(updatesOfRows(pendingRows!.rows as Array<{ log_index: bigint; message: Uint8Array }>), newCommitment.localLogIndex);
         // The locked-in updates are exactly those below the new local log index.
         if (lockIn.lockedIn > 0) await deleteUpdatesBefore(tx, channel.id, UpdateList.RemoteUnsignedLocal, newCommitment.localLogIndex);
         if (ctx.options.finalHtlcs && lockIn.finalized.size > 0) {
           const scid = u64Col(channel.shortChannelId);
-          await upsertFinalHtlcs.execute(
+          await upsertFinalHtlcs.defer(
             tx,
             [...lockIn.finalized].map(([htlcIndex, settled]) => ({ short_channel_id: scid, htlc_index: htlcIndex, settled: flag(settled), offchain: 1 })),
           );
@@ -168,21 +280,18 @@ export function commitmentsFacet(ctx: SqlStoreContext): CommitmentStore {
 
     async appendRemoteCommitChain(chanPoint, diff) {
       await writeTx(ctx, async (tx) => {
-        const channel = await markLastWasRevoke(tx, chanPoint, false);
+        const txid = hexToBytes(chanPoint.txid);
+        const [marked] = await runMany(tx, [setLastWasRevokeStatement.bind(tx, flag(false), txid, chanPoint.index)]);
+        const channel = mutableHandle(marked!.rows[0] as Parameters<typeof mutableHandle>[0], chanPoint);
         if (diff.addAcks !== undefined && diff.addAcks.length > 0) await ackAddsTx(ctx, tx, channel.shortChannelId, diff.addAcks);
         if (diff.settleFailAcks !== undefined && diff.settleFailAcks.length > 0) await ackSettleFailsTx(ctx, tx, diff.settleFailAcks);
         const opened = circuitKeyListRecord.encode({ keys: diff.openedCircuitKeys });
         const closed = circuitKeyListRecord.encode({ keys: diff.closedCircuitKeys });
-        if ((await insertCommitDiffIfNew.affected(tx, channel.id, diff.commitSig, opened, closed)) !== 1n) {
-          // A tip exists (a re-signed commitment after reconnecting): it is replaced whole.
-          await deleteCommitment(tx, channel.id, Party.RemoteTip);
-          await deleteUpdateList(tx, channel.id, UpdateList.RemoteTip);
-          await tx
-            .updateTable('commit_diffs')
-            .set({ commit_sig: diff.commitSig, opened_circuit_keys: opened, closed_circuit_keys: closed })
-            .where('channel_id', '=', channel.id)
-            .execute();
-        }
+        // A tip may exist (a re-signed commitment after reconnecting): it is replaced whole.
+        // Deleting unconditionally costs nothing when there is none, and needs no read.
+        await deleteCommitment(tx, channel.id, Party.RemoteTip);
+        await deleteUpdateList(tx, channel.id, UpdateList.RemoteTip);
+        await upsertCommitDiff.defer(tx, channel.id, diff.commitSig, opened, closed);
         await insertCommitment(tx, channel.id, Party.RemoteTip, diff.commitment);
         if (diff.logUpdates.length > 0) await insertUpdates(tx, channel.id, UpdateList.RemoteTip, diff.logUpdates);
       });
@@ -221,28 +330,46 @@ export function commitmentsFacet(ctx: SqlStoreContext): CommitmentStore {
 
     async advanceCommitChainTail(chanPoint, args) {
       await writeTx(ctx, async (tx) => {
-        const channel = await lockChannel(ctx, tx, chanPoint);
-        assertMutable(channel.status, chanPoint);
+        const txid = hexToBytes(chanPoint.txid);
+        const op: OutPoint = chanPoint;
+        // One batch of reads, the first locking the channel row where the dialect locks rows.
+        const [channelRows, commitmentRows, htlcRows, pointRows, secretRows] = await runMany(tx, [
+          lockChannelStatement(ctx).bind(tx, txid, op.index),
+          selectRemoteAndTipAt.bind(tx, txid, op.index),
+          selectHtlcsAt.bind(tx, txid, op.index, Party.Remote),
+          selectRevocationAt.bind(tx, txid, op.index),
+          selectSecretsAt.bind(tx, txid, op.index),
+        ]);
+        const channel = mutableHandle(channelRows!.rows[0] as Parameters<typeof mutableHandle>[0], chanPoint);
         assertHasScid(channel.shortChannelId, chanPoint);
         assertPkgSource(args.fwdPkg, channel.shortChannelId);
-        const { tipRemoteLogIndex, remote: revoked } = await readRemoteAndTip(tx, channel.id);
-        if (tipRemoteLogIndex === undefined) throw noPendingCommit(chanPoint);
-        if (revoked === undefined) throw missingCommitment(chanPoint, 'remote');
+        const commitments = commitmentRows!.rows as Selectable<CommitmentsTable>[];
+        const tip = commitments.find((r) => num(r.party) === Party.RemoteTip);
+        const remote = commitments.find((r) => num(r.party) === Party.Remote);
+        if (tip === undefined) throw noPendingCommit(chanPoint);
+        if (remote === undefined) throw missingCommitment(chanPoint, 'remote');
+        // The tip's HTLCs are not read here, but its row's own columns are checked.
+        verifyRowCrc('commitments', tip, `${tip.channel_id}/${tip.party}`);
+        const remoteHtlcs = htlcRows!.rows as Selectable<HtlcsTable>[];
+        const revoked = commitmentOfRows(remote, remoteHtlcs);
+        const points = pointRows!.rows[0] as PointsRow | undefined;
+        const secrets = secretRows!.rows as SecretRow[];
         // Every check before the first write: a bad revocation changes nothing.
-        const revocation = advanceRevocation(chanPoint, await readRevocation(tx, channel.id), revoked.commitHeight, args.revocationSecret, args.nextPoint);
+        const revocation = advanceRevocation(chanPoint, revocationOf(points, secrets), revoked.commitHeight, args.revocationSecret, args.nextPoint);
 
         const { ourOutputIndex, theirOutputIndex } = outputIndexesOf(revoked);
-        await upsertRevocationLog.execute(tx, [revocationLogRow(channel.id, revocationLogEntryOf(revoked, ourOutputIndex, theirOutputIndex, ctx.options.balances))]);
+        const entry = revocationLogEntryOf(revoked, ourOutputIndex, theirOutputIndex, ctx.options.balances);
+        const open = await storeRevokedState(tx, channel.id, openBlockOf(points), entry);
         // The tip becomes the remote commitment: move its slot, no re-encoding.
-        await deleteCommitment(tx, channel.id, Party.Remote, revoked.htlcs.length);
+        await deleteCommitment(tx, channel.id, Party.Remote, remoteHtlcs.length);
         await moveCommitmentSlot(tx, channel.id, Party.RemoteTip, Party.Remote);
-        await deleteCommitDiff.execute(tx, channel.id);
+        await deleteCommitDiff.defer(tx, channel.id);
         await deleteUpdateList(tx, channel.id, UpdateList.RemoteTip);
-        await writeRevocation(tx, channel.id, revocation);
+        await writeRevocation(tx, channel.id, revocation, secrets, open);
         await putFwdPkg(tx, args.fwdPkg);
         // Remote updates we acked stay unsigned-acked only until the new remote commitment
         // includes them (rules.stillUnsignedAcked, as one DELETE).
-        await deleteUpdatesBefore(tx, channel.id, UpdateList.UnsignedAcked, tipRemoteLogIndex);
+        await deleteUpdatesBefore(tx, channel.id, UpdateList.UnsignedAcked, num(tip.remote_log_index));
         await replaceUpdates(tx, channel.id, UpdateList.RemoteUnsignedLocal, args.remoteUnsignedLocalUpdates);
       });
     },
@@ -266,41 +393,19 @@ export function commitmentsFacet(ctx: SqlStoreContext): CommitmentStore {
     },
 
     revocationLogTailHeight(chanPoint) {
-      return readTx(ctx, async (tx) => {
-        const channel = await findChannel(ctx, tx, chanPoint);
-        // The whole row, so its checksum is checked too.
-        const row = await tx.selectFrom('revocation_log').selectAll().where('channel_id', '=', channel.id).orderBy('commit_height', 'desc').limit(1).executeTakeFirst();
-        return row === undefined ? undefined : entryOfRow(row).commitHeight;
-      });
+      return readTx(ctx, async (tx) => revokedTailHeight(tx, (await findChannel(ctx, tx, chanPoint)).id));
     },
 
     findPreviousState(chanPoint, commitHeight) {
       return readTx(ctx, async (tx) => {
-        const channel = await findChannel(ctx, tx, chanPoint);
-        const row = await tx
-          .selectFrom('revocation_log')
-          .selectAll()
-          .where('channel_id', '=', channel.id)
-          .where('commit_height', '=', commitHeight)
-          .executeTakeFirst();
-        if (row === undefined) throw logEntryNotFound(chanPoint, commitHeight);
-        return entryOfRow(row);
+        const entry = await findRevokedState(tx, (await findChannel(ctx, tx, chanPoint)).id, commitHeight);
+        if (entry === undefined) throw logEntryNotFound(chanPoint, commitHeight);
+        return entry;
       });
     },
 
     fetchRevocationLog(chanPoint, from, limit) {
-      return readTx(ctx, async (tx) => {
-        const channel = await findChannel(ctx, tx, chanPoint);
-        const rows = await tx
-          .selectFrom('revocation_log')
-          .selectAll()
-          .where('channel_id', '=', channel.id)
-          .where('commit_height', '>=', from)
-          .orderBy('commit_height')
-          .limit(limit)
-          .execute();
-        return rows.map(entryOfRow);
-      });
+      return readTx(ctx, async (tx) => revokedStatesFrom(tx, (await findChannel(ctx, tx, chanPoint)).id, from, limit));
     },
   };
 }

@@ -31,38 +31,49 @@ function filtersOfRow(row: { ack_filter: Uint8Array; settle_fail_filter: Uint8Ar
   return row.fwd_filter === null ? filters : { ...filters, fwdFilter: pkgFilterRecord.decode(plain(row.fwd_filter)) };
 }
 
-const insertFwdPkgIfNew = prepare(
+/** A package row, replacing one at the same (source, height): a replayed revocation re-adds its package. */
+const upsertFwdPkg = prepare(
   (db, source: bigint, height: number, state: number, ackFilter: Uint8Array, settleFailFilter: Uint8Array, fwdFilter: Uint8Array | null) =>
     db
       .insertInto('fwd_pkgs')
       .values({ source, height, state, ack_filter: ackFilter, settle_fail_filter: settleFailFilter, fwd_filter: fwdFilter })
-      .onConflict((oc) => oc.columns(['source', 'height']).doNothing()),
+      .onConflict((oc) =>
+        oc.columns(['source', 'height']).doUpdateSet((eb) => ({
+          state: eb.ref('excluded.state'),
+          ack_filter: eb.ref('excluded.ack_filter'),
+          settle_fail_filter: eb.ref('excluded.settle_fail_filter'),
+          fwd_filter: eb.ref('excluded.fwd_filter'),
+        })),
+      ),
 );
+const deletePkgUpdates = prepare((db, source: bigint, height: number) => db.deleteFrom('fwd_pkg_updates').where('source', '=', source).where('height', '=', height));
 const insertFwdPkgUpdates = new PreparedInsert<Insertable<Database['fwd_pkg_updates']>>(['source', 'height', 'kind', 'seq', 'log_index', 'message'], (db, rows) =>
   db.insertInto('fwd_pkg_updates').values(rows),
 );
 
-/** Writes (or replaces) a package with its updates; its state follows from its filters. */
+/**
+ * Writes (or replaces) a package with its updates; its state follows from its filters.
+ * Deferred (prepared.ts): no read, so on PostgreSQL it travels with the COMMIT.
+ */
 export async function putFwdPkg(tx: SqlTx, pkg: FwdPkg): Promise<void> {
   const source = u64Col(pkg.source);
   const height = pkg.height;
-  const values = {
-    state: fwdPkgState(pkg),
-    ack_filter: pkgFilterRecord.encode(pkg.ackFilter),
-    settle_fail_filter: pkgFilterRecord.encode(pkg.settleFailFilter),
-    fwd_filter: pkg.fwdFilter === undefined ? null : pkgFilterRecord.encode(pkg.fwdFilter),
-  };
   const updates = [
     ...pkg.adds.map((u, seq) => ({ kind: PkgUpdateKind.Add, seq, u })),
     ...pkg.settleFails.map((u, seq) => ({ kind: PkgUpdateKind.SettleFail, seq, u })),
   ].map(({ kind, seq, u }) => ({ source, height, kind, seq, log_index: u.logIndex, message: u.message }));
-  const inserted = await insertFwdPkgIfNew.affected(tx, source, height, values.state, values.ack_filter, values.settle_fail_filter, values.fwd_filter);
-  if (inserted !== 1n) {
-    // A package at this height already exists (a replayed revocation): replace it.
-    await tx.updateTable('fwd_pkgs').set(values).where('source', '=', source).where('height', '=', height).execute();
-    await tx.deleteFrom('fwd_pkg_updates').where('source', '=', source).where('height', '=', height).execute();
-  }
-  await insertFwdPkgUpdates.execute(tx, updates);
+  await upsertFwdPkg.defer(
+    tx,
+    source,
+    height,
+    fwdPkgState(pkg),
+    pkgFilterRecord.encode(pkg.ackFilter),
+    pkgFilterRecord.encode(pkg.settleFailFilter),
+    pkg.fwdFilter === undefined ? null : pkgFilterRecord.encode(pkg.fwdFilter),
+  );
+  // A replaced package's updates go first (none, as a rule: the delete then finds nothing).
+  await deletePkgUpdates.defer(tx, source, height);
+  await insertFwdPkgUpdates.defer(tx, updates);
 }
 
 /** The filters of package (source, height), locked for update; undefined if absent. */

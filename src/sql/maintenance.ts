@@ -14,13 +14,14 @@
 import { sql } from 'kysely';
 import type { KeyIndexStore, MaintenanceStore } from '../chanstate/store.js';
 import { ChannelStatus } from '../chanstate/types.js';
-import { countRows, readKeyIndexCounter, readTx, writeKeyIndexCounter, writeTx, type ChannelFilter, type SqlStoreContext } from './chanstate-tx.js';
+import { blockStateCount } from '../chanstate/revocation-blocks.js';
+import { countRows, openBlockOf, readKeyIndexCounter, readTx, writeKeyIndexCounter, writeTx, type ChannelFilter, type SqlStoreContext } from './chanstate-tx.js';
 import { big, num } from './columns.js';
 import type { SqlTx } from './transactions.js';
 
 /** A table holding closed channels' bulk rows: its owner column and the key a batch is cut along. */
 interface PurgeTable {
-  readonly table: 'revocation_log' | 'htlcs' | 'commitments' | 'log_updates' | 'revocation_secrets' | 'commit_diffs' | 'revocation_states' | 'external_fundings' | 'fwd_pkg_updates' | 'fwd_pkgs';
+  readonly table: 'revocation_blocks' | 'htlcs' | 'commitments' | 'log_updates' | 'revocation_secrets' | 'commit_diffs' | 'revocation_states' | 'external_fundings' | 'fwd_pkg_updates' | 'fwd_pkgs';
   /** channel_id: rows of the channel; source: forwarding packages of its short channel id. */
   readonly owner: 'channel_id' | 'source';
   /** The primary key after the owner, in index order. */
@@ -29,7 +30,7 @@ interface PurgeTable {
 
 /** What the purge deletes, in order. */
 const PURGE_TABLES: readonly PurgeTable[] = [
-  { table: 'revocation_log', owner: 'channel_id', keys: ['commit_height'] },
+  { table: 'revocation_blocks', owner: 'channel_id', keys: ['first_height'] },
   { table: 'htlcs', owner: 'channel_id', keys: ['party', 'seq'] },
   { table: 'commitments', owner: 'channel_id', keys: ['party'] },
   { table: 'log_updates', owner: 'channel_id', keys: ['kind', 'seq'] },
@@ -62,6 +63,15 @@ async function purgeBatch(tx: SqlTx, t: PurgeTable, owner: bigint | number, limi
       ? await sql`delete from ${table} where ${byOwner}`.execute(tx)
       : await sql`delete from ${table} where ${byOwner} and (${sql.join(t.keys.map((k) => sql.ref(k)))}) <= (${sql.join(t.keys.map((k) => last[k]))})`.execute(tx);
   return Number(result.numAffectedRows ?? 0n);
+}
+
+/** Revoked states stored: those of the sealed blocks (a column) and of the open blocks (in the blocks). */
+async function revokedStateCount(tx: SqlTx): Promise<number> {
+  const sealed = await tx.selectFrom('revocation_blocks').select(sql<bigint | number | null>`sum(state_count)`.as('n')).executeTakeFirstOrThrow();
+  let count = sealed.n === null ? 0 : num(sealed.n);
+  const open = await tx.selectFrom('revocation_states').select(['channel_id', 'open_log_block', 'open_log_block_crc']).where('open_log_block', 'is not', null).execute();
+  for (const row of open) count += blockStateCount(openBlockOf(row)!);
+  return count;
 }
 
 /** The housekeeping of the SQL store. */
@@ -101,7 +111,7 @@ export function maintenanceFacet(ctx: SqlStoreContext): MaintenanceStore {
           pendingChannels: await count((eb) => eb.and([eb('closed', '=', 0), eb('is_pending', '=', 1)])),
           waitingCloseChannels: await count((eb) => eb.and([eb('closed', '=', 0), eb('status', '!=', ChannelStatus.Default)])),
           closedChannels: await countRows(tx, 'closed_channels'),
-          revocationLogEntries: await countRows(tx, 'revocation_log'),
+          revocationLogEntries: await revokedStateCount(tx),
           fwdPkgs: await countRows(tx, 'fwd_pkgs'),
           closedAwaitingPurge: await count((eb) => eb('purge_pending', '=', 1)),
         };

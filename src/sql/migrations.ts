@@ -16,6 +16,10 @@
  */
 import { sql, type ColumnDefinitionBuilder, type CreateTableBuilder } from 'kysely';
 import { ChandError, ErrorCode } from '../errors.js';
+import { blockStateCount, RevocationLogPacker } from '../chanstate/revocation-blocks.js';
+import { decodeSqlLogHtlcsV0 } from '../chanstate/revocation-log-v0.js';
+import type { RevocationLogEntry } from '../chanstate/types.js';
+import { bytesToHex } from '../codec/bytes.js';
 import { crcOfValues, type CrcValue } from './checksums.js';
 import type { SqlBackend, SqlCapabilities, SqlTx } from './transactions.js';
 
@@ -378,6 +382,86 @@ async function hardening(tx: SqlTx): Promise<void> {
   await tx.schema.createIndex('channels_revocation_key_index_key').unique().on('channels').column('revocation_key_index').execute();
 }
 
+/**
+ * Version 3 (issue 12, store performance): the compact revocation log.
+ * - revocation_blocks: the revoked states of each channel in sealed blocks of consecutive
+ *   heights (chanstate/revocation-blocks.ts format 1), keyed by their first height, with
+ *   their state count and a row checksum;
+ * - revocation_states.open_log_block: each channel's open (newest) block, with its own
+ *   checksum open_log_block_crc (the points' checksum stays as it was);
+ * - every revocation_log row moves into them (its checksum verified first: DB_CORRUPT rather
+ *   than carrying damage over), and revocation_log is dropped.
+ * Frozen: the column lists, the checksums' column orders and the block size are this
+ * migration's own copies.
+ */
+async function compactRevocationLog(tx: SqlTx, ddl: DdlTypes): Promise<void> {
+  const bytes = sql.raw(ddl.bytesType);
+  const clustered = (t: AnyTable): AnyTable => (ddl.withoutRowId ? t.modifyEnd(sql`without rowid`) : t);
+  await clustered(
+    (tx.schema.createTable('revocation_blocks') as AnyTable)
+      .addColumn('channel_id', 'bigint', (c) => c.notNull().references('channels.id'))
+      .addColumn('first_height', 'bigint', notNull)
+      .addColumn('state_count', 'integer', notNull)
+      .addColumn('block', bytes, notNull)
+      .addColumn('crc', 'integer')
+      .addPrimaryKeyConstraint('revocation_blocks_pkey', ['channel_id', 'first_height']),
+  ).execute();
+  await tx.schema.alterTable('revocation_states').addColumn('open_log_block', bytes).execute();
+  await tx.schema.alterTable('revocation_states').addColumn('open_log_block_crc', 'integer').execute();
+
+  // The SQL block size when this migration was written (commitments.ts SQL_BLOCK_LIMIT then).
+  const BLOCK_LIMIT = 4540;
+  const LOG_COLUMNS = ['channel_id', 'commit_height', 'our_output_index', 'their_output_index', 'commit_txid', 'our_balance_msat', 'their_balance_msat', 'htlcs'];
+  let channel: number | undefined;
+  let packer: RevocationLogPacker | undefined;
+  const finish = async () => {
+    const open = packer?.finish();
+    if (channel === undefined || open === undefined) return;
+    const crc = crcOfValues([channel, open]);
+    const updated = await sql`update revocation_states set open_log_block = ${open}, open_log_block_crc = ${crc} where channel_id = ${channel}`.execute(tx);
+    if (Number(updated.numAffectedRows ?? 0n) === 0) {
+      await sql`insert into revocation_states (channel_id, current_point, next_point, crc, open_log_block, open_log_block_crc) values (${channel}, null, null, ${crcOfValues([channel, null, null])}, ${open}, ${crc})`.execute(tx);
+    }
+  };
+  // Keyset batches in (channel, height) order: bounded memory however long the logs are.
+  let last: { channel: unknown; height: unknown } | undefined;
+  for (;;) {
+    const after = last === undefined ? sql`` : sql`where (channel_id, commit_height) > (${last.channel}, ${last.height})`;
+    const rows = (await sql<Record<string, unknown>>`select * from revocation_log ${after} order by channel_id, commit_height limit 500`.execute(tx)).rows;
+    for (const row of rows) {
+      if (row['crc'] === null || row['crc'] === undefined || Number(row['crc']) !== crcOfValues(LOG_COLUMNS.map((c) => row[c] as CrcValue))) {
+        throw new ChandError(ErrorCode.DB_CORRUPT, `migration 3: revocation_log row ${row['channel_id']}/${row['commit_height']} does not match its checksum`);
+      }
+      const id = Number(row['channel_id']);
+      if (id !== channel) {
+        await finish();
+        channel = id;
+        packer = new RevocationLogPacker(BLOCK_LIMIT);
+      }
+      const ours = row['our_balance_msat'];
+      const theirs = row['their_balance_msat'];
+      const txid = row['commit_txid'] as Uint8Array;
+      const entry: RevocationLogEntry = {
+        commitHeight: Number(row['commit_height']),
+        ourOutputIndex: Number(row['our_output_index']),
+        theirOutputIndex: Number(row['their_output_index']),
+        commitTxid: bytesToHex(txid),
+        ...(ours === null ? {} : { ourBalanceMsat: BigInt(ours as bigint) }),
+        ...(theirs === null ? {} : { theirBalanceMsat: BigInt(theirs as bigint) }),
+        htlcs: decodeSqlLogHtlcsV0(row['htlcs'] as Uint8Array | null),
+      };
+      for (const block of packer!.add(entry)) {
+        const crc = crcOfValues([id, block.firstHeight, blockStateCount(block.bytes), block.bytes]);
+        await sql`insert into revocation_blocks (channel_id, first_height, state_count, block, crc) values (${id}, ${block.firstHeight}, ${blockStateCount(block.bytes)}, ${block.bytes}, ${crc})`.execute(tx);
+      }
+    }
+    if (rows.length < 500) break;
+    last = { channel: rows[rows.length - 1]!['channel_id'], height: rows[rows.length - 1]!['commit_height'] };
+  }
+  await finish();
+  await tx.schema.dropTable('revocation_log').execute();
+}
+
 /** The migration list. Append only. */
 export const SQL_MIGRATIONS: readonly SqlMigration[] = [
   {
@@ -393,6 +477,13 @@ export const SQL_MIGRATIONS: readonly SqlMigration[] = [
       'storage hardening: commitment output indexes, row checksums on commitments, htlcs, revocation log and revocation state, ' +
       'the persisted channel key-index counter, unique channel key indexes',
     migrate: hardening,
+  },
+  {
+    version: 3,
+    description:
+      'compact revocation log: revoked states move from revocation_log (dropped) into blocks of states: sealed ones in revocation_blocks, ' +
+      'the newest in revocation_states.open_log_block',
+    migrate: compactRevocationLog,
   },
 ];
 

@@ -27,13 +27,13 @@
  * every connection at once, so no write of ours outlives the lock.
  */
 import { createHash } from 'node:crypto';
-import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClient } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
 import { ChandError, ErrorCode } from '../errors.js';
 import { PREPARED_MARKER } from './prepared.js';
 import type { Database } from './schema.js';
 import { redactUrl } from './url.js';
-import { DEFAULT_RETRY, SqlBackend, type RetryPolicy, type SqlCapabilities, type SqlFault } from './transactions.js';
+import { DEFAULT_RETRY, DEFER_MARKER, SqlBackend, type BatchRunner, type RetryPolicy, type SqlCapabilities, type SqlFault, type SqlTx } from './transactions.js';
 
 /** Options of openPostgresBackend. */
 export interface PostgresOptions {
@@ -70,6 +70,8 @@ export const POSTGRES_CAPABILITIES: SqlCapabilities = {
   bytesType: 'bytea',
   withoutRowId: false,
   autoIdColumn: 'identity',
+  // Writers run concurrently on their own connections; PostgreSQL commits each on its own.
+  groupCommit: false,
   async tableExists(tx, name) {
     const { rows } = await sql<{ present: boolean }>`select to_regclass(${name}) is not null as present`.execute(tx);
     return rows[0]?.present === true;
@@ -118,11 +120,49 @@ const poolTypes = {
   },
 };
 
+/** Asked of a pooled client (never sent to the server), answers with the client's batch runner. */
+const BATCH_RUNNER = '/* chand: batch runner */';
+
+/** Commands whose row count Kysely reports as affected rows. */
+const AFFECTING = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE']);
+
+/** `value` as an SQL literal of the simple query protocol (the types the stores bind). */
+function literal(value: unknown): string {
+  if (value === null || value === undefined) return 'NULL';
+  if (typeof value === 'bigint') return value.toString();
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new RangeError(`expected a finite number to bind, got ${value}`);
+    return String(value);
+  }
+  if (typeof value === 'boolean') return value ? 'TRUE' : 'FALSE';
+  if (value instanceof Uint8Array) return `'\\x${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}'::bytea`;
+  // standard_conforming_strings (the default since PostgreSQL 9.1): only quotes are special.
+  if (typeof value === 'string') return `'${value.replaceAll("'", "''")}'`;
+  throw new TypeError(`expected a number, bigint, boolean, string or bytes to bind, got ${typeof value}`);
+}
+
+/** `text` with its $n placeholders replaced by the literals of `values`. */
+function inlined(text: string, values: readonly unknown[]): string {
+  return text.replace(/\$(\d+)/g, (_m, n: string) => {
+    const i = Number(n) - 1;
+    if (i < 0 || i >= values.length) throw new RangeError(`expected a value for placeholder $${n}, got ${values.length} values`);
+    return literal(values[i]);
+  });
+}
+
 /**
- * The pool as Kysely sees it, with one difference: statements marked as prepared
- * (prepared.ts) run as named server-side prepared statements, so each connection parses and
- * plans them once. Names derive from the SQL text, so the same text always has the same
- * name and different texts never share one.
+ * The pool as Kysely sees it, with two differences:
+ * - statements marked as prepared (prepared.ts) run as named server-side prepared
+ *   statements, so each connection parses and plans them once. Names derive from the SQL
+ *   text, so the same text always has the same name and different texts never share one;
+ * - a client's batch runner (transactions.ts BatchRunner) sends several statements, values
+ *   inlined as literals, in ONE simple query, and returns each one's result;
+ * - statements marked as deferred (transactions.ts DEFER_MARKER: BEGIN, and writes whose
+ *   result nobody reads) are held back and sent, values inlined as literals, in ONE simple
+ *   query together with the next statement — typically the COMMIT — so a transaction's
+ *   writes cost one round trip, not one each. PostgreSQL runs the statements of such a
+ *   query in order and stops at the first error, which the caller of that next statement
+ *   gets.
  */
 function namingPool(pool: pg.Pool): PostgresPool {
   const names = new Map<string, string>();
@@ -144,8 +184,40 @@ function namingPool(pool: pg.Pool): PostgresPool {
         // fails on its own and reports the fault to its caller.
         client.on('error', (err) => broken.set(client, err));
       }
-      const query = async (text: string, values: unknown[]) => {
+      let deferred: string[] = [];
+      const send = async (statements: string[], arrays = false): Promise<pg.QueryResult[]> => {
         try {
+          const text = statements.join(';\n');
+          const results = (await (arrays ? client.query({ text, rowMode: 'array' }) : client.query(text))) as unknown as pg.QueryResult | pg.QueryResult[];
+          return Array.isArray(results) ? results : [results];
+        } catch (err) {
+          if (postgresFaultOf(err) === 'unavailable') broken.set(client, err as Error);
+          throw err;
+        }
+      };
+      // This client's batch runner (transactions.ts), handed to the backend by BATCH_RUNNER.
+      const batch: BatchRunner = async (queries, arrays = false) => {
+        const held = deferred.length;
+        const statements = [...deferred, ...queries.map((q) => inlined(q.sql, q.parameters))];
+        deferred = [];
+        const results = await send(statements, arrays);
+        return results.slice(held).map((r) => ({ rows: r.rows ?? [], ...(AFFECTING.has(r.command) ? { numAffectedRows: BigInt(r.rowCount ?? 0) } : {}) }));
+      };
+      const query = async (text: string, values: unknown[]) => {
+        if (text === BATCH_RUNNER) return { command: 'SELECT', rowCount: 1, rows: [batch] };
+        if (text.startsWith(DEFER_MARKER)) {
+          deferred.push(inlined(text, values));
+          return { command: 'DEFERRED', rowCount: 0, rows: [] };
+        }
+        // A rollback drops what was held back (a BEGIN never sent makes it a harmless no-op).
+        if (deferred.length > 0 && /^\s*rollback\s*$/i.test(text)) deferred = [];
+        try {
+          if (deferred.length > 0) {
+            const statements = [...deferred, inlined(text, values)];
+            deferred = [];
+            const results = await send(statements);
+            return results[results.length - 1];
+          }
           return await (text.startsWith(PREPARED_MARKER) ? client.query({ name: nameOf(text), text, values }) : client.query(text, values));
         } catch (err) {
           if (postgresFaultOf(err) === 'unavailable') broken.set(client, err as Error);
@@ -154,7 +226,10 @@ function namingPool(pool: pg.Pool): PostgresPool {
       };
       return {
         query: query as unknown as PostgresPoolClient['query'],
-        release: () => client.release(broken.get(client)),
+        release: () => {
+          deferred = [];
+          client.release(broken.get(client));
+        },
       };
     },
     end: () => pool.end(),
@@ -278,5 +353,6 @@ export async function openPostgresBackend(options: PostgresOptions): Promise<Sql
     await db.destroy();
     await writer?.release();
   };
-  return new SqlBackend(db, POSTGRES_CAPABILITIES, label, destroy, options.retry ?? DEFAULT_RETRY, writer === undefined ? undefined : () => writer.ensure());
+  const batchOf = async (conn: SqlTx) => (await conn.executeQuery<BatchRunner>(CompiledQuery.raw(BATCH_RUNNER))).rows[0];
+  return new SqlBackend(db, POSTGRES_CAPABILITIES, label, destroy, options.retry ?? DEFAULT_RETRY, writer === undefined ? undefined : () => writer.ensure(), { batchOf });
 }

@@ -17,7 +17,7 @@
  * multi-row insert, a dialect's row locks) get one prepared statement per shape.
  */
 import type { Compilable, CompiledQuery, QueryResult } from 'kysely';
-import type { SqlTx } from './transactions.js';
+import { batchRunnerOf, DEFER_MARKER, directRunnerOf, type SqlTx } from './transactions.js';
 
 const SLOT = Symbol('prepared-statement-slot');
 
@@ -34,6 +34,8 @@ function isSlot(value: unknown): value is Slot {
 
 interface Compiled {
   readonly query: CompiledQuery;
+  /** The same query marked as deferred (transactions.ts DEFER_MARKER). */
+  readonly deferred: CompiledQuery;
   /** For each compiled parameter: the argument it takes, or -1 for a constant. */
   readonly argumentOf: readonly number[];
 }
@@ -54,7 +56,7 @@ export class PreparedStatement<A extends readonly unknown[], R> {
       const slots = Array.from({ length: this.arity }, (_, i): Slot => ({ [SLOT]: i }));
       const built = this.build(tx, ...(slots as unknown as A)).compile();
       const query: CompiledQuery = { ...built, sql: PREPARED_MARKER + built.sql };
-      entry = { query, argumentOf: query.parameters.map((p) => (isSlot(p) ? p[SLOT] : -1)) };
+      entry = { query, deferred: { ...query, sql: DEFER_MARKER + query.sql }, argumentOf: query.parameters.map((p) => (isSlot(p) ? p[SLOT] : -1)) };
       this.compiled.set(adapter, entry);
     }
     return entry;
@@ -64,7 +66,42 @@ export class PreparedStatement<A extends readonly unknown[], R> {
   execute(tx: SqlTx, ...args: A): Promise<QueryResult<R>> {
     const { query, argumentOf } = this.compile(tx);
     const parameters = argumentOf.map((arg, i) => (arg < 0 ? query.parameters[i] : args[arg]));
+    const direct = directRunnerOf(tx);
+    if (direct !== undefined) {
+      try {
+        return Promise.resolve(direct({ ...query, parameters }) as QueryResult<R>);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
     return tx.executeQuery<R>({ ...query, parameters } as CompiledQuery<R>);
+  }
+
+  /**
+   * Runs the statement in `tx` with `args` bound, for its effect only: the dialect may send it
+   * later, together with the transaction's next statement or its COMMIT (one round trip for a
+   * batch of writes on PostgreSQL). Its failure then surfaces there, and fails the
+   * transaction as any failed statement does.
+   */
+  defer(tx: SqlTx, ...args: A): Promise<void> {
+    const { query, deferred, argumentOf } = this.compile(tx);
+    const parameters = argumentOf.map((arg, i) => (arg < 0 ? query.parameters[i] : args[arg]));
+    const direct = directRunnerOf(tx);
+    if (direct !== undefined) {
+      try {
+        direct({ ...query, parameters });
+        return Promise.resolve();
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    return tx.executeQuery({ ...deferred, parameters }).then(() => undefined);
+  }
+
+  /** The statement with `args` bound, for runMany. */
+  bind(tx: SqlTx, ...args: A): CompiledQuery<R> {
+    const { query, argumentOf } = this.compile(tx);
+    return { ...query, parameters: argumentOf.map((arg, i) => (arg < 0 ? query.parameters[i] : args[arg])) } as CompiledQuery<R>;
   }
 
   /** The rows it returns. */
@@ -89,6 +126,26 @@ export class PreparedStatement<A extends readonly unknown[], R> {
  */
 export function prepare<A extends readonly unknown[], R>(build: (db: SqlTx, ...args: A) => Compilable<R>): PreparedStatement<A, R> {
   return new PreparedStatement(build.length - 1, build);
+}
+
+/**
+ * Runs bound statements (PreparedStatement.bind, or any compiled query) in order and returns
+ * their results: in one round trip where the dialect batches (PostgreSQL), one after the
+ * other otherwise. The first failure rejects, and later statements do not run. With
+ * `arrays`, rows are arrays of the selected columns in select-list order.
+ */
+export async function runMany(tx: SqlTx, queries: readonly CompiledQuery[], arrays = false): Promise<QueryResult<unknown>[]> {
+  const direct = directRunnerOf(tx);
+  if (direct !== undefined) return queries.map((q) => direct(q, arrays));
+  const batch = batchRunnerOf(tx);
+  if (batch !== undefined) return batch(queries, arrays);
+  const out: QueryResult<unknown>[] = [];
+  for (const q of queries) {
+    const result = await tx.executeQuery(q);
+    // Both drivers keep an object's keys in select-list order.
+    out.push(arrays ? { ...result, rows: (result.rows as Record<string, unknown>[]).map((r) => Object.values(r)) } : result);
+  }
+  return out;
 }
 
 /** Rows per multi-row INSERT: far below both dialects' bound-parameter limits. */
@@ -126,6 +183,16 @@ export class PreparedInsert<Row extends Record<string, unknown>> {
       const args: unknown[] = [];
       for (const row of part) for (const c of this.columns) args.push(row[c]);
       await this.statement(part.length).execute(tx, ...args);
+    }
+  }
+
+  /** Inserts `rows` as deferred statements (PreparedStatement.defer). */
+  async defer(tx: SqlTx, rows: readonly Row[]): Promise<void> {
+    for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+      const part = rows.slice(i, i + INSERT_CHUNK);
+      const args: unknown[] = [];
+      for (const row of part) for (const c of this.columns) args.push(row[c]);
+      await this.statement(part.length).defer(tx, ...args);
     }
   }
 }

@@ -3,7 +3,7 @@
  * table-name constants.
  *
  * Layout. A channel is one row of `channels`, keyed by an integer surrogate `id` so that the
- * rows hanging off it (commitments, HTLCs, log updates, revocation log) stay small. Queryable
+ * rows hanging off it (commitments, HTLCs, log updates, revocation blocks) stay small. Queryable
  * fields are columns; nested opaque values (package filters, circuit keys, revocation-log
  * HTLC entries) are bytes encoded with `codec/` record
  * schemas (see records.ts). Column types are dialect-neutral in TypeScript:
@@ -20,9 +20,9 @@
  * point and id remain taken, and the rows of its bulk tables are purged later in bounded
  * batches. Migrations (migrations.ts) freeze the DDL; this file describes the latest shape.
 
-Integrity: rows of the money-critical tables (commitments, htlcs, revocation_log,
-revocation_states, revocation_secrets) carry a CRC32 checksum of their other columns,
-verified on every read (checksums.ts).
+Integrity: rows of the money-critical tables (commitments, htlcs, revocation_blocks,
+revocation_states and its open block, revocation_secrets) carry a CRC32 checksum of their
+other columns, verified on every read (checksums.ts).
  */
 import type { ColumnType, Generated } from 'kysely';
 
@@ -58,8 +58,12 @@ export const COMMIT_DIFFS = 'commit_diffs';
 export const REVOCATION_STATES = 'revocation_states';
 /** channels.id -> revocation_secrets (seq = position): the compact store of revealed remote secrets. */
 export const REVOCATION_SECRETS = 'revocation_secrets';
-/** channels.id -> revocation_log -> commit_height: one row per revoked remote state. */
-export const REVOCATION_LOG = 'revocation_log';
+/**
+ * channels.id -> revocation_blocks -> first_height: the revoked remote states in sealed
+ * blocks of consecutive heights (chanstate/revocation-blocks.ts); the newest states are in
+ * the channel's open block, revocation_states.open_log_block.
+ */
+export const REVOCATION_BLOCKS = 'revocation_blocks';
 /** fwd_pkgs -> (source scid, height): forwarding packages with their filters. */
 export const FWD_PKGS = 'fwd_pkgs';
 /** fwd_pkgs -> fwd_pkg_updates (kind 0 add, 1 settle/fail; seq = position). */
@@ -241,8 +245,12 @@ export interface RevocationStatesTable {
   channel_id: Int;
   current_point: NullableBytes;
   next_point: NullableBytes;
-  /** Row checksum (checksums.ts). */
+  /** Row checksum of the points (checksums.ts). */
   crc: Checksum;
+  /** The channel's open revocation block (chanstate/revocation-blocks.ts); null while its log is empty. */
+  open_log_block: NullableBytes;
+  /** Checksum of the open block (checksums.ts, `revocation_open_blocks`); null with it. */
+  open_log_block_crc: NullableInt;
 }
 
 /** A row of revocation_secrets: one bucket of the compact shachain store. */
@@ -256,17 +264,15 @@ export interface RevocationSecretsTable {
   crc: Checksum;
 }
 
-/** A row of revocation_log: one revoked remote state. */
-export interface RevocationLogTable {
+/** A row of revocation_blocks: a sealed block of revoked states. */
+export interface RevocationBlocksTable {
   channel_id: Int;
-  commit_height: Int;
-  our_output_index: Int;
-  their_output_index: Int;
-  commit_txid: Bytes;
-  our_balance_msat: NullableInt;
-  their_balance_msat: NullableInt;
-  /** HtlcEntryList record; null when the state had no non-dust HTLC. */
-  htlcs: NullableBytes;
+  /** Height of the block's first state. */
+  first_height: Int;
+  /** How many states the block holds. */
+  state_count: Int;
+  /** RevocationBlock record, sealed form (chanstate/revocation-blocks.ts). */
+  block: Bytes;
   /** Row checksum (checksums.ts). */
   crc: Checksum;
 }
@@ -390,7 +396,7 @@ export interface Database {
   commit_diffs: CommitDiffsTable;
   revocation_states: RevocationStatesTable;
   revocation_secrets: RevocationSecretsTable;
-  revocation_log: RevocationLogTable;
+  revocation_blocks: RevocationBlocksTable;
   fwd_pkgs: FwdPkgsTable;
   fwd_pkg_updates: FwdPkgUpdatesTable;
   closed_channels: ClosedChannelsTable;

@@ -27,6 +27,20 @@
  * (cause kept). Closures must therefore read and write only through the transaction
  * handle and return their result: they build no outside state (STYLE.md, lnd #9229).
  *
+ * Group commit (capability `groupCommit`, SQLite): write and exclusive transactions that
+ * arrive while another is running, or in the same event-loop turn, are run one after the
+ * other inside ONE database transaction and made durable by one commit. Each closure runs
+ * inside its own SAVEPOINT: one that throws is rolled back to its savepoint and fails alone,
+ * while the others go on; none resolves before the shared COMMIT has returned (durable), and
+ * if that COMMIT fails, all of them fail with it. A closure still sees exactly the writes of
+ * the closures before it, as if they had committed first: batching changes when commits
+ * happen, never what a transaction reads or writes. Reads are not batched.
+ *
+ * Statement runners: a dialect may run the prepared statements of a transaction without
+ * Kysely's per-query pipeline (SQLite: the better-sqlite3 statement directly), and may defer
+ * statements whose result nobody reads (prepared.ts `defer`) to send them with the next
+ * statement (PostgreSQL: one round trip for a whole batch of writes and the COMMIT).
+ *
  * Faults: every driver error that leaves the runner is either a ChandError thrown by the
  * closure (passed through unchanged) or mapped here, with the driver error kept as `cause`,
  * through the dialect's `faultOf` capability: damaged files or pages → DB_CORRUPT, no space
@@ -35,7 +49,7 @@
  * before retrying). Other driver errors (constraint violations the store did not expect,
  * SQL bugs) pass through raw: they are defects, not conditions to handle.
  */
-import { sql, type Kysely } from 'kysely';
+import { CompiledQuery, sql, type Kysely, type QueryResult } from 'kysely';
 import { ChandError, ErrorCode } from '../errors.js';
 import type { Database } from './schema.js';
 
@@ -71,6 +85,8 @@ export interface SqlCapabilities {
   readonly withoutRowId: boolean;
   /** DDL: how an auto-assigned integer primary key is declared. */
   readonly autoIdColumn: 'integer-primary-key' | 'identity';
+  /** Concurrent write transactions share one durable commit (see the module comment). */
+  readonly groupCommit: boolean;
   /** True if a table named `name` exists in the schema the connection works in. */
   tableExists(tx: SqlTx, name: string): Promise<boolean>;
   /** True if `err` is a transient conflict worth running the transaction again for. */
@@ -128,6 +144,62 @@ export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 12, baseDelayMs: 1 };
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
+ * The comment a statement whose result nobody reads starts with (prepared.ts `defer`, and
+ * every BEGIN): a dialect may hold it back and send it together with the next statement
+ * (PostgreSQL); to the others it is just a comment.
+ */
+export const DEFER_MARKER = '/* deferred */ ';
+
+/**
+ * Runs one compiled statement on a transaction's connection, bypassing Kysely's pipeline;
+ * with `arrays`, a query's rows come back as arrays of its selected columns, in order.
+ */
+export type DirectRunner = (query: CompiledQuery, arrays?: boolean) => QueryResult<unknown>;
+
+// The direct runner of each transaction's connection handle (SqlTx), for prepared.ts.
+const directRunners = new WeakMap<SqlTx, DirectRunner>();
+
+/** The direct runner of `tx`'s connection, if its dialect has one. */
+export function directRunnerOf(tx: SqlTx): DirectRunner | undefined {
+  return directRunners.get(tx);
+}
+
+/**
+ * Runs several statements of a transaction, in order, in one round trip to the server;
+ * fails with the first statement's error (those after it do not run). With `arrays`, rows
+ * come back as arrays of the selected columns, in order.
+ */
+export type BatchRunner = (queries: readonly CompiledQuery[], arrays?: boolean) => Promise<QueryResult<unknown>[]>;
+
+// The batch runner of each transaction's connection handle, for prepared.ts.
+const batchRunners = new WeakMap<SqlTx, BatchRunner>();
+
+/** The batch runner of `tx`'s connection, if its dialect has one. */
+export function batchRunnerOf(tx: SqlTx): BatchRunner | undefined {
+  return batchRunners.get(tx);
+}
+
+/**
+ * What a dialect adds to the transaction runner: a direct runner for every connection, or a
+ * way to find the batch runner of a connection (asked once per transaction).
+ */
+export interface StatementRunners {
+  readonly direct?: DirectRunner;
+  readonly batchOf?: (conn: SqlTx) => Promise<BatchRunner | undefined>;
+}
+
+/** Most closures one group commit takes (the rest wait for the next). */
+const MAX_GROUP = 256;
+
+/** A write transaction waiting for a group commit. */
+interface GroupJob {
+  readonly fn: (tx: SqlTx) => Promise<unknown>;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (err: unknown) => void;
+  attempt: number;
+}
+
+/**
  * An open SQL database: Kysely, capabilities and the transaction runner. Stores, the
  * coordinator and migrations share one backend; `close` waits for running transactions.
  */
@@ -136,6 +208,10 @@ export class SqlBackend {
   private readonly running = new Set<Promise<unknown>>();
   /** Transactions retried since open (for benchmarks and diagnostics). */
   retries = 0;
+
+  private readonly waiting: GroupJob[] = [];
+  private grouping = false;
+  private groupScheduled = false;
 
   constructor(
     readonly db: Kysely<Database>,
@@ -149,7 +225,22 @@ export class SqlBackend {
      * it still holds the single-writer lock, reacquiring it after a lost connection).
      */
     private readonly beforeTx?: () => Promise<void>,
+    /** The dialect's statement runners (see the module comment), if it has any. */
+    private readonly runners: StatementRunners = {},
   ) {}
+
+  private get direct(): DirectRunner | undefined {
+    return this.runners.direct;
+  }
+
+  /** Registers the dialect's runners for the connection handle of a transaction. */
+  private async attach(conn: SqlTx): Promise<void> {
+    if (this.runners.direct !== undefined) directRunners.set(conn, this.runners.direct);
+    if (this.runners.batchOf !== undefined) {
+      const batch = await this.runners.batchOf(conn);
+      if (batch !== undefined) batchRunners.set(conn, batch);
+    }
+  }
 
   /** True once close() was called. */
   get closed(): boolean {
@@ -162,7 +253,7 @@ export class SqlBackend {
    */
   runTx<T>(mode: TxMode, fn: (tx: SqlTx) => Promise<T>): Promise<T> {
     if (this.closedFlag) return Promise.reject(new ChandError(ErrorCode.STORE_CLOSED, `the ${this.label} database is closed`));
-    const run = this.attempts(mode, fn);
+    const run = mode !== 'read' && this.capabilities.groupCommit ? this.grouped(fn) : this.attempts(mode, fn);
     this.running.add(run);
     const forget = () => this.running.delete(run);
     run.then(forget, forget);
@@ -195,7 +286,9 @@ export class SqlBackend {
 
   private once<T>(mode: TxMode, fn: (tx: SqlTx) => Promise<T>): Promise<T> {
     return this.db.connection().execute(async (conn) => {
-      await sql.raw(this.capabilities.begin[mode]).execute(conn);
+      await this.attach(conn);
+      // Deferred: where the dialect defers, BEGIN travels with the transaction's first statement.
+      await sql.raw(DEFER_MARKER + this.capabilities.begin[mode]).execute(conn);
       let result: T;
       try {
         if (mode === 'exclusive' && this.capabilities.exclusiveLock !== undefined) await sql.raw(this.capabilities.exclusiveLock).execute(conn);
@@ -214,6 +307,105 @@ export class SqlBackend {
       }
       return result;
     });
+  }
+
+  // --- group commit (see the module comment) -------------------------------------------
+
+  private grouped<T>(fn: (tx: SqlTx) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.push({ fn, resolve: resolve as (value: unknown) => void, reject, attempt: 1 });
+      this.scheduleGroup();
+    });
+  }
+
+  /** Starts a group after the current event-loop turn, so everything issued in it joins. */
+  private scheduleGroup(): void {
+    if (this.groupScheduled || this.grouping) return;
+    this.groupScheduled = true;
+    setImmediate(() => {
+      this.groupScheduled = false;
+      void this.runGroups();
+    });
+  }
+
+  private async runGroups(): Promise<void> {
+    this.grouping = true;
+    try {
+      while (this.waiting.length > 0) await this.runGroup(this.waiting.splice(0, MAX_GROUP));
+    } finally {
+      this.grouping = false;
+      if (this.waiting.length > 0) this.scheduleGroup();
+    }
+  }
+
+  /** Runs `jobs` in one transaction and settles each; never rejects. */
+  private async runGroup(jobs: GroupJob[]): Promise<void> {
+    const done: Array<{ job: GroupJob; value: unknown }> = [];
+    const failed: Array<{ job: GroupJob; err: unknown }> = [];
+    let batchError: { err: unknown; duringCommit: boolean } | undefined;
+    try {
+      if (this.beforeTx !== undefined) await this.beforeTx();
+      await this.db.connection().execute(async (conn) => {
+        const direct = this.direct;
+        await this.attach(conn);
+        const run = direct === undefined ? (text: string) => sql.raw(text).execute(conn) : async (text: string) => direct(CompiledQuery.raw(text));
+        await run(this.capabilities.begin.write);
+        // A lone closure needs no savepoint: its failure rolls the transaction back.
+        const savepoints = jobs.length > 1;
+        try {
+          for (const job of jobs) {
+            if (savepoints) await run('savepoint chand_job');
+            try {
+              const value = await job.fn(conn);
+              if (savepoints) await run('release chand_job');
+              done.push({ job, value });
+            } catch (err) {
+              if (!savepoints) throw err;
+              await run('rollback to chand_job');
+              await run('release chand_job');
+              failed.push({ job, err });
+            }
+          }
+        } catch (err) {
+          await rollbackQuietly(conn, err);
+          if (!savepoints) failed.push({ job: jobs[0]!, err });
+          else batchError = { err, duringCommit: false };
+          return;
+        }
+        try {
+          await run('commit');
+        } catch (err) {
+          await rollbackQuietly(conn, err);
+          batchError = { err, duringCommit: true };
+        }
+      });
+    } catch (err) {
+      batchError = { err, duringCommit: false };
+    }
+    if (batchError !== undefined) {
+      // Nothing of the group was committed: every closure that had run fails (or retries) with it.
+      for (const { job } of done) this.settleFailure(job, batchError.err, batchError.duringCommit);
+      const ran = new Set([...done.map((d) => d.job), ...failed.map((f) => f.job)]);
+      for (const job of jobs) if (!ran.has(job)) this.settleFailure(job, batchError.err, batchError.duringCommit);
+    } else {
+      for (const { job, value } of done) job.resolve(value);
+    }
+    for (const { job, err } of failed) this.settleFailure(job, err, false);
+  }
+
+  /** Fails `job` with `err` as a transaction of its own would, or runs it again when `err` is a transient conflict. */
+  private settleFailure(job: GroupJob, err: unknown, duringCommit: boolean): void {
+    if (!this.capabilities.isRetryable(err)) return job.reject(typedSqlError(err, this.capabilities, this.label, duringCommit));
+    if (job.attempt >= this.retry.maxAttempts) {
+      return job.reject(new ChandError(ErrorCode.DB_SERIALIZATION_RETRIES_EXHAUSTED, `${this.label}: transaction still conflicting after ${job.attempt} attempts`, { cause: err }));
+    }
+    this.retries++;
+    const cap = Math.min(100, this.retry.baseDelayMs * 2 ** (job.attempt - 1));
+    job.attempt++;
+    setTimeout(() => {
+      this.waiting.push(job);
+      this.scheduleGroup();
+    }, cap / 2 + Math.random() * (cap / 2));
   }
 
   /** Closes the database after running transactions settle. Idempotent. */

@@ -5,7 +5,7 @@
  * leave optional fields out as often as they set them.
  */
 import fc from 'fast-check';
-import type { ChannelInfo, StoredRevocationLogEntry } from '../chanstate/records.js';
+import type { ChannelInfo, RevocationBlockFields, StoredRevocationLogEntry } from '../chanstate/records.js';
 import type {
   ChannelCloseSummary,
   ChannelCommitment,
@@ -205,6 +205,12 @@ export const storedRevocationLogEntryArb = recordOf<StoredRevocationLogEntry>(
   ['ourBalanceMsat', 'theirBalanceMsat', 'htlcs'],
 );
 
+/** Arbitrary revocation block shells (the record's TLV fields; their byte layouts are revocation-blocks.ts'). */
+export const revocationBlockArb = recordOf<RevocationBlockFields>(
+  { count: prim.u53, firstHeight: prim.u53, htlcs: prim.bytes, states: prim.bytes, tail: prim.bytes },
+  ['firstHeight', 'tail'],
+);
+
 /** Arbitrary shachainEntry values (optional fields sometimes absent). */
 export const shachainEntryArb = recordOf<ShachainEntry>({ index: prim.u64, secret: prim.bytes });
 
@@ -310,6 +316,7 @@ export const RECORD_ARBITRARIES: Readonly<Record<string, fc.Arbitrary<unknown>>>
   ShutdownInfo: shutdownInfoArb,
   HtlcEntry: htlcEntryArb,
   RevocationLogEntry: storedRevocationLogEntryArb,
+  RevocationBlock: revocationBlockArb,
   ShachainEntry: shachainEntryArb,
   RemoteRevocationState: remoteRevocationArb,
   ExternalFundingState: externalFundingArb,

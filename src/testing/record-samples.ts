@@ -3,7 +3,8 @@
  * every optional field set. Used by the record-level conformance checks.
  */
 import { newFwdPkg, newPkgFilter, withBit } from '../chanstate/pkg-filter.js';
-import type { ChannelInfo, StoredRevocationLogEntry } from '../chanstate/records.js';
+import { revocationBlockRecord, type ChannelInfo, type StoredRevocationLogEntry } from '../chanstate/records.js';
+import { storeInOpen } from '../chanstate/revocation-blocks.js';
 import { ClosureType, FwdState, OpeningStage, type OpenChannel } from '../chanstate/types.js';
 import {
   detBytes,
@@ -56,6 +57,10 @@ export function recordSamples(): Record<string, unknown> {
     ShutdownInfo: { deliveryScript: detBytes('delivery', 34), closer: 'remote' },
     HtlcEntry: { paymentHash: 'cd'.repeat(32), refundTimeout: 1, outputIndex: 0, incoming: true, amountSat: 0n, htlcIndex: 0 },
     RevocationLogEntry: storedEntry,
+    // An open block (both optional fields set) of two states sharing an HTLC.
+    RevocationBlock: revocationBlockRecord.decode(
+      storeInOpen(storeInOpen(undefined, { commitHeight: 7, ...storedEntry, htlcs: storedEntry.htlcs ?? [] }, 4000)!.open, { commitHeight: 8, ...storedEntry, ourBalanceMsat: 5n, htlcs: storedEntry.htlcs ?? [] }, 4000)!.open,
+    ),
     ShachainEntry: { index: 2n ** 48n - 1n, secret: detBytes('secret', 32) },
     RemoteRevocationState: plan.next.revocation,
     ExternalFundingState: { ...makeExternalFunding(2), submitted: true, signedTx: makeExternallyFunded(2).signedTx },

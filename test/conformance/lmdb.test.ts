@@ -2,12 +2,19 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openChannelDb } from '../../src/channeldb/open.js';
-import { runChannelStoreConformance } from '../../src/testing/index.js';
+import { openMigrationTarget } from '../../src/channeldb/migrate-open.js';
+import { runBulkTransferConformance, runChannelStoreConformance } from '../../src/testing/index.js';
 
 // noSync: conformance is about behaviour, not durability (tested in test/kv), and fsync per
 // commit would dominate the run time.
 runChannelStoreConformance('lmdb', async () => {
   const path = await mkdtemp(join(tmpdir(), 'chand-conformance-'));
   const db = await openChannelDb({ backend: 'lmdb', path, noSync: true });
+  return { db, cleanup: async () => (await db.close(), await rm(path, { recursive: true, force: true })) };
+});
+
+runBulkTransferConformance('lmdb', async () => {
+  const path = await mkdtemp(join(tmpdir(), 'chand-bulk-'));
+  const db = await openMigrationTarget({ backend: 'lmdb', path, noSync: true });
   return { db, cleanup: async () => (await db.close(), await rm(path, { recursive: true, force: true })) };
 });

@@ -1,6 +1,7 @@
 import { describe, it } from 'vitest';
 import { openChannelDb } from '../../src/channeldb/open.js';
-import { runChannelStoreConformance } from '../../src/testing/index.js';
+import { openMigrationTarget } from '../../src/channeldb/migrate-open.js';
+import { runBulkTransferConformance, runChannelStoreConformance } from '../../src/testing/index.js';
 import { postgresForTests } from '../sql/support/postgres.js';
 
 // One database for this file (dropped after it), one fresh schema per test.
@@ -13,3 +14,10 @@ else
     // The schema goes with the database after the file; dropping each one would only cost time.
     return { db, cleanup: () => db.close() };
   });
+
+if (pg !== undefined) {
+  runBulkTransferConformance('postgres', async () => {
+    const db = await openMigrationTarget({ backend: 'postgres', url: pg.url, schema: await pg.freshSchema(), maxConnections: 4 });
+    return { db, cleanup: () => db.close() };
+  });
+}

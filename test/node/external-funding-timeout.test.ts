@@ -13,7 +13,6 @@ import path from 'node:path';
 import { base64 } from '@scure/base';
 import { Transaction } from '@scure/btc-signer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REGTEST } from '../../src/chain/network.js';
 import { Wallet } from '../../src/chain/wallet.js';
 import { openChannelDb, SQLITE_FILE } from '../../src/channeldb/open.js';
 import { TestNetwork, waitFor, type TestNode } from '../support/test-network.js';
@@ -36,9 +35,7 @@ beforeAll(async () => {
   net = await TestNetwork.start({ nodes: ['alice', 'bob'] });
   alice = net.node('alice');
   bob = net.node('bob');
-  signer = Wallet.fromMnemonic(Wallet.generateMnemonic(), { chain: net.devnet, network: REGTEST });
-  for (let i = 0; i < 8; i++) await net.devnet.faucet(signer.nextReceiveAddress(), 1_000_000n);
-  await net.devnet.mine(1);
+  signer = await net.externalSigner(8, 1_000_000n);
   await alice.connect(bob);
 }, 120_000);
 

@@ -38,9 +38,7 @@ beforeAll(async () => {
   net = await TestNetwork.start({ nodes: ['alice', 'bob'] });
   alice = net.node('alice');
   bob = net.node('bob');
-  signer = Wallet.fromMnemonic(Wallet.generateMnemonic(), { chain: net.devnet, network: REGTEST });
-  for (let i = 0; i < 20; i++) await net.devnet.faucet(signer.nextReceiveAddress(), 2_000_000n);
-  await net.devnet.mine(1);
+  signer = await net.externalSigner(20, 2_000_000n);
   await alice.connect(bob);
 }, 120_000);
 

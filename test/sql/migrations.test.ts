@@ -14,6 +14,10 @@ import { SqlLinkNodeStore } from '../../src/sql/link-node-store.js';
 import { addChannel, expectCode, makeChannel, makeCloseSummary, modelOf, PaymentRound, type ConformanceDb } from '../../src/testing/index.js';
 import { OUTPUT_INDEX_NONE, type ChannelCommitment, type OpenChannel } from '../../src/chanstate/types.js';
 import { sqlBackendKinds } from './support/backends.js';
+import { undoCompactLog } from './support/old-schema.js';
+import { putRevokedState } from '../../src/sql/commitments.js';
+import { detHex } from '../../src/testing/index.js';
+import type { RevocationLogEntry } from '../../src/chanstate/types.js';
 
 const kinds = await sqlBackendKinds('SQL migrations');
 
@@ -180,6 +184,7 @@ describe.each(kinds.map((k) => [k.name, k] as const))('SQL migrations: %s', (nam
           await db.channelState.closeChannel(channels[1]!.fundingOutpoint, makeCloseSummary(channels[1]!));
         },
         async (tx) => {
+          await undoCompactLog(tx, backend.capabilities);
           await tx.schema.dropIndex('channels_revocation_key_index_key').execute();
           await tx.schema.dropTable('chand_counters').execute();
           for (const column of ['crc', 'remote_output_index', 'local_output_index']) await tx.schema.alterTable('commitments').dropColumn(column).execute();
@@ -205,6 +210,64 @@ describe.each(kinds.map((k) => [k.name, k] as const))('SQL migrations: %s', (nam
       });
       // The unique key index now backs the store's check: a channel reusing index 12 is refused, typed.
       await expectCode(db.coordinator.syncPendingChannel(makeChannel(99, { revocationKeyLocator: { family: 5, index: 12 } }), undefined, 1), ErrorCode.CHANNEL_KEY_INDEX_REUSED);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('migration 3 on a schema-2 database: every revoked state moves into blocks exactly as the store writes them, readable as before', async () => {
+    const { backend, cleanup } = await kind.open();
+    try {
+      const channels: OpenChannel[] = [];
+      const expected = new Map<string, RevocationLogEntry[]>();
+      let blocksBefore: unknown[] = [];
+      let openBefore: unknown[] = [];
+      const snapshot = () =>
+        backend.runTx('read', async (tx) => ({
+          sealed: (await sql`select channel_id, first_height, state_count, block, crc from revocation_blocks order by channel_id, first_height`.execute(tx)).rows,
+          open: (await sql`select channel_id, open_log_block, open_log_block_crc from revocation_states order by channel_id`.execute(tx)).rows,
+        }));
+      await migratedFrom(
+        backend,
+        2,
+        async (db) => {
+          for (const seed of [21, 22, 23]) channels.push(await addChannel(db, makeChannel(seed, {}, { htlcs: 2, dust: 1 })));
+          // Payment rounds on one channel (HTLCs in its states), and long bulk logs on two (sealed blocks, more than one keyset batch).
+          let model = modelOf(channels[0]!);
+          for (let i = 0; i < 3; i++) model = (await new PaymentRound(model, { remoteAdds: 1, htlcs: 3, dust: 0 }).run(db.channelState)).next;
+          for (const [c, count] of [[channels[1]!, 700], [channels[2]!, 260]] as const) {
+            const id = await backend.runTx('read', async (tx) => Number((await tx.selectFrom('channels').select('id').where('txid', '=', Buffer.from(c.fundingOutpoint.txid, 'hex')).executeTakeFirstOrThrow()).id));
+            await backend.runTx('write', async (tx) => {
+              for (let h = 5; h < 5 + count; h++) {
+                const htlcs = h % 3 === 0 ? [] : [{ paymentHash: detHex(`m3/${Math.floor(h / 4)}`, 32), refundTimeout: 800_000 + Math.floor(h / 4), outputIndex: 2, incoming: h % 2 === 0, amountSat: 5_000n, htlcIndex: Math.floor(h / 4) }];
+                await putRevokedState(tx, id, { commitHeight: h, ourOutputIndex: 0, theirOutputIndex: 1, commitTxid: detHex(`m3/${c.fundingOutpoint.txid}/${h}`, 32), ourBalanceMsat: BigInt(h) * 1_000n, theirBalanceMsat: 9n ** 12n - BigInt(h), htlcs });
+              }
+            });
+          }
+          // A closed channel's log waits for the purge: it moves too.
+          await db.channelState.closeChannel(channels[2]!.fundingOutpoint, makeCloseSummary(channels[2]!));
+          for (const c of channels.slice(0, 2)) expected.set(c.fundingOutpoint.txid, await db.channelState.fetchRevocationLog(c.fundingOutpoint, 0, 10_000));
+          ({ sealed: blocksBefore, open: openBefore } = await snapshot());
+          expect(blocksBefore.length).toBeGreaterThan(2);
+        },
+        async (tx) => {
+          await undoCompactLog(tx, backend.capabilities);
+          const rows = await sql<{ n: bigint | number }>`select count(*) as n from revocation_log`.execute(tx);
+          expect(Number(rows.rows[0]!.n)).toBe(3 + 700 + 260);
+        },
+      );
+      // The migration wrote byte for byte the blocks the store had written.
+      expect(await snapshot()).toEqual({ sealed: blocksBefore, open: openBefore });
+      expect(await backend.runTx('read', (tx) => backend.capabilities.tableExists(tx, 'revocation_log'))).toBe(false);
+      const db = storesOf(backend);
+      for (const c of channels.slice(0, 2)) expect(await db.channelState.fetchRevocationLog(c.fundingOutpoint, 0, 10_000)).toEqual(expected.get(c.fundingOutpoint.txid));
+      expect(await db.channelState.counts()).toMatchObject({ revocationLogEntries: 3 + 700 + 260 });
+      // And the log goes on where it stopped.
+      const model = modelOf(await db.channelState.fetchChannel(channels[0]!.fundingOutpoint));
+      const next = await new PaymentRound(model, { remoteAdds: 1, htlcs: 3, dust: 0 }).run(db.channelState);
+      expect(await db.channelState.findPreviousState(channels[0]!.fundingOutpoint, next.plan.revokedHeight)).toEqual(next.plan.logEntry);
+      while (!(await db.channelState.purgeClosedChannels(50)).done);
+      expect(await db.channelState.counts()).toMatchObject({ revocationLogEntries: 3 + 700 + 1 });
     } finally {
       await cleanup();
     }

@@ -8,7 +8,7 @@ import { openPostgresBackend } from '../../src/sql/postgres.js';
 import { ChannelStatus, type OpenChannel } from '../../src/chanstate/types.js';
 import { migrateSql } from '../../src/sql/migrations.js';
 import { createSqlChannelStateStore } from '../../src/sql/channel-state-store.js';
-import { revocationLogRow } from '../../src/sql/commitments.js';
+import { putRevokedState } from '../../src/sql/commitments.js';
 import { SqlCoordinator } from '../../src/sql/coordinator.js';
 import type { SqlBackend } from '../../src/sql/transactions.js';
 import { addChannel, detHex, expectCode, makeChannel, makeCloseSummary, modelOf, PaymentRound, planRound, type ConformanceDb } from '../../src/testing/index.js';
@@ -25,17 +25,18 @@ async function storesOf(backend: SqlBackend): Promise<ConformanceDb> {
 const MAX_U64 = (1n << 64n) - 1n;
 const MAX_I64 = (1n << 63n) - 1n;
 
-/** Writes `count` revoked states of `channel` as bulk rows (the rows the store itself writes). */
+/** Writes `count` revoked states of `channel` in bulk, through the store's own revocation-log writer (putRevokedState). */
 async function bulkRevocationLog(backend: SqlBackend, channel: OpenChannel, count: number): Promise<void> {
   const row = await backend.runTx('read', (tx) =>
     tx.selectFrom('channels').select('id').where('txid', '=', Buffer.from(channel.fundingOutpoint.txid, 'hex')).where('output_index', '=', channel.fundingOutpoint.index).executeTakeFirstOrThrow(),
   );
   const id = Number(row.id);
   for (let from = 1; from <= count; from += 500) {
-    const rows = Array.from({ length: Math.min(500, count - from + 1) }, (_, i) =>
-      revocationLogRow(id, { commitHeight: from + i, ourOutputIndex: 0, theirOutputIndex: 1, commitTxid: detHex(`bulk/${from + i}`, 32), ourBalanceMsat: 1n, theirBalanceMsat: 2n, htlcs: [] }),
-    );
-    await backend.runTx('write', (tx) => tx.insertInto('revocation_log').values(rows).execute());
+    await backend.runTx('write', async (tx) => {
+      for (let h = from; h < from + 500 && h <= count; h++) {
+        await putRevokedState(tx, id, { commitHeight: h, ourOutputIndex: 0, theirOutputIndex: 1, commitTxid: detHex(`bulk/${h}`, 32), ourBalanceMsat: 1n, theirBalanceMsat: 2n, htlcs: [] });
+      }
+    });
   }
 }
 
@@ -95,6 +96,10 @@ describe.each(kinds.map((k) => [k.name, k] as const))('SQL store specifics: %s',
       await addChannel(db, staying);
       await bulkRevocationLog(backend, closing, 3_000);
       await bulkRevocationLog(backend, staying, 40);
+      // The closing channel's log: its sealed blocks and the row holding its open block.
+      const closingId = await rowIdOf(backend, closing);
+      const logRecords = await backend.runTx('read', async (tx) => Number((await tx.selectFrom('revocation_blocks').select((eb) => eb.fn.countAll().as('n')).where('channel_id', '=', closingId).executeTakeFirstOrThrow()).n) + 1);
+      expect(logRecords).toBeGreaterThan(2);
 
       await db.channelState.closeChannel(closing.fundingOutpoint, makeCloseSummary(closing), ChannelStatus.LocalCloseInitiator);
       // The close itself deleted nothing in bulk.
@@ -108,7 +113,8 @@ describe.each(kinds.map((k) => [k.name, k] as const))('SQL store specifics: %s',
         total += deleted;
         if (done) break;
       }
-      expect(total).toBeGreaterThanOrEqual(3_000);
+      // The log is stored in blocks of states: every block record went (and counts below: all 3,000 states).
+      expect(total).toBeGreaterThanOrEqual(logRecords);
       expect(await db.channelState.counts()).toMatchObject({ revocationLogEntries: 40, closedChannels: 1, closedAwaitingPurge: 0 });
       expect(await db.channelState.fetchRevocationLog(staying.fundingOutpoint, 0, 100)).toHaveLength(40);
       expect(await db.channelState.fetchHistoricalChannel(closing.fundingOutpoint)).toMatchObject({ fundingOutpoint: closing.fundingOutpoint });
@@ -152,15 +158,17 @@ describe.each(kinds.map((k) => [k.name, k] as const))('SQL store specifics: %s',
       await expectCode(db.channelState.fetchChannel(op), ErrorCode.DB_CORRUPT);
       await backend.runTx('write', (tx) => tx.updateTable('commitments').set({ local_balance_msat: commitment.local_balance_msat }).where('channel_id', '=', id).where('party', '=', 0).execute());
 
+      // The revoked state is in the channel's open revocation block: flip a byte of its txid.
       const height = round.plan.revokedHeight;
-      const log = await backend.runTx('read', (tx) => tx.selectFrom('revocation_log').select('commit_txid').where('channel_id', '=', id).where('commit_height', '=', height).executeTakeFirstOrThrow());
-      await backend.runTx('write', (tx) =>
-        tx.updateTable('revocation_log').set({ commit_txid: flipped(log.commit_txid, 31) }).where('channel_id', '=', id).where('commit_height', '=', height).execute(),
-      );
+      const log = await backend.runTx('read', (tx) => tx.selectFrom('revocation_states').select('open_log_block').where('channel_id', '=', id).executeTakeFirstOrThrow());
+      const txidAt = Buffer.from(log.open_log_block!).indexOf(Buffer.from(round.plan.logEntry.commitTxid, 'hex'));
+      expect(txidAt).toBeGreaterThan(0);
+      await backend.runTx('write', (tx) => tx.updateTable('revocation_states').set({ open_log_block: flipped(log.open_log_block!, txidAt + 31) }).where('channel_id', '=', id).execute());
       await expectCode(db.channelState.findPreviousState(op, height), ErrorCode.DB_CORRUPT);
       await expectCode(db.channelState.fetchRevocationLog(op, 0, 10), ErrorCode.DB_CORRUPT);
       await expectCode(db.channelState.revocationLogTailHeight(op), ErrorCode.DB_CORRUPT);
-      await backend.runTx('write', (tx) => tx.updateTable('revocation_log').set({ commit_txid: log.commit_txid }).where('channel_id', '=', id).where('commit_height', '=', height).execute());
+      await backend.runTx('write', (tx) => tx.updateTable('revocation_states').set({ open_log_block: log.open_log_block }).where('channel_id', '=', id).execute());
+      expect(await db.channelState.findPreviousState(op, height)).toEqual(round.plan.logEntry);
 
       // A revealed remote secret (what a breach remedy needs) and the points revocations are checked against.
       const secret = await backend.runTx('read', (tx) => tx.selectFrom('revocation_secrets').select(['seq', 'secret']).where('channel_id', '=', id).orderBy('seq').executeTakeFirstOrThrow());
@@ -173,6 +181,30 @@ describe.each(kinds.map((k) => [k.name, k] as const))('SQL store specifics: %s',
       await expectCode(db.channelState.insertNextRevocation(op, channel.remoteRevocation.nextPoint!), ErrorCode.DB_CORRUPT);
       // Another channel's rows are untouched and still read.
       expect(await db.channelState.fetchChannel(bystander.fundingOutpoint)).toEqual(bystander);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('one flipped byte in a sealed revocation block is DB_CORRUPT for the states it holds; other blocks still read', async () => {
+    const { backend, cleanup } = await kind.open();
+    try {
+      const db = await storesOf(backend);
+      const channel = await addChannel(db, makeChannel(97, {}, { htlcs: 2, dust: 0 }));
+      await bulkRevocationLog(backend, channel, 400);
+      const id = await rowIdOf(backend, channel);
+      const blocks = await backend.runTx('read', (tx) => tx.selectFrom('revocation_blocks').select(['first_height', 'block']).where('channel_id', '=', id).orderBy('first_height').execute());
+      expect(blocks.length).toBeGreaterThan(1);
+      const [first, second] = blocks;
+      const height = Number(first!.first_height) + 1;
+      const expected = await db.channelState.findPreviousState(channel.fundingOutpoint, height);
+      expect(expected).toMatchObject({ commitHeight: height, commitTxid: detHex(`bulk/${height}`, 32) });
+      await backend.runTx('write', (tx) => tx.updateTable('revocation_blocks').set({ block: flipped(first!.block, first!.block.length - 7) }).where('channel_id', '=', id).where('first_height', '=', first!.first_height).execute());
+      await expectCode(db.channelState.findPreviousState(channel.fundingOutpoint, height), ErrorCode.DB_CORRUPT);
+      await expectCode(db.channelState.fetchRevocationLog(channel.fundingOutpoint, 0, 10), ErrorCode.DB_CORRUPT);
+      expect(await db.channelState.findPreviousState(channel.fundingOutpoint, Number(second!.first_height))).toMatchObject({ commitHeight: Number(second!.first_height) });
+      await backend.runTx('write', (tx) => tx.updateTable('revocation_blocks').set({ block: first!.block }).where('channel_id', '=', id).where('first_height', '=', first!.first_height).execute());
+      expect(await db.channelState.findPreviousState(channel.fundingOutpoint, height)).toEqual(expected);
     } finally {
       await cleanup();
     }

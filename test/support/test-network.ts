@@ -14,6 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { REGTEST } from '../../src/chain/network.js';
 import { DevnetClient } from '../../src/chain/devnet-client.js';
+import { Wallet } from '../../src/chain/wallet.js';
 import { readRpcEndpoint, readRpcToken } from '../../src/rpc/endpoint-files.js';
 import { RpcClient } from '../../src/rpc/client.js';
 
@@ -27,6 +28,35 @@ export async function freePort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+/**
+ * Runs one of the user scripts (scripts/walkthrough.sh, scripts/e2e/...) on free ports in
+ * `demoDir`, as a user would run it, and returns its exit code and output. On timeout the
+ * script gets SIGTERM, whose trap stops every process it started by PID.
+ */
+export async function runDemoScript(script: string, demoDir: string, timeoutMs: number): Promise<{ code: number | null; out: string }> {
+  const ports = await Promise.all([0, 1, 2, 3, 4].map(() => freePort()));
+  const child = spawn('bash', [script], {
+    cwd: repoRoot,
+    env: {
+      ...process.env,
+      CHAND_DEMO_DIR: demoDir,
+      DEVNET_PORT: String(ports[0]),
+      ALICE_PORT: String(ports[1]),
+      ALICE_RPC: String(ports[2]),
+      BOB_PORT: String(ports[3]),
+      BOB_RPC: String(ports[4]),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  clearTimeout(timer);
+  return { code, out };
 }
 
 /** Polls `check` until it returns a value other than undefined, at most `timeoutMs`. */
@@ -244,6 +274,17 @@ export class TestNetwork {
       const b = await node.call<{ confirmed_sat: number }>('wallet_balance');
       return b.confirmed_sat >= amountSat ? true : undefined;
     });
+  }
+
+  /**
+   * A BIP84 wallet in the test process playing the user's external signer (hardware, mobile
+   * or browser wallet), holding `coins` confirmed faucet coins of `amountSat` each.
+   */
+  async externalSigner(coins: number, amountSat: bigint): Promise<Wallet> {
+    const signer = Wallet.fromMnemonic(Wallet.generateMnemonic(), { chain: this.devnet, network: REGTEST });
+    for (let i = 0; i < coins; i++) await this.devnet.faucet(signer.nextReceiveAddress(), amountSat);
+    await this.devnet.mine(1);
+    return signer;
   }
 
   /** Kills every process started here (by PID) and removes the temporary directories. */

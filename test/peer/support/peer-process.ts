@@ -4,7 +4,6 @@
  * is left by PID and waits (bounded) for it to exit.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -16,14 +15,7 @@ export type CliEvent = Record<string, unknown> & { readonly event: string };
 
 const live = new Set<PeerProcess>();
 
-/** A free TCP port on 127.0.0.1 (bound, then released: fine for tests on a quiet loopback). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+export { freePort } from '../../support/test-network.js';
 
 /** A running peer-cli process. */
 export class PeerProcess {
