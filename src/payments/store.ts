@@ -7,7 +7,7 @@
  * src/testing/payments-*.suite.ts.
  */
 import type { Hex } from '../chanstate/types.js';
-import type { Invoice, ListQuery, NewInvoice, NewPayment, Payment, PaymentAttempt } from './types.js';
+import type { HtlcRef, Invoice, ListQuery, NewInvoice, NewPayment, Payment, PaymentAttempt } from './types.js';
 
 export interface InvoiceStore {
   /** Stores a new open invoice. INVOICE_EXISTS if its payment hash is already stored. */
@@ -22,11 +22,12 @@ export interface InvoiceStore {
    */
   acceptInvoice(paymentHash: Hex): Promise<Invoice>;
   /**
-   * open|accepted → settled, with the next settle index, in one transaction. Settling a
-   * settled invoice returns it unchanged (idempotent: a restarted node re-settles the same
-   * HTLC). INVOICE_NOT_OPEN when canceled.
+   * open|accepted → settled by HTLC `by`, with the next settle index, in one transaction.
+   * Settling a settled invoice with the same `by` returns it unchanged (idempotent: a
+   * restarted node re-settles the same HTLC); with another HTLC, INVOICE_NOT_OPEN (an
+   * invoice is paid once). INVOICE_NOT_OPEN when canceled.
    */
-  settleInvoice(paymentHash: Hex, amountPaidMsat: bigint, nowMs: number): Promise<Invoice>;
+  settleInvoice(paymentHash: Hex, amountPaidMsat: bigint, nowMs: number, by: HtlcRef): Promise<Invoice>;
   /** open|accepted → canceled; idempotent on canceled. INVOICE_ALREADY_SETTLED when settled. */
   cancelInvoice(paymentHash: Hex): Promise<Invoice>;
 }

@@ -42,8 +42,16 @@ export interface Invoice extends NewInvoice {
   readonly settleIndex: number;
   /** 0 until settled. */
   readonly settledAtMs: number;
-  /** What the settling HTLC(s) paid; 0n until settled. */
+  /** What the settling HTLC paid; 0n until settled. */
   readonly amountPaidMsat: bigint;
+  /** The HTLC that settled it; absent until settled. */
+  readonly settledBy?: HtlcRef;
+}
+
+/** An incoming HTLC: the channel (hex channel id) and its HTLC id there. */
+export interface HtlcRef {
+  readonly channelId: Hex;
+  readonly htlcId: number;
 }
 
 /** Where an outgoing payment or one of its attempts stands. */
