@@ -44,8 +44,8 @@ const FACET_FILES = [
 ];
 
 describe('architecture', () => {
-  it('contracts (chanstate, linknode, channelcoord) import no backend, composition root or driver', () => {
-    for (const folder of ['chanstate', 'linknode', 'channelcoord']) {
+  it('contracts (chanstate, linknode, channelcoord, payments) import no backend, composition root or driver', () => {
+    for (const folder of ['chanstate', 'linknode', 'channelcoord', 'payments']) {
       for (const file of filesUnder(join(src, folder))) {
         const bad = importsOf(file).filter((spec) => ['kv', 'sql', 'idb', 'channeldb', ...DRIVERS].includes(targetOf(file, spec)));
         expect({ file: relative(src, file), bad }).toEqual({ file: relative(src, file), bad: [] });
@@ -91,7 +91,7 @@ describe('architecture', () => {
   it('runtime services take narrow store facets: only node/ (and the roots, backends, testing, cli) see the whole database', () => {
     // lnd PR #10950's "narrow consumers": the funding manager, channel actors, wallet, peers
     // and RPC name the facets they use (Pick<CommitmentStore, ...>), never the whole store.
-    const allowed = new Set(['node', 'channeldb', 'kv', 'sql', 'idb', 'testing', 'cli', 'chanstate', 'linknode', 'channelcoord']);
+    const allowed = new Set(['node', 'channeldb', 'kv', 'sql', 'idb', 'testing', 'cli', 'chanstate', 'linknode', 'channelcoord', 'payments']);
     const runtime = filesUnder(src).filter((file) => {
       const parts = relative(src, file).split(/[\\/]/);
       return parts.length > 1 && !allowed.has(parts[0]!);

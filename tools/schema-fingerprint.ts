@@ -16,6 +16,7 @@ import { linkNodeRecord } from '../src/kv/link-node-store.js';
 import { KV_SCHEMA_VERSION } from '../src/kv/migrations.js';
 import { migrateSql, SQL_SCHEMA_VERSION } from '../src/sql/migrations.js';
 import { SQL_RECORDS } from '../src/sql/records.js';
+import { PAYMENT_RECORDS } from '../src/payments/records.js';
 import type { SqlBackend, SqlTx } from '../src/sql/transactions.js';
 
 /** A record schema's persisted shape; fields as "<type> <name> <encoding> required|optional". */
@@ -58,7 +59,7 @@ export const FINGERPRINT_NOTE =
 
 /** Every persisted record schema. */
 export function persistedRecords(): readonly RecordSchema<never>[] {
-  return [...CHANSTATE_RECORDS, linkNodeRecord as unknown as RecordSchema<never>, ...SQL_RECORDS];
+  return [...CHANSTATE_RECORDS, linkNodeRecord as unknown as RecordSchema<never>, ...SQL_RECORDS, ...PAYMENT_RECORDS];
 }
 
 /** The record part of the fingerprint. */

@@ -16,10 +16,35 @@ import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { concatBytes } from '@noble/hashes/utils.js';
 import { bigIntToBytes, bytesToBigInt } from './bytes.js';
+import { bytesToHex } from '../codec/bytes.js';
 import { assertPrivateKey, assertPublicKey } from './ecdsa.js';
 
 const Point = secp256k1.Point;
 const Fn = Point.Fn;
+
+/**
+ * Decompressed public points, by their compressed bytes: a channel derives every commitment's
+ * keys from the same few basepoints, and decompressing one costs a modular square root.
+ * Public data only; bounded.
+ */
+const POINT_CACHE_SIZE = 1024;
+const pointCache = new Map<string, InstanceType<typeof Point>>();
+function publicPoint(name: string, bytes: Uint8Array): InstanceType<typeof Point> {
+  if (!(bytes instanceof Uint8Array) || bytes.length !== 33 || (bytes[0] !== 2 && bytes[0] !== 3)) assertPublicKey(name, bytes);
+  const key = bytesToHex(bytes);
+  let point = pointCache.get(key);
+  if (point === undefined) {
+    try {
+      point = Point.fromBytes(bytes);
+    } catch {
+      assertPublicKey(name, bytes); // throws the RangeError naming it
+      throw new RangeError(`expected ${name} to be a point on secp256k1`);
+    }
+    if (pointCache.size >= POINT_CACHE_SIZE) pointCache.delete(pointCache.keys().next().value!);
+    pointCache.set(key, point);
+  }
+  return point;
+}
 
 /** The per-commitment point of a 32-byte per-commitment secret (secret * G, compressed). */
 export function perCommitmentPoint(perCommitmentSecret: Uint8Array): Uint8Array {
@@ -29,10 +54,11 @@ export function perCommitmentPoint(perCommitmentSecret: Uint8Array): Uint8Array 
 
 /** basepoint + SHA256(per_commitment_point || basepoint) * G. */
 export function derivePublicKey(basepoint: Uint8Array, perCommitmentPoint: Uint8Array): Uint8Array {
-  assertPublicKey('basepoint', basepoint);
-  assertPublicKey('per-commitment point', perCommitmentPoint);
+  const base = publicPoint('basepoint', basepoint);
+  publicPoint('per-commitment point', perCommitmentPoint);
   const tweak = scalarOf(sha256(concatBytes(perCommitmentPoint, basepoint)));
-  return Point.fromBytes(basepoint).add(Point.BASE.multiply(tweak)).toBytes(true);
+  // Every input is public (points and a hash of them): the faster variable-time multiply is safe.
+  return base.add(Point.BASE.multiplyUnsafe(tweak)).toBytes(true);
 }
 
 /** basepoint_secret + SHA256(per_commitment_point || basepoint) mod n. */
@@ -46,12 +72,13 @@ export function derivePrivateKey(basepointSecret: Uint8Array, perCommitmentPoint
 
 /** The revocation public key for `revocationBasepoint` (one side) and `perCommitmentPoint` (the other). */
 export function deriveRevocationPublicKey(revocationBasepoint: Uint8Array, perCommitmentPoint: Uint8Array): Uint8Array {
-  assertPublicKey('revocation basepoint', revocationBasepoint);
-  assertPublicKey('per-commitment point', perCommitmentPoint);
+  const base = publicPoint('revocation basepoint', revocationBasepoint);
+  const point = publicPoint('per-commitment point', perCommitmentPoint);
   const baseTweak = scalarOf(sha256(concatBytes(revocationBasepoint, perCommitmentPoint)));
   const pointTweak = scalarOf(sha256(concatBytes(perCommitmentPoint, revocationBasepoint)));
-  const a = Point.fromBytes(revocationBasepoint).multiply(baseTweak);
-  const b = Point.fromBytes(perCommitmentPoint).multiply(pointTweak);
+  // Public inputs only (as in derivePublicKey): variable-time multiplies.
+  const a = base.multiplyUnsafe(baseTweak);
+  const b = point.multiplyUnsafe(pointTweak);
   return a.add(b).toBytes(true);
 }
 

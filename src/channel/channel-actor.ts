@@ -39,12 +39,25 @@ import type { ChannelLifecycle } from '../channelcoord/coordinator.js';
 import { ChandError, isChandError, ErrorCode } from '../errors.js';
 import type { ChannelReady, ChannelReestablish, ErrorMsg, WireMessage } from '../wire/types.js';
 import { decideReestablish, reestablishMessage, type ReestablishView } from './reestablish.js';
+import { coreFromStore, coreSummary, nextHtlcId, nextReestablish, step, type CoreEffect, type CoreEvent, type CoreSigner, type CoreState, type CoreSummary } from './core/index.js';
+import type { ChannelLink, OfferRequest, Resolution } from '../htlcswitch/link.js';
+import { commitmentFee } from '../bitcoin/bolt3-fees.js';
+import type { AddRef, CommitDiff, FwdPkg } from '../chanstate/types.js';
 
 /** The store facets a channel actor uses. */
 export type ChannelActorStore = Pick<OpenChannelReads, 'fetchChannel'> &
   Pick<ChannelLifecycleStore, 'markConfirmationHeight' | 'markOpen'> &
   Pick<ChannelSetupStore, 'saveChannelOpeningState' | 'getChannelOpeningState' | 'deleteChannelOpeningState'> &
-  Pick<CommitmentStore, 'insertNextRevocation'> &
+  Pick<
+    CommitmentStore,
+    | 'insertNextRevocation'
+    | 'appendRemoteCommitChain'
+    | 'advanceCommitChainTail'
+    | 'updateCommitment'
+    | 'remoteCommitChainTip'
+    | 'unsignedAckedUpdates'
+    | 'remoteUnsignedLocalUpdates'
+  > &
   Pick<ChannelStatusStore, 'markDataLoss'> &
   Pick<ClosedChannelStore, 'closeChannel'> &
   Pick<ExternalFundingStore, 'submitExternalFunding' | 'cancelExternalFunding'>;
@@ -56,7 +69,9 @@ export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fi
 export interface ChannelActorDeps {
   readonly store: ChannelActorStore;
   readonly lifecycle: Pick<ChannelLifecycle, 'markChannelFullyClosed'>;
-  readonly keys: Pick<KeyChain, 'shachainProducer'>;
+  readonly keys: Pick<KeyChain, 'shachainProducer' | 'signDigest' | 'signDigestTweaked'>;
+  /** Where the HTLC outcomes of this channel go (the switch and the payment sender). */
+  readonly htlcs: ChannelHtlcEvents;
   readonly chain: Pick<Chain, 'getBlockTxids' | 'getTxStatus' | 'getTipHeight' | 'getRawTransaction' | 'broadcast'>;
   /** The clock of deadlines (UNIX ms). */
   readonly now: () => number;
@@ -71,6 +86,18 @@ export interface ChannelActorDeps {
   readonly crashPoint: (name: string) => void;
 }
 
+/** What an open channel reports to the node about its HTLCs. Each call may run store writes; errors are logged. */
+export interface ChannelHtlcEvents {
+  /** A revocation locked in a forwarding package (already stored). Called outside the mailbox. */
+  onFwdPkg(link: ChannelLink, pkg: FwdPkg): Promise<void>;
+  /** The channel was reestablished with the peer (and its retransmissions sent): unresolved packages are processed again. */
+  onSynced(link: ChannelLink): Promise<void>;
+  /** The peer fulfilled our HTLC: the preimage is valid for its hash. */
+  onPreimage(channelId: string, htlcId: number, preimage: Uint8Array): Promise<void>;
+  /** Our add was dropped unsigned at a disconnect. */
+  onForgotten(channelId: string, htlcId: number): Promise<void>;
+}
+
 /** What list_channels shows of an actor's channel. */
 export interface ChannelSnapshot {
   readonly channel: OpenChannel;
@@ -79,6 +106,10 @@ export interface ChannelSnapshot {
   readonly fundingSeen: boolean;
   /** Set once an external open was aborted at its deadline (the record is then closed). */
   readonly abortedReason: string | undefined;
+  /** The live commitment state of an open channel (balances move with payments). */
+  readonly core: CoreSummary | undefined;
+  /** Set when the peer broke the protocol and the channel stopped taking updates. */
+  readonly failedReason: string | undefined;
 }
 
 function expired(channelId: string, why: string): ChandError {
@@ -108,7 +139,7 @@ export function formatScid(scid: ShortChannelId): string {
 }
 
 /** See the module comment. Create with the stored record, then `start()`. */
-export class ChannelActor {
+export class ChannelActor implements ChannelLink {
   readonly channelId: string;
   readonly peerId: string;
   readonly #deps: ChannelActorDeps;
@@ -126,6 +157,11 @@ export class ChannelActor {
   #abortedReason: string | undefined;
   /** An `error` owed to the peer (an abort while it was offline), sent when it comes online. */
   #owedError: string | undefined;
+  /** The BOLT 2 update state machine, once the channel is open. */
+  #core: CoreState | undefined;
+  /** Set when the peer broke BOLT 2: no more updates on this channel (closing comes later). */
+  #failed: string | undefined;
+  #signScheduled = false;
 
   /** `createdOnLiveConnection`: the channel was just negotiated on the peer's current connection, which needs no reestablish. */
   constructor(deps: ChannelActorDeps, channel: OpenChannel, options: { online: boolean; createdOnLiveConnection: boolean }) {
@@ -139,7 +175,15 @@ export class ChannelActor {
 
   /** The channel as last stored, with its opening progress. */
   snapshot(): ChannelSnapshot {
-    return { channel: this.#channel, stage: this.#stage, confirmations: this.#confirmations, fundingSeen: this.#fundingSeen, abortedReason: this.#abortedReason };
+    return {
+      channel: this.#channel,
+      stage: this.#stage,
+      confirmations: this.#confirmations,
+      fundingSeen: this.#fundingSeen,
+      abortedReason: this.#abortedReason,
+      core: this.#core === undefined ? undefined : coreSummary(this.#core),
+      failedReason: this.#failed,
+    };
   }
 
   /** True when channel_ready went both ways and the opening state is gone. */
@@ -183,6 +227,7 @@ export class ChannelActor {
       this.#stage = await this.#loadStage();
       if (!this.#channel.isPending) this.#fundingSeen = true;
       this.#armDeadline();
+      if (this.isOpen) await this.#loadCore();
     });
   }
 
@@ -316,6 +361,7 @@ export class ChannelActor {
       this.#online = false;
       this.#synced = false;
       this.#reestablishSent = false;
+      if (this.#core !== undefined) await this.#step({ kind: 'disconnected' });
     });
   }
 
@@ -331,6 +377,22 @@ export class ChannelActor {
           return this.#onError(message);
         case 'warning':
           this.#deps.log('warn', 'peer sent a warning', { channel_id: this.channelId });
+          return;
+        case 'update_add_htlc':
+        case 'update_fulfill_htlc':
+        case 'update_fail_htlc':
+        case 'update_fail_malformed_htlc':
+        case 'update_fee':
+        case 'commitment_signed':
+        case 'revoke_and_ack':
+          if (this.#core === undefined || this.#failed !== undefined) {
+            const why = this.#failed ?? 'the channel is not open';
+            this.#deps.log('warn', `refusing ${message.type}: ${why}`, { channel_id: this.channelId });
+            await this.#trySend({ type: 'error', channelId: this.channelId, data: utf8ToBytes(`${message.type} refused: ${why}`) });
+            return;
+          }
+          await this.#step({ kind: 'peer_message', message });
+          this.#scheduleSign();
           return;
         default:
           // Updates and closing come with later work; tell the peer rather than drop silently.
@@ -412,7 +474,7 @@ export class ChannelActor {
 
   async #sendReestablish(): Promise<void> {
     if (this.#reestablishSent || !this.#online) return;
-    await this.#send(reestablishMessage(this.#view()));
+    await this.#send(this.#core !== undefined ? nextReestablish(this.#core) : reestablishMessage(this.#view()));
     this.#reestablishSent = true;
   }
 
@@ -440,10 +502,38 @@ export class ChannelActor {
       this.#stage = undefined;
       this.#deps.log('info', 'channel open', { channel_id: this.channelId, short_channel_id: formatScid(this.#channel.shortChannelId) });
     }
+    if (this.#core === undefined && this.isOpen) {
+      await this.#loadCore();
+      // Opened on this connection: both sides are in sync without a reestablish.
+      const loaded = this.#core as CoreState | undefined;
+      if (this.#synced && loaded !== undefined) this.#core = { ...loaded, synced: true };
+      if (this.#synced) void this.#deps.htlcs.onSynced(this);
+    }
   }
 
   async #onReestablish(msg: ChannelReestablish): Promise<void> {
     await this.#sendReestablish();
+    if (this.#core !== undefined) {
+      if (this.#failed !== undefined) {
+        await this.#trySend({ type: 'error', channelId: this.channelId, data: utf8ToBytes(this.#failed) });
+        return;
+      }
+      const failedBefore = this.#failed;
+      await this.#step({ kind: 'peer_reestablish', message: msg });
+      if (this.#failed !== failedBefore) {
+        if ((this.#failed as string | undefined)?.startsWith('we-lost-data') === true) {
+          // Never broadcast our (old) commitment: the peer holds a newer one and would punish it.
+          await this.#deps.store.markDataLoss(this.#channel.fundingOutpoint, msg.myCurrentPerCommitmentPoint);
+          await this.#refresh();
+        }
+        return;
+      }
+      this.#synced = true;
+      this.#deps.log('info', 'channel reestablished', { channel_id: this.channelId });
+      void this.#deps.htlcs.onSynced(this);
+      this.#scheduleSign();
+      return;
+    }
     const decision = decideReestablish(this.#view(), msg, !this.#channel.isPending);
     switch (decision.kind) {
       case 'in-sync':
@@ -537,6 +627,179 @@ export class ChannelActor {
     this.#stopped = true;
     this.#deps.log('info', 'forgot an unfunded channel', { channel_id: this.channelId, reason });
     this.#deps.onForgotten(this.channelId);
+  }
+
+  // ---- HTLC updates (BOLT 2 normal operation), through the pure core -------------------
+
+  #signer(): CoreSigner {
+    const ch = this.#channel;
+    const keys = this.#deps.keys;
+    const producer = keys.shachainProducer(ch.revocationKeyLocator);
+    const fundingLocator = ch.localConfig.multiSigKey.locator;
+    const htlcLocator = ch.localConfig.htlcBasePoint.locator;
+    if (fundingLocator === undefined || htlcLocator === undefined) throw new RangeError(`channel ${this.channelId} has no key locators for our keys`);
+    return {
+      signFunding: (digest) => keys.signDigest(fundingLocator, digest),
+      signHtlc: (point, digest) => keys.signDigestTweaked(htlcLocator, point, digest),
+      perCommitmentSecret: (n) => producer.perCommitmentSecret(BigInt(n)),
+    };
+  }
+
+  /** Rebuilds the core from the store: at start, when the channel opens, and after a failed write. */
+  async #loadCore(): Promise<void> {
+    const op = this.#channel.fundingOutpoint;
+    this.#channel = await this.#deps.store.fetchChannel(op);
+    let remoteTip: CommitDiff | undefined;
+    try {
+      remoteTip = await this.#deps.store.remoteCommitChainTip(op);
+    } catch (err) {
+      if (!isChandError(err, ErrorCode.NO_PENDING_COMMIT)) throw err;
+    }
+    const [unsignedAckedUpdates, remoteUnsignedLocalUpdates] = await Promise.all([
+      this.#deps.store.unsignedAckedUpdates(op),
+      this.#deps.store.remoteUnsignedLocalUpdates(op),
+    ]);
+    this.#core = coreFromStore({ channel: this.#channel, remoteTip, unsignedAckedUpdates, remoteUnsignedLocalUpdates }, this.#signer());
+  }
+
+  /**
+   * Runs one core step and its effects in order, each persist awaited before the next effect
+   * (persist before send). If a write fails, the in-memory state is rebuilt from the store and
+   * the channel waits for the next reestablish, which resends whatever the peer lacks.
+   */
+  async #step(event: CoreEvent): Promise<CoreEffect[]> {
+    const core = this.#core;
+    if (core === undefined) throw new ChandError(ErrorCode.CHANNEL_NOT_ACTIVE, `channel ${this.channelId} is not open`);
+    const result = step(core, event);
+    this.#core = result.state;
+    const op = this.#channel.fundingOutpoint;
+    const pkgs: FwdPkg[] = [];
+    const answers: CoreEffect[] = [];
+    try {
+      for (const effect of result.effects) {
+        switch (effect.kind) {
+          case 'persist_remote_commit':
+            await this.#deps.store.appendRemoteCommitChain(op, effect.diff);
+            this.#deps.crashPoint('after-store:remote-commit');
+            break;
+          case 'persist_revocation':
+            await this.#deps.store.advanceCommitChainTail(op, effect.args);
+            this.#deps.crashPoint('after-store:revocation');
+            pkgs.push(effect.args.fwdPkg);
+            break;
+          case 'persist_local_commit':
+            await this.#deps.store.updateCommitment(op, effect.commitment, effect.unsignedAckedUpdates);
+            this.#deps.crashPoint('after-store:local-commit');
+            break;
+          case 'send':
+            if (this.#online) await this.#trySend(effect.message);
+            this.#deps.crashPoint(`after-send:${effect.message.type}`);
+            break;
+          case 'preimage_received':
+            await this.#deps.htlcs.onPreimage(this.channelId, effect.htlcId, effect.preimage);
+            break;
+          case 'htlc_forgotten':
+            await this.#deps.htlcs.onForgotten(this.channelId, effect.htlcId);
+            break;
+          case 'resend_channel_ready':
+            await this.#sendChannelReady();
+            break;
+          case 'fail_channel':
+            this.#failed = `${effect.code}: ${effect.reason}`;
+            this.#deps.log('error', 'the peer broke the channel protocol; the channel takes no more updates', { channel_id: this.channelId, code: effect.code, reason: effect.reason });
+            await this.#trySend({ type: 'error', channelId: this.channelId, data: utf8ToBytes(effect.reason) });
+            break;
+          default:
+            answers.push(effect);
+        }
+      }
+    } catch (err) {
+      this.#deps.log('error', 'a channel update could not be stored; state reloaded from the store', { channel_id: this.channelId, error: (err as Error).message, code: (err as { code?: unknown }).code });
+      this.#synced = false;
+      this.#reestablishSent = false;
+      await this.#loadCore();
+      throw err;
+    }
+    for (const pkg of pkgs) void this.#deps.htlcs.onFwdPkg(this, pkg);
+    return answers;
+  }
+
+  /** Sends commitment_signed soon, once the events queued now are handled (so updates batch into one round). */
+  #scheduleSign(): void {
+    if (this.#signScheduled) return;
+    this.#signScheduled = true;
+    setImmediate(() => {
+      void this.#enqueue('sign', async () => {
+        this.#signScheduled = false;
+        if (this.#core === undefined || !this.#synced || !this.#online || this.#failed !== undefined) return;
+        await this.#step({ kind: 'sign' });
+      });
+    });
+  }
+
+  /** ChannelLink: the short channel id (0n while pending). */
+  shortChannelId(): bigint {
+    return this.#channel.shortChannelId;
+  }
+
+  /** ChannelLink: open, reestablished with a connected peer, not failed. */
+  canUpdate(): boolean {
+    return this.#core !== undefined && this.#synced && this.#online && this.#failed === undefined && !this.#stopped;
+  }
+
+  /** ChannelLink: an estimate of what we can offer now (the core has the last word). */
+  availableMsat(): bigint {
+    const core = this.#core;
+    if (core === undefined) return 0n;
+    const s = coreSummary(core);
+    const reserveMsat = this.#channel.localConfig.chanReserveSat * 1000n;
+    const feeMsat = this.#channel.isInitiator ? commitmentFee(s.feePerKw, s.pendingHtlcs.length + 1) * 1000n * 2n : 0n;
+    const outgoingUnsigned = core.ourLog.reduce((sum, e) => (e.update.type === 'update_add_htlc' ? sum + e.update.amountMsat : sum), 0n);
+    const available = s.localBalanceMsat - reserveMsat - feeMsat - outgoingUnsigned;
+    return available > 0n ? available : 0n;
+  }
+
+  /** ChannelLink: offers an HTLC; see ChannelLink.offerHtlc. */
+  offerHtlc(request: OfferRequest, beforeOffer: (htlcId: number) => Promise<void>): Promise<number> {
+    return this.#call(async () => {
+      if (!this.canUpdate()) throw new ChandError(ErrorCode.CHANNEL_NOT_ACTIVE, `channel ${this.channelId} cannot take updates now (${this.#failed ?? (this.#core === undefined ? 'not open' : 'peer not connected and reestablished')})`);
+      const htlcId = nextHtlcId(this.#core!);
+      await beforeOffer(htlcId);
+      const answers = await this.#step({ kind: 'offer_htlc', ...request });
+      this.#scheduleSign();
+      for (const a of answers) {
+        if (a.kind === 'offered') return a.htlcId;
+        if (a.kind === 'offer_refused') throw Object.assign(new ChandError(ErrorCode.HTLC_REFUSED, `the HTLC was not offered: ${a.reason}`), { reason: a.reason });
+      }
+      throw new Error(`the channel core did not answer offer_htlc on ${this.channelId}`);
+    });
+  }
+
+  /** ChannelLink: fulfills or fails an incoming, locked-in HTLC. A repeat of a resolution already in the log is ignored. */
+  resolveHtlc(htlcId: number, resolution: Resolution, addRef: AddRef): Promise<void> {
+    return this.#call(async () => {
+      if (!this.canUpdate()) return; // resolved again after the next reestablish
+      const event: CoreEvent =
+        resolution.kind === 'fulfill'
+          ? { kind: 'fulfill_htlc', htlcId, preimage: resolution.preimage, addRef }
+          : resolution.kind === 'fail'
+            ? { kind: 'fail_htlc', htlcId, reason: resolution.reason, addRef }
+            : { kind: 'fail_malformed_htlc', htlcId, sha256OfOnion: resolution.sha256OfOnion, failureCode: resolution.failureCode, addRef };
+      const answers = await this.#step(event);
+      for (const a of answers) {
+        if (a.kind === 'update_refused') this.#deps.log('debug', 'HTLC resolution not queued', { channel_id: this.channelId, htlc_id: htlcId, reason: a.reason });
+      }
+      this.#scheduleSign();
+    });
+  }
+
+  /** ChannelLink: whether our HTLC is in a commitment either side signed. */
+  hasOutgoingHtlc(htlcId: number, paymentHash: string): boolean {
+    const core = this.#core;
+    const commitments = core === undefined
+      ? [this.#channel.localCommitment, this.#channel.remoteCommitment]
+      : [core.localCommit, core.remoteCommit, ...(core.remoteTip === undefined ? [] : [core.remoteTip.commitment])];
+    return commitments.some((c) => c.htlcs.some((h) => !h.incoming && h.htlcIndex === htlcId && h.paymentHash === paymentHash));
   }
 
   async #send(message: WireMessage): Promise<void> {

@@ -10,6 +10,8 @@ import { CheckedCoordinator } from '../channelcoord/checked-coordinator.js';
 import type { Coordinator } from '../channelcoord/coordinator.js';
 import { CheckedLinkNodeStore } from '../linknode/checked-store.js';
 import type { LinkNodeStore } from '../linknode/store.js';
+import { CheckedInvoiceStore, CheckedPaymentStore } from '../payments/checked-store.js';
+import type { InvoiceStore, PaymentStore, PaymentStores } from '../payments/store.js';
 
 /** The three stores every channel database hands out. */
 export interface ChannelStores {
@@ -25,4 +27,9 @@ export function checkedStores(channelState: ChannelStateStore, linkNodes: LinkNo
     linkNodes: new CheckedLinkNodeStore(linkNodes),
     coordinator: new CheckedCoordinator(coordinator),
   };
+}
+
+/** A backend's payment stores (invoices, outgoing payments), each wrapped in its checked public edge. */
+export function checkedPaymentStores(invoices: InvoiceStore, payments: PaymentStore): PaymentStores {
+  return { invoices: new CheckedInvoiceStore(invoices), payments: new CheckedPaymentStore(payments) };
 }

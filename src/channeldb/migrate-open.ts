@@ -27,6 +27,11 @@ import { SqlCoordinator } from '../sql/coordinator.js';
 import { SqlLinkNodeStore } from '../sql/link-node-store.js';
 import { migrateSql, readSqlSchemaVersion, sqlMigrationStatus } from '../sql/migrations.js';
 import type { SqlBackend } from '../sql/transactions.js';
+import { KvInvoiceStore } from '../kv/invoices.js';
+import { KvPaymentStore } from '../kv/payments.js';
+import type { PaymentStores } from '../payments/store.js';
+import { SqlInvoiceStore } from '../sql/invoices.js';
+import { SqlPaymentStore } from '../sql/payments.js';
 import { checkedStores, type ChannelStores } from './checked-stores.js';
 import type { FileLock } from './file-lock.js';
 import { backendOf, LMDB_FILE, locationOf, prepareDataDir, SQLITE_FILE, type BackendName, type ChannelDbConfig } from './open.js';
@@ -48,6 +53,22 @@ export interface MigrationEndpoint extends ChannelStores {
  * latest schema, or the dry run reports that it would be created or migrated).
  */
 type Role = 'source' | 'target' | 'inspect';
+
+/**
+ * MIGRATION_UNSUPPORTED_RECORDS if a source holds invoices or outgoing payments: the
+ * bulk-transfer facets do not carry them yet, and a copy without them would lose the
+ * payment history (a retry could pay a hash twice, a settled invoice would be forgotten).
+ */
+async function refusePaymentRecords(stores: PaymentStores, location: string): Promise<void> {
+  const invoices = await stores.invoices.listInvoices({ limit: 1 });
+  const payments = await stores.payments.listPayments({ limit: 1 });
+  if (invoices.length > 0 || payments.length > 0) {
+    throw new ChandError(
+      ErrorCode.MIGRATION_UNSUPPORTED_RECORDS,
+      `the database at ${location} holds ${invoices.length > 0 ? 'invoices' : 'outgoing payments'}, which \`chand db migrate\` cannot copy yet; nothing was written`,
+    );
+  }
+}
 
 /** DB_NOT_INITIALIZED / DB_REVERSION unless a source's schema is exactly the latest. */
 function requireLatest(status: { current: number; latest: number; pending: readonly unknown[] }, location: string): void {
@@ -130,6 +151,7 @@ async function openKv(config: ChannelDbConfig & { backend: 'memory' | 'lmdb' }, 
   try {
     if (role === 'target') await migrateKv(engine);
     else requireLatest(migrationStatus(await engine.read(readSchemaVersion)), locationOf(config));
+    if (role === 'source') await refusePaymentRecords({ invoices: new KvInvoiceStore(engine), payments: new KvPaymentStore(engine) }, locationOf(config));
   } catch (err) {
     await release();
     throw err;
@@ -171,6 +193,7 @@ async function openSql(config: ChannelDbConfig & { backend?: 'sqlite' | 'postgre
   try {
     if (role === 'target') await migrateSql(backend);
     else requireLatest(sqlMigrationStatus(await readVersion()), locationOf(config));
+    if (role === 'source') await refusePaymentRecords({ invoices: new SqlInvoiceStore(backend), payments: new SqlPaymentStore(backend) }, locationOf(config));
   } catch (err) {
     await release();
     throw err;

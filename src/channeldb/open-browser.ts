@@ -16,7 +16,10 @@ import { IdbLinkNodeStore } from '../idb/link-node-store.js';
 import { openIdbDatabase, type IdbMigrationReport } from '../idb/migrations.js';
 import { META } from '../idb/stores.js';
 import { acquireTabLock, environmentLocks, type LockManagerLike, type TabLock } from '../idb/tab-lock.js';
-import { checkedStores, type ChannelStores } from './checked-stores.js';
+import { IdbInvoiceStore } from '../idb/invoices.js';
+import { IdbPaymentStore } from '../idb/payments.js';
+import type { PaymentStores } from '../payments/store.js';
+import { checkedPaymentStores, checkedStores, type ChannelStores } from './checked-stores.js';
 
 /** Which IndexedDB database to open, and with what. */
 export interface BrowserChannelDbConfig extends IdbChannelStateOptions {
@@ -32,8 +35,8 @@ export interface BrowserChannelDbConfig extends IdbChannelStateOptions {
   readonly locks?: LockManagerLike | false;
 }
 
-/** An open browser channel database: the three stores over one IndexedDB connection. */
-export interface BrowserChannelDb extends ChannelStores {
+/** An open browser channel database: the three channel stores and the two payment stores over one IndexedDB connection. */
+export interface BrowserChannelDb extends ChannelStores, PaymentStores {
   readonly backend: 'indexeddb';
   readonly name: string;
   /** What this open migrated (from = to when nothing was pending). */
@@ -72,6 +75,7 @@ export async function openBrowserChannelDb(config: BrowserChannelDbConfig): Prom
     backend: 'indexeddb',
     name: config.name,
     ...checkedStores(createIdbChannelStateStore(connection, config), new IdbLinkNodeStore(connection), new IdbCoordinator(connection)),
+    ...checkedPaymentStores(new IdbInvoiceStore(connection), new IdbPaymentStore(connection)),
     migration,
     // Through a (request-free) transaction, so a closed database fails with STORE_CLOSED like every call.
     schemaVersion: () => connection.run([META], 'readonly', async () => connection.version),

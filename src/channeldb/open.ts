@@ -28,7 +28,12 @@ import type { SqlBackend } from '../sql/transactions.js';
 import { createKvBulkTransfer } from '../kv/bulk-transfer.js';
 import { readSqlImportState } from '../sql/bulk-transfer.js';
 import { redactUrl } from '../sql/url.js';
-import { checkedStores, type ChannelStores } from './checked-stores.js';
+import { KvInvoiceStore } from '../kv/invoices.js';
+import { KvPaymentStore } from '../kv/payments.js';
+import type { PaymentStores } from '../payments/store.js';
+import { SqlInvoiceStore } from '../sql/invoices.js';
+import { SqlPaymentStore } from '../sql/payments.js';
+import { checkedPaymentStores, checkedStores, type ChannelStores } from './checked-stores.js';
 import { acquireDirLock, type FileLock } from './file-lock.js';
 
 export { checkedStores, type ChannelStores };
@@ -84,8 +89,8 @@ export interface MigrationStatus {
   readonly pending: ReadonlyArray<{ version: number; description: string }>;
 }
 
-/** An open channel database: the three stores over one backend. */
-export interface ChannelDb extends ChannelStores {
+/** An open channel database: the three channel stores and the two payment stores over one backend. */
+export interface ChannelDb extends ChannelStores, PaymentStores {
   readonly backend: BackendName;
   /** What the last open migrated (from = to when nothing was pending). */
   readonly migration: MigrationReport;
@@ -229,6 +234,7 @@ async function openSqlChannelDb(config: ChannelDbConfig & { backend?: 'sqlite' |
   return {
     backend: backendOf(config),
     ...checkedStores(createSqlChannelStateStore(backend, options), new SqlLinkNodeStore(backend), new SqlCoordinator(backend)),
+    ...checkedPaymentStores(new SqlInvoiceStore(backend), new SqlPaymentStore(backend)),
     migration,
     schemaVersion: readVersion,
     migrationStatus: async () => sqlMigrationStatus(await readVersion(), SQL_MIGRATIONS),
@@ -304,6 +310,7 @@ export async function openChannelDb(config: ChannelDbConfig, options: OpenOption
   return {
     backend,
     ...checkedStores(createKvChannelStateStore(engine, options), new KvLinkNodeStore(engine), new KvCoordinator(engine)),
+    ...checkedPaymentStores(new KvInvoiceStore(engine), new KvPaymentStore(engine)),
     migration,
     schemaVersion: () => engine.read(readSchemaVersion),
     migrationStatus: async () => migrationStatus(await engine.read(readSchemaVersion), KV_MIGRATIONS),

@@ -12,6 +12,12 @@
  *   chand channel funding <channel_id>                                         get_external_funding
  *   chand channel list [--peer ID] [--include-closed]                          list_channels
  *   chand wallet address | balance                    new_address, wallet_balance
+ *   chand invoice new [AMOUNT_MSAT] [--description T | --description-hash H] [--expiry-secs N]   new_invoice
+ *   chand invoice get <payment_hash> | cancel <payment_hash> | list [--state S] [--after N] [--limit N]
+ *   chand invoice parse <invoice>                                               parse_invoice
+ *   chand pay <invoice> [--amount-msat N] [--no-wait] [--timeout-secs N]        send_payment
+ *   chand pay --keysend <node_id> <amount_msat>                                 send_payment (keysend)
+ *   chand payment get <payment_hash> | list [--after N] [--limit N]             get_payment, list_payments
  *
  * Each is a thin client: it finds the node through `<datadir>/rpc.json` and `rpc.token`
  * (--datadir, $CHAND_DATADIR, default ~/.chand), sends one call, and prints the result: with
@@ -26,7 +32,7 @@
  */
 import { Option, type Command } from 'commander';
 import { resolveDatadir } from '../node/config.js';
-import type { ChannelResult, ExternalFundingResult, OpenExternalResult, PeerResult } from '../rpc/api.js';
+import type { ChannelResult, ExternalFundingResult, InvoiceResult, OpenExternalResult, PaymentResult, PeerResult } from '../rpc/api.js';
 import { RpcClient } from '../rpc/client.js';
 import { decodeFundingFile, readInput, writePsbtFile } from './psbt-file.js';
 
@@ -263,5 +269,139 @@ export function registerNodeClientCommands(program: Command): void {
     .description('confirmed, unconfirmed and reserved balance in sat')
     .action(async (flags: ClientFlags) => {
       output(flags, await callNode(flags, 'wallet_balance'), formatKeyValues);
+    });
+
+  registerPaymentCommands(program);
+}
+
+/** A whole number for a CLI flag (the node checks the range). */
+function parseWhole(flag: string) {
+  return (value: string): number => {
+    if (!/^\d{1,15}$/.test(value)) throw new RangeError(`expected ${flag} as a whole number, got "${value}"`);
+    return Number(value);
+  };
+}
+
+/** An msat amount for a CLI argument, passed to the node as a decimal string. */
+function parseMsat(what: string, value: string): string {
+  if (!/^\d{1,25}$/.test(value)) throw new RangeError(`expected ${what} as a whole number of msat, got "${value}"`);
+  return value;
+}
+
+const INVOICE_COLUMNS: readonly Column<InvoiceResult>[] = [
+  { header: 'INDEX', value: (i) => String(i.add_index) },
+  { header: 'PAYMENT_HASH', value: (i) => i.payment_hash },
+  { header: 'STATE', value: (i) => i.state },
+  { header: 'AMOUNT_MSAT', value: (i) => i.amount_msat ?? 'any' },
+  { header: 'PAID_MSAT', value: (i) => i.amount_paid_msat ?? '' },
+  { header: 'DESCRIPTION', value: (i) => (i.keysend ? '(keysend)' : (i.description ?? '')) },
+];
+
+const PAYMENT_COLUMNS: readonly Column<PaymentResult>[] = [
+  { header: 'INDEX', value: (p) => String(p.payment_index) },
+  { header: 'PAYMENT_HASH', value: (p) => p.payment_hash },
+  { header: 'STATUS', value: (p) => p.status },
+  { header: 'AMOUNT_MSAT', value: (p) => p.amount_msat },
+  { header: 'FEE_MSAT', value: (p) => p.fee_msat },
+  { header: 'DESTINATION', value: (p) => p.destination },
+  { header: 'NOTE', value: (p) => p.failure_reason ?? (p.keysend ? 'keysend' : '') },
+];
+
+function paymentSummary(p: PaymentResult): string {
+  const { attempts, ...rest } = p;
+  return `${formatKeyValues(rest)}\nattempts: ${attempts.length}`;
+}
+
+function registerPaymentCommands(program: Command): void {
+  const invoice = program.command('invoice').description("the running node's invoices (payments to it)");
+  clientCommand(invoice.command('new'))
+    .description('create a BOLT 11 invoice; prints it and its payment hash')
+    .argument('[amount_msat]', 'the amount to ask for, in msat (leave out for an any-amount invoice)')
+    .option('--description <text>', 'what the payment is for (shown to the payer)')
+    .option('--description-hash <hex>', 'SHA256 of a longer description, instead of --description')
+    .option('--expiry-secs <n>', 'seconds until the invoice expires (default 3600)', parseWhole('--expiry-secs'))
+    .option('--min-final-cltv-expiry-delta <n>', 'blocks the last HTLC must leave us (default 18)', parseWhole('--min-final-cltv-expiry-delta'))
+    .action(async (amount: string | undefined, flags: ClientFlags & { description?: string; descriptionHash?: string; expirySecs?: number; minFinalCltvExpiryDelta?: number }) => {
+      const params: Record<string, unknown> = {};
+      if (amount !== undefined) params['amount_msat'] = parseMsat('amount_msat', amount);
+      if (flags.description !== undefined) params['description'] = flags.description;
+      if (flags.descriptionHash !== undefined) params['description_hash'] = flags.descriptionHash;
+      if (flags.expirySecs !== undefined) params['expiry_secs'] = flags.expirySecs;
+      if (flags.minFinalCltvExpiryDelta !== undefined) params['min_final_cltv_expiry_delta'] = flags.minFinalCltvExpiryDelta;
+      output(flags, await callNode<InvoiceResult>(flags, 'new_invoice', params), (r) => `${r.invoice}\npayment_hash: ${r.payment_hash}`);
+    });
+  clientCommand(invoice.command('get'))
+    .description('one invoice by payment hash')
+    .argument('<payment_hash>')
+    .action(async (hash: string, flags: ClientFlags) => {
+      output(flags, await callNode<InvoiceResult>(flags, 'get_invoice', { payment_hash: hash }), formatKeyValues);
+    });
+  clientCommand(invoice.command('cancel'))
+    .description('cancel an open invoice')
+    .argument('<payment_hash>')
+    .action(async (hash: string, flags: ClientFlags) => {
+      output(flags, await callNode<InvoiceResult>(flags, 'cancel_invoice', { payment_hash: hash }), formatKeyValues);
+    });
+  clientCommand(invoice.command('list'))
+    .description('invoices in creation order')
+    .option('--state <state>', 'only open, accepted, settled or canceled ones')
+    .option('--after <index>', 'start after this add index', parseWhole('--after'))
+    .option('--limit <n>', 'at most this many (default 100)', parseWhole('--limit'))
+    .action(async (flags: ClientFlags & { state?: string; after?: number; limit?: number }) => {
+      const params: Record<string, unknown> = {};
+      if (flags.state !== undefined) params['state'] = flags.state;
+      if (flags.after !== undefined) params['after_index'] = flags.after;
+      if (flags.limit !== undefined) params['limit'] = flags.limit;
+      const result = await callNode<{ invoices: InvoiceResult[] }>(flags, 'list_invoices', params);
+      output(flags, result, (r) => (r.invoices.length === 0 ? 'no invoices' : formatTable(INVOICE_COLUMNS, r.invoices)));
+    });
+  clientCommand(invoice.command('parse'))
+    .description('decode and check a BOLT 11 invoice without paying it')
+    .argument('<invoice>')
+    .action(async (text: string, flags: ClientFlags) => {
+      output(flags, await callNode(flags, 'parse_invoice', { invoice: text }), formatKeyValues);
+    });
+
+  clientCommand(program.command('pay'))
+    .description('pay a BOLT 11 invoice, or (with --keysend) a node directly; waits for the outcome')
+    .argument('<invoice_or_node_id>', 'the invoice, or with --keysend the node id to pay')
+    .argument('[amount_msat]', 'the amount in msat: required with --keysend or for an any-amount invoice')
+    .option('--keysend', 'pay the node id given without an invoice (the preimage travels in the onion)')
+    .option('--amount-msat <n>', 'the amount for an invoice that names none')
+    .option('--no-wait', 'return once the HTLC is sent instead of waiting for the outcome')
+    .option('--timeout-secs <n>', 'how long to wait for the outcome (default 60)', parseWhole('--timeout-secs'))
+    .action(async (target: string, amount: string | undefined, flags: ClientFlags & { keysend?: boolean; amountMsat?: string; wait?: boolean; timeoutSecs?: number }) => {
+      const params: Record<string, unknown> = {};
+      const amountMsat = amount ?? flags.amountMsat;
+      if (flags.keysend === true) {
+        if (amountMsat === undefined) throw new RangeError('expected an amount in msat after the node id for --keysend');
+        params['keysend'] = true;
+        params['target_pubkey'] = target;
+      } else {
+        params['invoice'] = target;
+      }
+      if (amountMsat !== undefined) params['amount_msat'] = parseMsat('amount_msat', amountMsat);
+      if (flags.wait === false) params['no_wait'] = true;
+      if (flags.timeoutSecs !== undefined) params['timeout_secs'] = flags.timeoutSecs;
+      output(flags, await callNode<PaymentResult>(flags, 'send_payment', params), paymentSummary);
+    });
+
+  const payment = program.command('payment').description("the running node's outgoing payments");
+  clientCommand(payment.command('get'))
+    .description('one payment by payment hash, with the preimage once paid')
+    .argument('<payment_hash>')
+    .action(async (hash: string, flags: ClientFlags) => {
+      output(flags, await callNode<PaymentResult>(flags, 'get_payment', { payment_hash: hash }), paymentSummary);
+    });
+  clientCommand(payment.command('list'))
+    .description('payments in creation order')
+    .option('--after <index>', 'start after this payment index', parseWhole('--after'))
+    .option('--limit <n>', 'at most this many (default 100)', parseWhole('--limit'))
+    .action(async (flags: ClientFlags & { after?: number; limit?: number }) => {
+      const params: Record<string, unknown> = {};
+      if (flags.after !== undefined) params['after_index'] = flags.after;
+      if (flags.limit !== undefined) params['limit'] = flags.limit;
+      const result = await callNode<{ payments: PaymentResult[] }>(flags, 'list_payments', params);
+      output(flags, result, (r) => (r.payments.length === 0 ? 'no payments' : formatTable(PAYMENT_COLUMNS, r.payments)));
     });
 }

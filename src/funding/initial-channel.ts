@@ -74,8 +74,15 @@ export function initialBalances(terms: ChannelTerms): { localMsat: bigint; remot
   return terms.isInitiator ? { localMsat: funderMsat, remoteMsat: terms.pushMsat } : { localMsat: terms.pushMsat, remoteMsat: funderMsat };
 }
 
-/** The per-commitment keys of a commitment owned by `owner` at `point` (BOLT 3 key derivation). */
-function commitmentKeys(owner: SideParams, other: SideParams, point: Uint8Array): CommitmentKeys {
+/** The basepoints (hex) of one side that the per-commitment keys derive from. */
+export type SideBasepoints = Pick<SideParams, 'revocationBasepoint' | 'paymentBasepoint' | 'delayedPaymentBasepoint' | 'htlcBasepoint'>;
+
+/**
+ * The per-commitment keys of a commitment owned by `owner` at its per-commitment `point`
+ * (BOLT 3 key derivation, option_static_remotekey). Shared with the channel state machine,
+ * which builds every later commitment the same way.
+ */
+export function commitmentKeys(owner: SideBasepoints, other: SideBasepoints, point: Uint8Array): CommitmentKeys {
   return {
     revocationPubkey: deriveRevocationPublicKey(hexToBytes(other.revocationBasepoint), point),
     localDelayedPubkey: derivePublicKey(hexToBytes(owner.delayedPaymentBasepoint), point),

@@ -27,7 +27,17 @@ export const IDB_MIGRATIONS: readonly IdbMigration[] = [
     description: 'initial layout: channel state, link nodes, forwarding packages, closed channels, channel key-index allocator (stores.ts)',
     upgrade: createV1,
   },
+  {
+    version: 2,
+    description: 'payment stores: invoices with add and settle indexes, outgoing payments with the payment index and the in-flight index (stores.ts)',
+    upgrade: createV2,
+  },
 ];
+
+/** Version 2: the payment-store object stores (frozen names). */
+function createV2(db: IdbDatabaseLike): void {
+  for (const name of ['invoices', 'invoice-add-index', 'invoice-settle-index', 'payments', 'payment-index', 'payments-in-flight']) db.createObjectStore(name);
+}
 
 // --- migration 1 (frozen: store names written out, not imported from stores.ts) ---------
 

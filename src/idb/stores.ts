@@ -113,6 +113,23 @@ export interface ClosedRow {
   readonly summary: Uint8Array;
 }
 
+/** invoices -> <paymentHash hex> -> Invoice record (payments/records.ts). Since schema 2. */
+export const INVOICES = 'invoices';
+/** invoice-add-index -> <addIndex number> -> <paymentHash hex>: invoices in add order. */
+export const INVOICE_ADD_INDEX = 'invoice-add-index';
+/** invoice-settle-index -> <settleIndex number> -> <paymentHash hex>: settled invoices in settle order. */
+export const INVOICE_SETTLE_INDEX = 'invoice-settle-index';
+/** payments -> <paymentHash hex> -> Payment record with its attempts (payments/records.ts). Since schema 2. */
+export const PAYMENTS = 'payments';
+/** payment-index -> <paymentIndex number> -> <paymentHash hex>: payments in creation order. */
+export const PAYMENT_INDEX = 'payment-index';
+/** payments-in-flight -> <paymentIndex number> -> <paymentHash hex>: present iff the payment is in flight. */
+export const PAYMENTS_IN_FLIGHT = 'payments-in-flight';
+/** The stores of the invoice store. */
+export const INVOICE_STORES = [INVOICES, INVOICE_ADD_INDEX, INVOICE_SETTLE_INDEX] as const;
+/** The stores of the payment store. */
+export const PAYMENT_STORES = [PAYMENTS, PAYMENT_INDEX, PAYMENTS_IN_FLIGHT] as const;
+
 /** Per-channel stores purged after close, and whether their keys are `<op>` or `[<op>, n]`. */
 export const PER_CHANNEL_STORES: ReadonlyArray<{ readonly store: string; readonly keyed: 'op' | 'op-and-number' }> = [
   { store: COMMITMENTS, keyed: 'op-and-number' },
@@ -142,6 +159,8 @@ export const ALL_STORES = [
   OPENING_STATES,
   INITIAL_FWD_POLICIES,
   LINK_NODES,
+  ...INVOICE_STORES,
+  ...PAYMENT_STORES,
 ] as const;
 
 /** The stores a whole channel lives in while it is not closed (read to assemble it). */

@@ -92,6 +92,19 @@ export const LINK_NODES = 0x60;
  */
 export const CHANNEL_KEY_INDEXES = 0x70;
 
+/** invoices -> <paymentHash 32> -> Invoice record (payments/records.ts). Since schema 5. */
+export const INVOICES = 0x80;
+/** invoice-add-index -> <addIndex u64> -> <paymentHash 32>: invoices in add order. */
+export const INVOICE_ADD_INDEX = 0x81;
+/** invoice-settle-index -> <settleIndex u64> -> <paymentHash 32>: settled invoices in settle order. */
+export const INVOICE_SETTLE_INDEX = 0x82;
+/** payments -> <paymentHash 32> -> Payment record with its attempts (payments/records.ts). Since schema 5. */
+export const PAYMENTS = 0x90;
+/** payment-index -> <paymentIndex u64> -> <paymentHash 32>: payments in creation order. */
+export const PAYMENT_INDEX = 0x91;
+/** payments-in-flight -> <paymentIndex u64> -> <paymentHash 32>: present iff the payment is in flight. */
+export const PAYMENTS_IN_FLIGHT = 0x92;
+
 /** Buckets keyed first by channel point, purged after close. */
 export const PER_CHANNEL_BUCKETS = [
   COMMITMENT,

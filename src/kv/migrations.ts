@@ -51,6 +51,16 @@ export const KV_MIGRATIONS: readonly KvMigration[] = [
       '(chanstate/revocation-blocks.ts format 1): sealed blocks under revocation-blocks, the newest under revocation-open-block',
     migrate: (tx) => compactRevocationLogs(checksummedTx(tx)),
   },
+  {
+    version: 5,
+    description:
+      'payment stores: invoices (by payment hash, with add and settle indexes) and outgoing payments with their attempts ' +
+      '(by payment hash, with the payment index and the in-flight index); keys.ts 0x80-0x82, 0x90-0x92',
+    // New buckets need nothing created ahead of time and no existing value changes; the
+    // step stamps the version so an older chand (which would not know the buckets, and
+    // would not carry them through `chand db migrate`) refuses the database.
+    migrate: () => {},
+  },
 ];
 
 // --- migration 4 (frozen: its own bucket tags and block size; format 1 of the blocks) -----

@@ -31,6 +31,7 @@ import { addressToScript, type BitcoinNetwork } from '../chain/network.js';
 import { isChandError } from '../errors.js';
 import type { ExternalFundingResult, ExternalFundingStateName, OpenExternalParams, OpenExternalResult, SubmitFundingParams } from '../rpc/api.js';
 import { chandInitFeatures } from '../wire/features.js';
+import { NodePaymentsApi, type PaymentsApiDeps } from './payments-api.js';
 
 /** What the RPC answers are made from. */
 export interface NodeApiDeps {
@@ -52,6 +53,7 @@ export interface NodeApiDeps {
   readonly wallet: Pick<NodeWallet, 'newAddress' | 'balance'>;
   readonly onlinePeer: (peerId: string) => boolean;
   readonly formatScid: (scid: ShortChannelId) => string;
+  readonly payments: PaymentsApiDeps;
 }
 
 function sat(v: bigint): number {
@@ -68,10 +70,11 @@ const CLOSE_TYPE_NAMES: Readonly<Record<number, string>> = {
 };
 
 /** See the module comment. */
-export class NodeRpcApi implements NodeApi {
+export class NodeRpcApi extends NodePaymentsApi implements NodeApi {
   readonly #d: NodeApiDeps;
 
   constructor(deps: NodeApiDeps) {
+    super(deps.payments);
     this.#d = deps;
   }
 
@@ -128,7 +131,7 @@ export class NodeRpcApi implements NodeApi {
     const wanted = (peerId: string): boolean => params.peer_id === undefined || params.peer_id === peerId;
     for (const actor of this.#d.actors()) {
       if (!wanted(actor.peerId)) continue;
-      const { channel: c, stage, confirmations, fundingSeen } = actor.snapshot();
+      const { channel: c, stage, confirmations, fundingSeen, core, failedReason } = actor.snapshot();
       const confs = c.isPending ? confirmations : Math.max(0, tip - c.confirmationHeight + 1);
       let state: ChannelResult['state'];
       let reason: string | undefined;
@@ -139,6 +142,7 @@ export class NodeRpcApi implements NodeApi {
           : `waiting for ${Math.max(0, c.numConfsRequired - confs)} more confirmation(s) (${confs}/${c.numConfsRequired})`;
       } else if (actor.isOpen) {
         state = 'open';
+        if (failedReason !== undefined) reason = `the peer broke the protocol; no more payments on this channel: ${failedReason}`;
       } else {
         state = 'awaiting_channel_ready';
         reason =
@@ -153,8 +157,9 @@ export class NodeRpcApi implements NodeApi {
         ...(reason !== undefined ? { pending_reason: reason } : {}),
         is_initiator: c.isInitiator,
         capacity_sat: sat(c.capacitySat),
-        local_balance_msat: c.localCommitment.localBalanceMsat.toString(),
-        remote_balance_msat: c.localCommitment.remoteBalanceMsat.toString(),
+        // An open channel's live balances (they move with payments), else the stored ones.
+        local_balance_msat: (core?.localBalanceMsat ?? c.localCommitment.localBalanceMsat).toString(),
+        remote_balance_msat: (core?.remoteBalanceMsat ?? c.localCommitment.remoteBalanceMsat).toString(),
         funding_txid: c.fundingOutpoint.txid,
         funding_output_index: c.fundingOutpoint.index,
         confirmations: confs,

@@ -40,6 +40,13 @@ import type { WireMessage } from '../wire/types.js';
 import type { NodeConfig } from './config.js';
 import { openLogger, type Logger } from './log.js';
 import { NodeRpcApi } from './node-api.js';
+import { randomBytes } from 'node:crypto';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { InvoiceRegistry } from '../htlcswitch/invoice-registry.js';
+import { PaymentSender } from '../htlcswitch/payment-sender.js';
+import { HtlcSwitch } from '../htlcswitch/switch.js';
+import type { ChannelHtlcEvents } from '../channel/channel-actor.js';
+import { onionSharedSecret } from '../onion/index.js';
 
 /** File name of the node seed in the data directory. */
 export const SEED_FILE = 'seed.json';
@@ -94,6 +101,10 @@ export class ChandNode {
   readonly #crash: (point: string) => void;
   #rpc: RpcServer | undefined;
   #stopping: Promise<void> | undefined;
+  readonly #registry: InvoiceRegistry;
+  readonly #sender: PaymentSender;
+  readonly #switch: HtlcSwitch;
+  readonly #htlcEvents: ChannelHtlcEvents;
 
   private constructor(parts: {
     config: NodeConfig;
@@ -126,6 +137,52 @@ export class ChandNode {
     });
     nodeKey.fill(0);
     this.nodeId = this.#peers.nodeId;
+    const keyChain = parts.keyChain;
+    const withNodeKey = <T>(use: (key: Uint8Array) => T): T => {
+      const key = keyChain.privateKey(keyChain.nodeKey().locator);
+      try {
+        return use(key);
+      } finally {
+        key.fill(0);
+      }
+    };
+    const entropy = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
+    this.#registry = new InvoiceRegistry({
+      store: parts.db.invoices,
+      network: parts.config.network,
+      nodeId: this.nodeId,
+      now: () => Date.now(),
+      randomBytes: entropy,
+      sign: (digest) =>
+        withNodeKey((key) => {
+          const sig = secp256k1.sign(digest, key, { prehash: false, lowS: true, format: 'recovered' });
+          return { signature64: sig.subarray(1), recovery: sig[0]! };
+        }),
+    });
+    this.#sender = new PaymentSender({
+      store: parts.db.payments,
+      links: () => this.#actors.values(),
+      tipHeight: () => this.#chain.getTipHeight(),
+      network: parts.config.network,
+      nodeId: this.nodeId,
+      now: () => Date.now(),
+      randomBytes: entropy,
+      log: parts.log,
+    });
+    this.#switch = new HtlcSwitch({
+      fwdPkgs: parts.db.channelState,
+      registry: this.#registry,
+      sender: this.#sender,
+      onionKey: (ephemeral) => withNodeKey((key) => onionSharedSecret(key, ephemeral)),
+      tipHeight: () => this.#chain.getTipHeight(),
+      log: parts.log,
+    });
+    this.#htlcEvents = {
+      onFwdPkg: (link, pkg) => this.#switch.process(link, this.#actors.get(link.channelId)!.snapshot().channel.fundingOutpoint, pkg),
+      onSynced: (link) => this.#switch.resync(link, this.#actors.get(link.channelId)!.snapshot().channel.fundingOutpoint),
+      onPreimage: (channelId, htlcId, preimage) => this.#sender.onPreimage(channelId, htlcId, preimage),
+      onForgotten: (channelId, htlcId) => this.#sender.onForgotten(channelId, htlcId),
+    };
     const state = parts.db.channelState;
     this.#funding = new FundingManager({
       chainHash: this.chainHash,
@@ -222,6 +279,7 @@ export class ChandNode {
     for (const summary of await channelState.fetchClosedChannels(true)) {
       if (summary.closeType === ClosureType.FundingCanceled) this.#watchAborted(summary.chanPoint, summary.closeHeight);
     }
+    await this.#sender.hydrate();
     this.log('info', 'hydrated channels', { channels: channels.length, pending: channels.filter((c) => c.isPending).length, aborted_watched: this.#aborted.size });
     this.#watcher.start();
     this.#tickTimer = setInterval(() => void this.#tick(), Math.max(1000, this.config.chainPollMs));
@@ -277,6 +335,14 @@ export class ChandNode {
       formatScid,
       bitcoinNetwork: NETWORKS[this.config.network],
       externalFundingTimeoutMs: this.config.externalFundingTimeoutSecs * 1000,
+      payments: {
+        network: this.config.network,
+        registry: this.#registry,
+        sender: this.#sender,
+        invoices: this.#db.invoices,
+        payments: this.#db.payments,
+        now: () => Date.now(),
+      },
     };
   }
 
@@ -288,6 +354,7 @@ export class ChandNode {
         lifecycle: this.#db.coordinator,
         keys: this.#keyChain,
         chain: this.#chain,
+        htlcs: this.#htlcEvents,
         send: (peerId, m) => this.#peers.send(peerId, m),
         log: this.log,
         onForgotten: (channelId) => {

@@ -97,7 +97,7 @@ export interface WalletBalanceResult {
 }
 
 /** The node as the RPC methods see it. Every method may be called concurrently. */
-export interface NodeApi extends ExternalFundingApi {
+export interface NodeApi extends ExternalFundingApi, PaymentsApi {
   nodeInfo(): Promise<NodeInfoResult>;
   /** Connects (or returns the existing connection); resolves when the peer is online. */
   connectPeer(params: { readonly peer_id: string; readonly address: string }): Promise<PeerResult>;
@@ -179,4 +179,109 @@ export interface ExternalFundingApi {
   /** Idempotent for the same transaction; EXTERNAL_FUNDING_CONFLICT for another, EXTERNAL_FUNDING_EXPIRED past the deadline. */
   submitSignedFundingTx(params: SubmitFundingParams): Promise<ExternalFundingResult>;
   getExternalFunding(params: { readonly channel_id: string }): Promise<ExternalFundingResult>;
+}
+
+// ---- Invoices and payments ------------------------------------------------------------
+
+/** Params of `new_invoice`, validated. */
+export interface NewInvoiceParams {
+  readonly amount_msat?: bigint;
+  readonly description?: string;
+  readonly description_hash?: string;
+  readonly expiry_secs?: number;
+  readonly min_final_cltv_expiry_delta?: number;
+}
+
+/** An invoice as RPC shows it. */
+export interface InvoiceResult {
+  readonly payment_hash: string;
+  /** The BOLT 11 string; empty for a keysend payment received. */
+  readonly invoice: string;
+  readonly state: 'open' | 'accepted' | 'settled' | 'canceled';
+  /** Absent for an any-amount invoice. */
+  readonly amount_msat?: string;
+  readonly description?: string;
+  readonly description_hash?: string;
+  readonly created_at_ms: number;
+  readonly expires_at_ms: number;
+  readonly keysend: boolean;
+  readonly add_index: number;
+  /** 0 until settled. */
+  readonly settle_index: number;
+  /** Once settled. */
+  readonly settled_at_ms?: number;
+  readonly amount_paid_msat?: string;
+  /** The preimage, once settled (the proof of payment the payer also holds). */
+  readonly preimage?: string;
+}
+
+/** A decoded BOLT 11 invoice (`parse_invoice`). */
+export interface ParsedInvoiceResult {
+  readonly network: string;
+  readonly payment_hash: string;
+  readonly payment_secret: string;
+  readonly payee: string;
+  readonly amount_msat?: string;
+  readonly description?: string;
+  readonly description_hash?: string;
+  readonly created_at_ms: number;
+  readonly expires_at_ms: number;
+  readonly expired: boolean;
+  readonly min_final_cltv_expiry_delta: number;
+  readonly features: readonly number[];
+  readonly route_hints: number;
+}
+
+/** Params of `send_payment`, validated: an invoice, or a keysend to a node. */
+export interface SendPaymentParams {
+  readonly invoice?: string;
+  readonly target_pubkey?: string;
+  readonly amount_msat?: bigint;
+  readonly keysend?: boolean;
+  /** Return as soon as the HTLC is offered instead of waiting for the outcome. */
+  readonly no_wait?: boolean;
+  /** How long to wait for the outcome (default 60 s); the payment goes on after that. */
+  readonly timeout_secs?: number;
+}
+
+/** One HTLC of a payment. */
+export interface PaymentAttemptResult {
+  readonly attempt_id: number;
+  readonly channel_id: string;
+  readonly htlc_id: number;
+  readonly amount_msat: string;
+  readonly status: 'in_flight' | 'succeeded' | 'failed';
+  readonly started_at_ms: number;
+  readonly resolved_at_ms?: number;
+  readonly failure?: string;
+}
+
+/** An outgoing payment as RPC shows it. */
+export interface PaymentResult {
+  readonly payment_hash: string;
+  readonly status: 'in_flight' | 'succeeded' | 'failed';
+  readonly amount_msat: string;
+  readonly fee_msat: string;
+  readonly destination: string;
+  readonly invoice?: string;
+  readonly keysend: boolean;
+  readonly created_at_ms: number;
+  readonly payment_index: number;
+  readonly resolved_at_ms?: number;
+  /** Once succeeded: the proof of payment. */
+  readonly preimage?: string;
+  readonly failure_reason?: string;
+  readonly attempts: readonly PaymentAttemptResult[];
+}
+
+export interface PaymentsApi {
+  newInvoice(params: NewInvoiceParams): Promise<InvoiceResult>;
+  /** INVOICE_INVALID and friends for a bad string. */
+  parseInvoice(params: { readonly invoice: string }): Promise<ParsedInvoiceResult>;
+  getInvoice(params: { readonly payment_hash: string }): Promise<InvoiceResult>;
+  cancelInvoice(params: { readonly payment_hash: string }): Promise<InvoiceResult>;
+  listInvoices(params: { readonly after_index?: number; readonly limit?: number; readonly state?: InvoiceResult['state'] }): Promise<readonly InvoiceResult[]>;
+  sendPayment(params: SendPaymentParams): Promise<PaymentResult>;
+  getPayment(params: { readonly payment_hash: string }): Promise<PaymentResult>;
+  listPayments(params: { readonly after_index?: number; readonly limit?: number }): Promise<readonly PaymentResult[]>;
 }

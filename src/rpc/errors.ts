@@ -90,6 +90,23 @@ export const RPC_ERROR_CODES: { readonly [C in ErrorCode]?: number } = {
   [ErrorCode.STORE_CLOSED]: -32073,
   [ErrorCode.DB_CORRUPT]: -32074,
   [ErrorCode.DB_SERIALIZATION_RETRIES_EXHAUSTED]: -32075,
+  [ErrorCode.INVOICE_NOT_FOUND]: -32080,
+  [ErrorCode.INVOICE_EXISTS]: -32081,
+  [ErrorCode.INVOICE_NOT_OPEN]: -32082,
+  [ErrorCode.INVOICE_ALREADY_SETTLED]: -32083,
+  [ErrorCode.INVOICE_EXPIRED]: -32084,
+  [ErrorCode.INVOICE_AMOUNT_MISMATCH]: -32085,
+  [ErrorCode.INVOICE_INVALID]: -32086,
+  [ErrorCode.INVOICE_NETWORK_MISMATCH]: -32087,
+  [ErrorCode.INVOICE_SIGNATURE_INVALID]: -32088,
+  [ErrorCode.INVOICE_FEATURES_UNSUPPORTED]: -32089,
+  [ErrorCode.PAYMENT_NOT_FOUND]: -32090,
+  [ErrorCode.PAYMENT_IN_FLIGHT]: -32091,
+  [ErrorCode.PAYMENT_ALREADY_SUCCEEDED]: -32092,
+  [ErrorCode.PAYMENT_FAILED]: -32093,
+  [ErrorCode.NO_ROUTE]: -32094,
+  [ErrorCode.CHANNEL_NOT_ACTIVE]: -32095,
+  [ErrorCode.HTLC_REFUSED]: -32096,
 };
 
 /** The `error` member of a JSON-RPC response. `data.code` is always a chand ErrorCode. */

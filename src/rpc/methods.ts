@@ -15,6 +15,7 @@ import {
   array,
   base64,
   bool,
+  enumOf,
   hex,
   hexBytes,
   int,
@@ -99,6 +100,25 @@ function connectTarget(params: { readonly peer_id?: string; readonly address: st
   return { peer_id: params.peer_id, address: formatAddress(hostPort) };
 }
 
+/** Longest BOLT 11 string accepted (the spec allows long route hints; 7,089 is bech32's QR limit). */
+const MAX_INVOICE_LENGTH = 7089;
+/** Largest page of a list method. */
+const MAX_PAGE = 10_000;
+/** Longest wait of send_payment: an hour (the payment goes on after it). */
+const MAX_PAYMENT_WAIT_SECS = 3600;
+
+/** `send_payment` takes an invoice, or `keysend: true` with `target_pubkey` and `amount_msat`. */
+function paymentTarget(params: { readonly invoice?: string; readonly target_pubkey?: string; readonly amount_msat?: bigint; readonly keysend?: boolean }): void {
+  if (params.invoice !== undefined) {
+    if (params.target_pubkey !== undefined) throw new InvalidParamsError('target_pubkey', 'expected either invoice or target_pubkey (with keysend), got both');
+    if (params.keysend === true) throw new InvalidParamsError('keysend', 'expected keysend only with target_pubkey, got an invoice');
+    return;
+  }
+  if (params.target_pubkey === undefined) throw new InvalidParamsError('invoice', 'expected an invoice, or target_pubkey with keysend and amount_msat');
+  if (params.keysend !== true) throw new InvalidParamsError('keysend', 'expected keysend: true to pay target_pubkey without an invoice');
+  if (params.amount_msat === undefined) throw new InvalidParamsError('amount_msat', 'expected amount_msat for a keysend payment');
+}
+
 /** Every method the server serves, in documentation order. */
 export const METHODS: readonly RpcMethod[] = [
   defineMethod({
@@ -181,6 +201,79 @@ export const METHODS: readonly RpcMethod[] = [
     summary: 'channels, pending and open (and closed with include_closed), optionally of one peer',
     params: object({ peer_id: optional(pubkey()), include_closed: optional(bool()) }),
     call: async (api, params) => ({ channels: await api.listChannels(params) }),
+  }),
+  defineMethod({
+    name: 'new_invoice',
+    summary: 'create a BOLT 11 invoice to be paid to this node',
+    params: object({
+      amount_msat: optional(msat({ min: 1n })),
+      description: optional(string({ maxLength: 639 })),
+      description_hash: optional(hex(32)),
+      expiry_secs: optional(int({ min: 1, max: 365 * 86_400 })),
+      min_final_cltv_expiry_delta: optional(int({ min: 9, max: 2016 })),
+    }),
+    call: (api, params) => {
+      if (params.description !== undefined && params.description_hash !== undefined) {
+        throw new InvalidParamsError('description_hash', 'expected description or description_hash, got both');
+      }
+      return api.newInvoice(params);
+    },
+  }),
+  defineMethod({
+    name: 'parse_invoice',
+    summary: 'decode and check a BOLT 11 invoice (signature, network) without paying it',
+    params: object({ invoice: string({ maxLength: MAX_INVOICE_LENGTH }) }),
+    call: (api, params) => api.parseInvoice(params),
+  }),
+  defineMethod({
+    name: 'get_invoice',
+    summary: 'an invoice of this node by payment hash',
+    params: object({ payment_hash: hex(32) }),
+    call: (api, params) => api.getInvoice(params),
+  }),
+  defineMethod({
+    name: 'cancel_invoice',
+    summary: 'cancel an open invoice (later payments of it are refused); repeating it is harmless',
+    params: object({ payment_hash: hex(32) }),
+    call: (api, params) => api.cancelInvoice(params),
+  }),
+  defineMethod({
+    name: 'list_invoices',
+    summary: 'invoices of this node in creation order, a page at a time',
+    params: object({
+      after_index: optional(int({ min: 0 })),
+      limit: optional(int({ min: 1, max: MAX_PAGE })),
+      state: optional(enumOf(['open', 'accepted', 'settled', 'canceled'] as const)),
+    }),
+    call: async (api, params) => ({ invoices: await api.listInvoices(params) }),
+  }),
+  defineMethod({
+    name: 'send_payment',
+    summary: 'pay a BOLT 11 invoice, or a node by keysend; waits for the outcome unless no_wait',
+    params: object({
+      invoice: optional(string({ maxLength: MAX_INVOICE_LENGTH })),
+      target_pubkey: optional(pubkey()),
+      amount_msat: optional(msat({ min: 1n })),
+      keysend: optional(bool()),
+      no_wait: optional(bool()),
+      timeout_secs: optional(int({ min: 1, max: MAX_PAYMENT_WAIT_SECS })),
+    }),
+    call: (api, params) => {
+      paymentTarget(params);
+      return api.sendPayment(params);
+    },
+  }),
+  defineMethod({
+    name: 'get_payment',
+    summary: 'an outgoing payment by payment hash, with its attempts and, once paid, the preimage',
+    params: object({ payment_hash: hex(32) }),
+    call: (api, params) => api.getPayment(params),
+  }),
+  defineMethod({
+    name: 'list_payments',
+    summary: 'outgoing payments in creation order, a page at a time',
+    params: object({ after_index: optional(int({ min: 0 })), limit: optional(int({ min: 1, max: MAX_PAGE })) }),
+    call: async (api, params) => ({ payments: await api.listPayments(params) }),
   }),
   defineMethod({
     name: 'new_address',

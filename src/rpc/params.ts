@@ -160,6 +160,12 @@ export function string(options: { readonly maxLength?: number } = {}): Schema<st
   });
 }
 
+/** One of the strings `values`. */
+export function enumOf<T extends string>(values: readonly T[]): Schema<T> {
+  const expected = `one of ${values.map((v) => JSON.stringify(v)).join(', ')}`;
+  return schema(expected, (value, field) => ((values as readonly unknown[]).includes(value) ? (value as T) : fail(field, expected, value)));
+}
+
 /**
  * Bytes as hex characters (either case, an even number, 1 to `maxBytes` bytes; default 400 000,
  * the largest standard transaction); gives lowercase hex. For raw transactions (`tx`).

@@ -462,6 +462,76 @@ async function compactRevocationLog(tx: SqlTx, ddl: DdlTypes): Promise<void> {
   await tx.schema.dropTable('revocation_log').execute();
 }
 
+/**
+ * Version 4 (payment stores): invoices, payments and payment_attempts (schema.ts). Amounts
+ * and indexes are BIGINT like the channel tables; identifiers are their bytes; an
+ * attempt's route is one byte column (a payments/records.ts Route record). New tables only:
+ * no existing row changes.
+ */
+async function paymentStores(tx: SqlTx, ddl: DdlTypes): Promise<void> {
+  const bytes = sql.raw(ddl.bytesType);
+  const clustered = (t: AnyTable): AnyTable => (ddl.withoutRowId ? t.modifyEnd(sql`without rowid`) : t);
+  const table = (name: string) => tx.schema.createTable(name) as AnyTable;
+
+  await table('invoices')
+    .addColumn('payment_hash', bytes, (c) => c.primaryKey())
+    .addColumn('add_index', 'bigint', notNull)
+    .addColumn('settle_index', 'bigint')
+    .addColumn('state', 'smallint', notNull)
+    .addColumn('preimage', bytes, notNull)
+    .addColumn('payment_secret', bytes)
+    .addColumn('amount_msat', 'bigint')
+    .addColumn('description', 'text')
+    .addColumn('description_hash', bytes)
+    .addColumn('created_at_ms', 'bigint', notNull)
+    .addColumn('expires_at_ms', 'bigint', notNull)
+    .addColumn('min_final_cltv_expiry_delta', 'bigint', notNull)
+    .addColumn('encoded', 'text', notNull)
+    .addColumn('keysend', 'smallint', notNull)
+    .addColumn('settled_at_ms', 'bigint', notNull)
+    .addColumn('amount_paid_msat', 'bigint', notNull)
+    .addColumn('settled_channel_id', bytes)
+    .addColumn('settled_htlc_id', 'bigint')
+    .addUniqueConstraint('invoices_add_index_key', ['add_index'])
+    .addUniqueConstraint('invoices_settle_index_key', ['settle_index'])
+    .execute();
+  await tx.schema.createIndex('invoices_state_idx').on('invoices').columns(['state', 'add_index']).execute();
+
+  await table('payments')
+    .addColumn('payment_hash', bytes, (c) => c.primaryKey())
+    .addColumn('payment_index', 'bigint', notNull)
+    .addColumn('amount_msat', 'bigint', notNull)
+    .addColumn('destination', bytes, notNull)
+    .addColumn('invoice', 'text', notNull)
+    .addColumn('keysend', 'smallint', notNull)
+    .addColumn('created_at_ms', 'bigint', notNull)
+    .addColumn('status', 'smallint', notNull)
+    .addColumn('preimage', bytes)
+    .addColumn('fee_msat', 'bigint', notNull)
+    .addColumn('failure_reason', 'text')
+    .addColumn('resolved_at_ms', 'bigint', notNull)
+    .addUniqueConstraint('payments_payment_index_key', ['payment_index'])
+    .execute();
+  // Only in-flight payments (status 0) are indexed: the start-up hydrate reads them without a scan.
+  await tx.schema.createIndex('payments_in_flight_idx').on('payments').column('payment_index').where(sql.ref('status'), '=', 0).execute();
+
+  await clustered(
+    table('payment_attempts')
+      .addColumn('payment_hash', bytes, (c) => c.notNull().references('payments.payment_hash'))
+      .addColumn('attempt_id', 'bigint', notNull)
+      .addColumn('channel_id', bytes, notNull)
+      .addColumn('htlc_id', 'bigint', notNull)
+      .addColumn('amount_msat', 'bigint', notNull)
+      .addColumn('route', bytes, notNull)
+      .addColumn('session_key', bytes, notNull)
+      .addColumn('started_at_ms', 'bigint', notNull)
+      .addColumn('status', 'smallint', notNull)
+      .addColumn('resolved_at_ms', 'bigint', notNull)
+      .addColumn('failure', 'text')
+      .addPrimaryKeyConstraint('payment_attempts_pkey', ['payment_hash', 'attempt_id']),
+  ).execute();
+}
+
 /** The migration list. Append only. */
 export const SQL_MIGRATIONS: readonly SqlMigration[] = [
   {
@@ -484,6 +554,11 @@ export const SQL_MIGRATIONS: readonly SqlMigration[] = [
       'compact revocation log: revoked states move from revocation_log (dropped) into blocks of states: sealed ones in revocation_blocks, ' +
       'the newest in revocation_states.open_log_block',
     migrate: compactRevocationLog,
+  },
+  {
+    version: 4,
+    description: 'payment stores: invoices (add and settle indexes), outgoing payments (payment index, in-flight index) and their attempts',
+    migrate: paymentStores,
   },
 ];
 

@@ -89,6 +89,19 @@ export const LINK_NODES = 'link_nodes';
 /** link_nodes.pubkey -> link_node_addresses (seq = position). */
 export const LINK_NODE_ADDRESSES = 'link_node_addresses';
 
+/**
+ * invoices -> payment_hash: invoices we issued; add_index unique (list order), settle_index
+ * unique once settled (NULL before), an index on (state, add_index) for filtered lists.
+ */
+export const INVOICES = 'invoices';
+/**
+ * payments -> payment_hash: outgoing payments; payment_index unique (list order), a partial
+ * index on payment_index of the in-flight ones (status 0) for the start-up hydrate.
+ */
+export const PAYMENTS = 'payments';
+/** payments.payment_hash -> payment_attempts -> attempt_id: the HTLCs sent for a payment. */
+export const PAYMENT_ATTEMPTS = 'payment_attempts';
+
 /** channel_configs.side values. */
 export const ConfigSide = { Local: 0, Remote: 1, CloseSummary: 2 } as const;
 /** commitments.party values. */
@@ -385,6 +398,59 @@ export interface CountersTable {
   value: Int;
 }
 
+/** A row of invoices (state: payments/records.ts INVOICE_STATES code). */
+export interface InvoicesTable {
+  payment_hash: Bytes;
+  add_index: Int;
+  settle_index: NullableInt;
+  state: Int;
+  preimage: Bytes;
+  payment_secret: NullableBytes;
+  amount_msat: NullableInt;
+  description: string | null;
+  description_hash: NullableBytes;
+  created_at_ms: Int;
+  expires_at_ms: Int;
+  min_final_cltv_expiry_delta: Int;
+  encoded: string;
+  keysend: Int;
+  settled_at_ms: Int;
+  amount_paid_msat: Int;
+  settled_channel_id: NullableBytes;
+  settled_htlc_id: NullableInt;
+}
+
+/** A row of payments (status: payments/records.ts PAYMENT_STATUSES code). */
+export interface PaymentsTable {
+  payment_hash: Bytes;
+  payment_index: Int;
+  amount_msat: Int;
+  destination: Bytes;
+  invoice: string;
+  keysend: Int;
+  created_at_ms: Int;
+  status: Int;
+  preimage: NullableBytes;
+  fee_msat: Int;
+  failure_reason: string | null;
+  resolved_at_ms: Int;
+}
+
+/** A row of payment_attempts (route: a payments/records.ts Route record). */
+export interface PaymentAttemptsTable {
+  payment_hash: Bytes;
+  attempt_id: Int;
+  channel_id: Bytes;
+  htlc_id: Int;
+  amount_msat: Int;
+  route: Bytes;
+  session_key: Bytes;
+  started_at_ms: Int;
+  status: Int;
+  resolved_at_ms: Int;
+  failure: string | null;
+}
+
 /** The Kysely database type of the latest schema. */
 export interface Database {
   chand_migrations: MigrationsTable;
@@ -408,4 +474,7 @@ export interface Database {
   link_nodes: LinkNodesTable;
   link_node_addresses: LinkNodeAddressesTable;
   chand_counters: CountersTable;
+  invoices: InvoicesTable;
+  payments: PaymentsTable;
+  payment_attempts: PaymentAttemptsTable;
 }

@@ -29,6 +29,9 @@ import { recordsSuite } from './records.suite.js';
 import { setupAndFinalHtlcsSuite } from './setup-and-final-htlcs.suite.js';
 import { statusAndLifecycleSuite } from './status-and-lifecycle.suite.js';
 import { storeClosedSuite } from './store-closed.suite.js';
+import { invoicesSuite } from './invoices.suite.js';
+import { paymentsSuite } from './payments.suite.js';
+import type { PaymentConformanceFactory } from './payments-harness.js';
 
 /**
  * Whether `CHAND_BACKENDS` (comma-separated, case-insensitive; unset or empty = all) includes
@@ -67,4 +70,22 @@ function registerAll(context: SuiteContext): void {
   moneySafetySuite(context);
   storeClosedSuite(context);
   recordsSuite();
+}
+
+/**
+ * Registers the payment-store conformance suites (invoices.suite.ts, payments.suite.ts) for
+ * backend `name` under `describe(name)`, narrowed by `CHAND_BACKENDS` like
+ * runChannelStoreConformance. A `durable` backend's factory returns `reopen`, and the suites
+ * then also check that everything survives reopening the database.
+ */
+export function runPaymentStoreConformance(name: string, factory: PaymentConformanceFactory, options: { readonly durable: boolean }): void {
+  const title = `payment store conformance: ${name}`;
+  if (!backendSelected(name)) {
+    describe(title, () => registerBackendUnavailable(name, 'payment store conformance', `CHAND_BACKENDS=${process.env['CHAND_BACKENDS']} excludes it`));
+    return;
+  }
+  describe(title, () => {
+    invoicesSuite(factory, options.durable);
+    paymentsSuite(factory, options.durable);
+  });
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openChannelDb } from '../../src/channeldb/open.js';
 import { openMigrationTarget } from '../../src/channeldb/migrate-open.js';
-import { runBulkTransferConformance, runChannelStoreConformance } from '../../src/testing/index.js';
+import { runBulkTransferConformance, runChannelStoreConformance, runPaymentStoreConformance } from '../../src/testing/index.js';
 
 // noSync: conformance is about behaviour, not durability (tested in test/kv), and fsync per
 // commit would dominate the run time.
@@ -18,3 +18,18 @@ runBulkTransferConformance('lmdb', async () => {
   const db = await openMigrationTarget({ backend: 'lmdb', path, noSync: true });
   return { db, cleanup: async () => (await db.close(), await rm(path, { recursive: true, force: true })) };
 });
+
+runPaymentStoreConformance(
+  'lmdb',
+  async () => {
+    const path = await mkdtemp(join(tmpdir(), 'chand-payments-'));
+    const opened: Array<{ close(): Promise<void> }> = [];
+    const open = async () => {
+      const db = await openChannelDb({ backend: 'lmdb', path, noSync: true });
+      opened.push(db);
+      return db;
+    };
+    return { db: await open(), reopen: open, cleanup: async () => (await Promise.all(opened.map((db) => db.close())), await rm(path, { recursive: true, force: true })) };
+  },
+  { durable: true },
+);

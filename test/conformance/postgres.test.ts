@@ -1,7 +1,7 @@
 import { describe, it } from 'vitest';
 import { openChannelDb } from '../../src/channeldb/open.js';
 import { openMigrationTarget } from '../../src/channeldb/migrate-open.js';
-import { runBulkTransferConformance, runChannelStoreConformance } from '../../src/testing/index.js';
+import { runBulkTransferConformance, runChannelStoreConformance, runPaymentStoreConformance } from '../../src/testing/index.js';
 import { postgresForTests } from '../sql/support/postgres.js';
 
 // One database for this file (dropped after it), one fresh schema per test.
@@ -20,4 +20,21 @@ if (pg !== undefined) {
     const db = await openMigrationTarget({ backend: 'postgres', url: pg.url, schema: await pg.freshSchema(), maxConnections: 4 });
     return { db, cleanup: () => db.close() };
   });
+}
+
+if (pg !== undefined) {
+  runPaymentStoreConformance(
+    'postgres',
+    async () => {
+      const schema = await pg.freshSchema();
+      const opened: Array<{ close(): Promise<void> }> = [];
+      const open = async () => {
+        const db = await openChannelDb({ backend: 'postgres', url: pg.url, schema, maxConnections: 4 });
+        opened.push(db);
+        return db;
+      };
+      return { db: await open(), reopen: open, cleanup: async () => void (await Promise.all(opened.map((db) => db.close()))) };
+    },
+    { durable: true },
+  );
 }

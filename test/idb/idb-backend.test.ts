@@ -9,7 +9,7 @@ import { ErrorCode } from '../../src/errors.js';
 import type { IdbDatabaseLike, IdbGlobals } from '../../src/idb/idb-api.js';
 import { IDB_MIGRATIONS, IDB_SCHEMA_VERSION, openIdbDatabase } from '../../src/idb/migrations.js';
 import { ALL_STORES, LINK_NODES, META } from '../../src/idb/stores.js';
-import { makeChannel, makeLinkNode } from '../../src/testing/index.js';
+import { htlcRefOf, makeAttempt, makeChannel, makeLinkNode, makeNewInvoice, makeNewPayment } from '../../src/testing/index.js';
 
 const idb = { indexedDB, IDBKeyRange } as unknown as IdbGlobals;
 let counter = 0;
@@ -66,6 +66,32 @@ describe('IndexedDB schema', () => {
     expect(raw.version).toBe(IDB_SCHEMA_VERSION);
     expect(raw.objectStoreNames.contains('half')).toBe(false);
     raw.close();
+  });
+});
+
+describe('IndexedDB migration 2: payment stores', () => {
+  it('a schema-1 database keeps its link nodes and gets working invoice and payment stores', async () => {
+    // A schema-1 database, with a record written by schema-1 code.
+    const old = freshName('v1-data');
+    const v1 = await openIdbDatabase(idb, old, { migrations: IDB_MIGRATIONS.slice(0, 1) });
+    expect(v1.migration.to).toBe(1);
+    const conn = v1.connection;
+    await conn.run([LINK_NODES], 'readwrite', async (tx) => tx.put(LINK_NODES, makeLinkNode(3).identityPub, makeLinkNode(3)));
+    conn.close();
+    const db = await openBrowserChannelDb({ name: old, idb, locks: false });
+    try {
+      expect(db.migration).toEqual({ from: 1, to: IDB_SCHEMA_VERSION, applied: IDB_MIGRATIONS.filter((m) => m.version > 1).map(({ version, description }) => ({ version, description })) });
+      expect(await db.linkNodes.fetchAllLinkNodes()).toEqual([makeLinkNode(3)]);
+      const invoice = makeNewInvoice('idb-m2');
+      expect((await db.invoices.addInvoice(invoice)).addIndex).toBe(1);
+      expect((await db.invoices.settleInvoice(invoice.paymentHash, 1n, 1, htlcRefOf('idb-m2'))).settleIndex).toBe(1);
+      const payment = makeNewPayment('idb-m2');
+      await db.payments.initPayment(payment);
+      await db.payments.registerAttempt(payment.paymentHash, makeAttempt('idb-m2', 1));
+      expect((await db.payments.fetchInFlightPayments()).map((p) => p.paymentHash)).toEqual([payment.paymentHash]);
+    } finally {
+      await db.close();
+    }
   });
 });
 

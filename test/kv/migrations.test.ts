@@ -17,7 +17,10 @@ import { KV_MIGRATIONS, KV_SCHEMA_VERSION, migrateKv, readSchemaVersion } from '
 import { downgradeKv } from './support/old-schema.js';
 import { addChannel } from '../../src/testing/harness.js';
 import { detHex, makeChannel, makeCloseSummary, makePendingChannel, modelOf } from '../../src/testing/fixtures.js';
-import { PaymentRound } from '../../src/testing/index.js';
+import { htlcRefOf, makeAttempt, makeNewInvoice, makeNewPayment, PaymentRound } from '../../src/testing/index.js';
+import { KvInvoiceStore } from '../../src/kv/invoices.js';
+import { KvPaymentStore } from '../../src/kv/payments.js';
+import { CheckedInvoiceStore, CheckedPaymentStore } from '../../src/payments/checked-store.js';
 
 function stores(engine: KvEngine) {
   return { ...checkedStores(createKvChannelStateStore(engine), new KvLinkNodeStore(engine), new KvCoordinator(engine)), close: () => engine.close() };
@@ -103,5 +106,37 @@ describe('KV migration 4: compact revocation log', () => {
     while (!(await db.channelState.purgeClosedChannels(50)).done);
     expect(await db.channelState.counts()).toMatchObject({ revocationLogEntries: 3 + 1_300 + 1 });
     await db.close();
+  });
+});
+
+describe('KV migration 5: payment stores', () => {
+  it('a schema-4 database keeps its channels and gets working invoice and payment stores', async () => {
+    const engine = createMemoryEngine();
+    await migrateKv(engine);
+    const db = stores(engine);
+    const channel = await addChannel(db, makeChannel(5));
+    const before = await db.channelState.fetchChannel(channel.fundingOutpoint);
+    await downgradeKv(engine, 4);
+    expect(await engine.read(readSchemaVersion)).toBe(4);
+    const report = await migrateKv(engine);
+    expect(report).toMatchObject({ from: 4, to: KV_SCHEMA_VERSION });
+    expect(report.applied.map((m) => m.version)).toEqual([5]);
+    expect(await db.channelState.fetchChannel(channel.fundingOutpoint)).toEqual(before);
+    const payments = { invoices: new CheckedInvoiceStore(new KvInvoiceStore(engine)), payments: new CheckedPaymentStore(new KvPaymentStore(engine)) };
+    const invoice = makeNewInvoice('kv-m5');
+    expect((await payments.invoices.addInvoice(invoice)).addIndex).toBe(1);
+    expect((await payments.invoices.settleInvoice(invoice.paymentHash, 1n, 1, htlcRefOf('kv-m5'))).settleIndex).toBe(1);
+    const payment = makeNewPayment('kv-m5');
+    await payments.payments.initPayment(payment);
+    await payments.payments.registerAttempt(payment.paymentHash, makeAttempt('kv-m5', 1));
+    expect((await payments.payments.fetchInFlightPayments()).map((p) => p.paymentHash)).toEqual([payment.paymentHash]);
+    await db.close();
+  });
+
+  it('a database written by this schema refuses an older chand (DB_REVERSION)', async () => {
+    const engine = createMemoryEngine();
+    await migrateKv(engine);
+    await expect(migrateKv(engine, { migrations: KV_MIGRATIONS.filter((m) => m.version < 5) })).rejects.toMatchObject({ code: ErrorCode.DB_REVERSION });
+    await engine.close();
   });
 });

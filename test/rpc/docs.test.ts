@@ -53,6 +53,11 @@ const VALID_PARAMS: Record<string, Record<string, unknown>> = {
   },
   submit_signed_funding_tx: { channel_id: 'ee'.repeat(32), psbt: PSBT_BASE64 },
   get_external_funding: { channel_id: 'ee'.repeat(32) },
+  parse_invoice: { invoice: 'lnbcrt10u1pexample' },
+  get_invoice: { payment_hash: 'aa'.repeat(32) },
+  cancel_invoice: { payment_hash: 'aa'.repeat(32) },
+  send_payment: { invoice: 'lnbcrt10u1pexample' },
+  get_payment: { payment_hash: 'aa'.repeat(32) },
 };
 
 describe('docs/rpc.md', () => {

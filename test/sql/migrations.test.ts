@@ -14,9 +14,9 @@ import { SqlLinkNodeStore } from '../../src/sql/link-node-store.js';
 import { addChannel, expectCode, makeChannel, makeCloseSummary, modelOf, PaymentRound, type ConformanceDb } from '../../src/testing/index.js';
 import { OUTPUT_INDEX_NONE, type ChannelCommitment, type OpenChannel } from '../../src/chanstate/types.js';
 import { sqlBackendKinds } from './support/backends.js';
-import { undoCompactLog } from './support/old-schema.js';
+import { undoCompactLog, undoPaymentStores } from './support/old-schema.js';
 import { putRevokedState } from '../../src/sql/commitments.js';
-import { detHex } from '../../src/testing/index.js';
+import { detHex, htlcRefOf, makeAttempt, makeNewInvoice, makeNewPayment } from '../../src/testing/index.js';
 import type { RevocationLogEntry } from '../../src/chanstate/types.js';
 
 const kinds = await sqlBackendKinds('SQL migrations');
@@ -184,6 +184,7 @@ describe.each(kinds.map((k) => [k.name, k] as const))('SQL migrations: %s', (nam
           await db.channelState.closeChannel(channels[1]!.fundingOutpoint, makeCloseSummary(channels[1]!));
         },
         async (tx) => {
+          await undoPaymentStores(tx);
           await undoCompactLog(tx, backend.capabilities);
           await tx.schema.dropIndex('channels_revocation_key_index_key').execute();
           await tx.schema.dropTable('chand_counters').execute();
@@ -251,6 +252,7 @@ describe.each(kinds.map((k) => [k.name, k] as const))('SQL migrations: %s', (nam
           expect(blocksBefore.length).toBeGreaterThan(2);
         },
         async (tx) => {
+          await undoPaymentStores(tx);
           await undoCompactLog(tx, backend.capabilities);
           const rows = await sql<{ n: bigint | number }>`select count(*) as n from revocation_log`.execute(tx);
           expect(Number(rows.rows[0]!.n)).toBe(3 + 700 + 260);
@@ -268,6 +270,46 @@ describe.each(kinds.map((k) => [k.name, k] as const))('SQL migrations: %s', (nam
       expect(await db.channelState.findPreviousState(channels[0]!.fundingOutpoint, next.plan.revokedHeight)).toEqual(next.plan.logEntry);
       while (!(await db.channelState.purgeClosedChannels(50)).done);
       expect(await db.channelState.counts()).toMatchObject({ revocationLogEntries: 3 + 700 + 1 });
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('migration 4 on a schema-3 database: channel data untouched, the payment tables created and usable, through openChannelDb too', async () => {
+    const { backend, location, cleanup } = await kind.open();
+    try {
+      let channel: OpenChannel | undefined;
+      let before: OpenChannel | undefined;
+      await migratedFrom(
+        backend,
+        3,
+        async (db) => {
+          channel = await addChannel(db, makeChannel(31, {}, { htlcs: 2, dust: 1 }));
+          await new PaymentRound(modelOf(channel), { remoteAdds: 1, htlcs: 2, dust: 0 }).run(db.channelState);
+          before = await db.channelState.fetchChannel(channel.fundingOutpoint);
+        },
+        async (tx) => {
+          await undoPaymentStores(tx);
+          for (const table of ['invoices', 'payments', 'payment_attempts']) expect(await backend.capabilities.tableExists(tx, table)).toBe(false);
+        },
+      );
+      for (const table of ['invoices', 'payments', 'payment_attempts']) expect(await backend.runTx('read', (tx) => backend.capabilities.tableExists(tx, table))).toBe(true);
+      await backend.close();
+      // The migrated database opens as a whole; its channel reads back and the new stores work.
+      const db = await openChannelDb(configOf(location, name));
+      try {
+        expect(db.migration.from).toBe(SQL_SCHEMA_VERSION);
+        expect(await db.channelState.fetchChannel(channel!.fundingOutpoint)).toEqual(before);
+        const invoice = makeNewInvoice('migrated');
+        expect((await db.invoices.addInvoice(invoice)).addIndex).toBe(1);
+        expect((await db.invoices.settleInvoice(invoice.paymentHash, 5n, 1, htlcRefOf('migrated'))).settleIndex).toBe(1);
+        const payment = makeNewPayment('migrated');
+        await db.payments.initPayment(payment);
+        await db.payments.registerAttempt(payment.paymentHash, makeAttempt('migrated', 1));
+        expect((await db.payments.fetchInFlightPayments()).map((p) => p.attempts.length)).toEqual([1]);
+      } finally {
+        await db.close();
+      }
     } finally {
       await cleanup();
     }

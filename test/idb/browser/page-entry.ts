@@ -6,7 +6,7 @@ import type { ChannelStateStore } from '../../../src/chanstate/store.js';
 import type { OpenChannel, OutPoint } from '../../../src/chanstate/types.js';
 import { environmentIdb } from '../../../src/idb/idb-api.js';
 import { IDB_SCHEMA_VERSION } from '../../../src/idb/migrations.js';
-import { addChannel, makeChannel, makeExternallyFunded, modelOf, PaymentRound, runChannelStoreConformance, type ChannelModel } from '../../../src/testing/index.js';
+import { addChannel, makeChannel, makeExternallyFunded, modelOf, PaymentRound, runChannelStoreConformance, runPaymentStoreConformance, type ChannelModel } from '../../../src/testing/index.js';
 import { expect, runRegistered, type TestResult } from './vitest-shim.js';
 
 const idb = environmentIdb()!;
@@ -56,6 +56,20 @@ async function conformance(): Promise<TestResult[]> {
     const db = await openBrowserChannelDb({ name });
     return { db, cleanup: async () => (await db.close(), await deleteDatabase(name)) };
   });
+  runPaymentStoreConformance(
+    'indexeddb (chromium)',
+    async () => {
+      const name = `payments-${run}-${counter++}`;
+      const opened: BrowserChannelDb[] = [];
+      const open = async () => {
+        const db = await openBrowserChannelDb({ name });
+        opened.push(db);
+        return db;
+      };
+      return { db: await open(), reopen: open, cleanup: async () => (await Promise.all(opened.map((db) => db.close())), await deleteDatabase(name)) };
+    },
+    { durable: true },
+  );
   return runRegistered();
 }
 

@@ -1,6 +1,7 @@
 /**
  * Turns a KV database written by today's stores into the image an older schema left, so a
- * migration can be tested before → migrate → after with realistic data: below schema 4 the
+ * migration can be tested before → migrate → after with realistic data: below schema 5 there
+ * are no payment-store buckets (invoices, payments); below schema 4 the
  * revocation log is one record per state (revocation-log -> <chanPoint> <height>); below
  * schema 3 the values carry no checksum; below schema 2 there is no channel key-index bucket
  * or counter.
@@ -9,11 +10,27 @@ import { revocationLogRecord } from '../../../src/chanstate/records.js';
 import { decodeBlock } from '../../../src/chanstate/revocation-blocks.js';
 import type { KvEngine } from '../../../src/kv/engine.js';
 import { CHECKSUM_BYTES, checksummedTx } from '../../../src/kv/checksummed-engine.js';
-import { CHANNEL_KEY_INDEXES, KEY_INDEX_COUNTER, META, REVOCATION_BLOCKS, REVOCATION_LOG, REVOCATION_OPEN_BLOCK, byteKey, key, prefixRange, u64Key } from '../../../src/kv/keys.js';
+import {
+  CHANNEL_KEY_INDEXES,
+  INVOICE_ADD_INDEX,
+  INVOICE_SETTLE_INDEX,
+  INVOICES,
+  KEY_INDEX_COUNTER,
+  META,
+  PAYMENT_INDEX,
+  PAYMENTS,
+  PAYMENTS_IN_FLIGHT, REVOCATION_BLOCKS, REVOCATION_LOG, REVOCATION_OPEN_BLOCK, byteKey, key, prefixRange, u64Key } from '../../../src/kv/keys.js';
 
 const VERSION_KEY = key(META, new TextEncoder().encode('schema-version'));
+/** The buckets migration 5 introduced. */
+const PAYMENT_BUCKETS = [INVOICES, INVOICE_ADD_INDEX, INVOICE_SETTLE_INDEX, PAYMENTS, PAYMENT_INDEX, PAYMENTS_IN_FLIGHT];
 
-export async function downgradeKv(engine: KvEngine, version: 1 | 2 | 3): Promise<void> {
+export async function downgradeKv(engine: KvEngine, version: 1 | 2 | 3 | 4): Promise<void> {
+  // Schema 4: no payment-store buckets (schema-4 code wrote none).
+  await engine.update((tx) => {
+    for (const bucket of PAYMENT_BUCKETS) for (const [k] of [...tx.range(prefixRange(byteKey(bucket)))]) tx.delete(k.slice());
+  });
+  if (version === 4) return stamp(engine, 4);
   // Schema 3: the blocks back into one record per state (values still checksummed).
   await engine.update((raw) => {
     const tx = checksummedTx(raw);

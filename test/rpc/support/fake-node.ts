@@ -10,6 +10,11 @@
 import { bytesToHex } from '../../../src/codec/bytes.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import type {
+  InvoiceResult,
+  NewInvoiceParams,
+  ParsedInvoiceResult,
+  PaymentResult,
+  SendPaymentParams,
   ChannelResult,
   ExternalFundingResult,
   NodeApi,
@@ -192,4 +197,95 @@ export class FakeNode implements NodeApi {
     this.#record('getExternalFunding', params);
     return { ...EXTERNAL_FUNDING, channel_id: params.channel_id };
   }
+  async newInvoice(params: NewInvoiceParams): Promise<InvoiceResult> {
+    this.#record('newInvoice', params);
+    return INVOICE;
+  }
+  async parseInvoice(params: { readonly invoice: string }): Promise<ParsedInvoiceResult> {
+    this.#record('parseInvoice', params);
+    return PARSED_INVOICE;
+  }
+  async getInvoice(params: { readonly payment_hash: string }): Promise<InvoiceResult> {
+    this.#record('getInvoice', params);
+    return { ...INVOICE, payment_hash: params.payment_hash };
+  }
+  async cancelInvoice(params: { readonly payment_hash: string }): Promise<InvoiceResult> {
+    this.#record('cancelInvoice', params);
+    return { ...INVOICE, payment_hash: params.payment_hash, state: 'canceled' };
+  }
+  async listInvoices(params: { readonly after_index?: number; readonly limit?: number; readonly state?: InvoiceResult['state'] }): Promise<readonly InvoiceResult[]> {
+    this.#record('listInvoices', params);
+    return [INVOICE];
+  }
+  async sendPayment(params: SendPaymentParams): Promise<PaymentResult> {
+    this.#record('sendPayment', params);
+    return PAYMENT;
+  }
+  async getPayment(params: { readonly payment_hash: string }): Promise<PaymentResult> {
+    this.#record('getPayment', params);
+    return { ...PAYMENT, payment_hash: params.payment_hash };
+  }
+  async listPayments(params: { readonly after_index?: number; readonly limit?: number }): Promise<readonly PaymentResult[]> {
+    this.#record('listPayments', params);
+    return [PAYMENT];
+  }
 }
+
+/** Every optional field filled (docs.test.ts compares them with the documented ones). */
+export const INVOICE: InvoiceResult = {
+  payment_hash: 'aa'.repeat(32),
+  invoice: 'lnbcrt10u1pexample',
+  state: 'settled',
+  amount_msat: '1000000',
+  description: 'coffee',
+  description_hash: 'bb'.repeat(32),
+  created_at_ms: 1_700_000_000_000,
+  expires_at_ms: 1_700_003_600_000,
+  keysend: false,
+  add_index: 1,
+  settle_index: 1,
+  settled_at_ms: 1_700_000_100_000,
+  amount_paid_msat: '1000000',
+  preimage: 'cc'.repeat(32),
+};
+export const PARSED_INVOICE: ParsedInvoiceResult = {
+  network: 'regtest',
+  payment_hash: 'aa'.repeat(32),
+  payment_secret: 'dd'.repeat(32),
+  payee: PEER_ID,
+  amount_msat: '1000000',
+  description: 'coffee',
+  description_hash: 'bb'.repeat(32),
+  created_at_ms: 1_700_000_000_000,
+  expires_at_ms: 1_700_003_600_000,
+  expired: false,
+  min_final_cltv_expiry_delta: 18,
+  features: [8, 14],
+  route_hints: 0,
+};
+export const PAYMENT: PaymentResult = {
+  payment_hash: 'aa'.repeat(32),
+  status: 'failed',
+  amount_msat: '1000000',
+  fee_msat: '0',
+  destination: PEER_ID,
+  invoice: 'lnbcrt10u1pexample',
+  keysend: false,
+  created_at_ms: 1_700_000_000_000,
+  payment_index: 1,
+  resolved_at_ms: 1_700_000_001_000,
+  preimage: 'cc'.repeat(32),
+  failure_reason: 'incorrect_or_unknown_payment_details from hop 0',
+  attempts: [
+    {
+      attempt_id: 1,
+      channel_id: 'ee'.repeat(32),
+      htlc_id: 0,
+      amount_msat: '1000000',
+      status: 'failed',
+      started_at_ms: 1_700_000_000_500,
+      resolved_at_ms: 1_700_000_001_000,
+      failure: 'incorrect_or_unknown_payment_details from hop 0',
+    },
+  ],
+};

@@ -57,3 +57,11 @@ export async function undoCompactLog(tx: SqlTx, ddl: DdlTypes): Promise<void> {
   await tx.schema.alterTable('revocation_states').dropColumn('open_log_block_crc').execute();
   await tx.schema.alterTable('revocation_states').dropColumn('open_log_block').execute();
 }
+
+/**
+ * Undoes migration 4 inside `tx` (the caller then removes its chand_migrations row): the
+ * payment-store tables go, children first. Schema-3 code wrote no rows there.
+ */
+export async function undoPaymentStores(tx: SqlTx): Promise<void> {
+  for (const table of ['payment_attempts', 'payments', 'invoices']) await tx.schema.dropTable(table).execute();
+}
