@@ -33,7 +33,7 @@ import type {
   ExternalFundingStore,
   OpenChannelReads,
 } from '../chanstate/store.js';
-import { ClosureType, OpeningStage, type ChannelCloseSummary, type ChannelOpeningState, type ExternalFundingState, type OpenChannel, type ShortChannelId } from '../chanstate/types.js';
+import { ChannelStatus, ClosureType, OpeningStage, type ChannelCloseSummary, type ChannelOpeningState, type ExternalFundingState, type OpenChannel, type ShortChannelId } from '../chanstate/types.js';
 import { verifySignedFunding, type SignedFunding } from '../bitcoin/psbt-funding.js';
 import type { ChannelLifecycle } from '../channelcoord/coordinator.js';
 import { ChandError, isChandError, ErrorCode } from '../errors.js';
@@ -58,7 +58,7 @@ export type ChannelActorStore = Pick<OpenChannelReads, 'fetchChannel'> &
     | 'unsignedAckedUpdates'
     | 'remoteUnsignedLocalUpdates'
   > &
-  Pick<ChannelStatusStore, 'markDataLoss'> &
+  Pick<ChannelStatusStore, 'markDataLoss' | 'markBorked'> &
   Pick<ClosedChannelStore, 'closeChannel'> &
   Pick<ExternalFundingStore, 'submitExternalFunding' | 'cancelExternalFunding'>;
 
@@ -660,6 +660,9 @@ export class ChannelActor implements ChannelLink {
       this.#deps.store.remoteUnsignedLocalUpdates(op),
     ]);
     this.#core = coreFromStore({ channel: this.#channel, remoteTip, unsignedAckedUpdates, remoteUnsignedLocalUpdates }, this.#signer());
+    const status = this.#channel.status;
+    if ((status & ChannelStatus.Borked) !== 0) this.#failed ??= 'the channel was failed earlier (borked): it takes no more updates';
+    else if ((status & ChannelStatus.LocalDataLoss) !== 0) this.#failed ??= 'we-lost-data: the peer proved a newer state; the channel is frozen until it closes';
   }
 
   /**
@@ -707,6 +710,9 @@ export class ChannelActor implements ChannelLink {
           case 'fail_channel':
             this.#failed = `${effect.code}: ${effect.reason}`;
             this.#deps.log('error', 'the peer broke the channel protocol; the channel takes no more updates', { channel_id: this.channelId, code: effect.code, reason: effect.reason });
+            // BOLT 1: after our `error` the channel is failed for good, across restarts too
+            // (data loss is recorded by markDataLoss instead, with the peer's point).
+            if (effect.code !== 'we-lost-data') await this.#deps.store.markBorked(op);
             await this.#trySend({ type: 'error', channelId: this.channelId, data: utf8ToBytes(effect.reason) });
             break;
           default:
