@@ -7,9 +7,10 @@
  * row checksums leave the slot column out, so they stay valid), stores the revoked state in
  * the channel's open revocation block and adds the forwarding package; updateCommitment
  * replaces the local slot. Every call reads what it needs in one batch of statements first
- * (runMany: one round trip on PostgreSQL, the channel row locked by the first), checks, then
- * writes with deferred statements that travel with the COMMIT: two round trips per call on
- * PostgreSQL, however many rows change. Statements are prepared (prepared.ts).
+ * (runMany: one round trip on PostgreSQL, the channel row locked by the first; the append's
+ * acks read their packages in it too), checks, then writes with deferred statements that
+ * travel with the COMMIT: two round trips per call on PostgreSQL, however many rows change
+ * (test/sql/round-trips.test.ts counts them). Statements are prepared (prepared.ts).
  *
  * Revocation log: blocks of revoked states (chanstate/revocation-blocks.ts). Each channel's
  * newest block is open, in revocation_states.open_log_block (read and written with the
@@ -71,7 +72,7 @@ import {
   type SqlStoreContext,
 } from './chanstate-tx.js';
 import { bytes, flag, num, plain, u64Col } from './columns.js';
-import { ackAddsTx, ackSettleFailsTx, putFwdPkg } from './fwd-pkgs.js';
+import { diffAcks, putFwdPkg } from './fwd-pkgs.js';
 import { prepare, PreparedInsert, runMany } from './prepared.js';
 import { circuitKeyListRecord } from './records.js';
 import { Party, UpdateList, type CommitmentsTable, type Database, type HtlcsTable } from './schema.js';
@@ -135,13 +136,30 @@ async function readOpenBlock(tx: SqlTx, channelId: number): Promise<Uint8Array |
   return openBlockOf(await selectOpenBlock.first(tx, channelId));
 }
 
+/** Whether the open channel at a channel point has a sealed revocation block (one key column read). */
+const selectAnySealedAt = prepare((db, txid: Uint8Array, index: number) =>
+  db
+    .selectFrom('revocation_blocks')
+    .select('first_height')
+    .where('channel_id', '=', db.selectFrom('channels').select('id').where('txid', '=', txid).where('output_index', '=', index).where('closed', '=', 0))
+    .limit(1),
+);
+
 /**
  * Stores a revoked state of channel `channelId` whose open block is `open` (as read in this
  * transaction): the new open block to write (undefined when unchanged), with sealed blocks
  * written (deferred) on the way. A state of a sealed block's range is re-packed into it.
+ * `hasSealed` (whether the channel has sealed blocks, when the caller read it) saves a read.
  */
-async function storeRevokedState(tx: SqlTx, channelId: number, open: Uint8Array | undefined, entry: RevocationLogEntry, limit = SQL_BLOCK_LIMIT): Promise<Uint8Array | undefined> {
-  if (open === undefined && (await selectSealedAtOrBelow.first(tx, channelId, Number.MAX_SAFE_INTEGER)) !== undefined) {
+async function storeRevokedState(
+  tx: SqlTx,
+  channelId: number,
+  open: Uint8Array | undefined,
+  entry: RevocationLogEntry,
+  limit = SQL_BLOCK_LIMIT,
+  hasSealed?: boolean,
+): Promise<Uint8Array | undefined> {
+  if (open === undefined && (hasSealed ?? (await selectSealedAtOrBelow.first(tx, channelId, Number.MAX_SAFE_INTEGER)) !== undefined)) {
     throw new DecodeError(`the revocation log of channel row ${channelId} has sealed blocks but no open block`);
   }
   const write = storeInOpen(open, entry, limit);
@@ -281,10 +299,11 @@ export function commitmentsFacet(ctx: SqlStoreContext): CommitmentStore {
     async appendRemoteCommitChain(chanPoint, diff) {
       await writeTx(ctx, async (tx) => {
         const txid = hexToBytes(chanPoint.txid);
-        const [marked] = await runMany(tx, [setLastWasRevokeStatement.bind(tx, flag(false), txid, chanPoint.index)]);
+        // One batch: mark (and lock) the channel, then read (and lock) the packages the acks name.
+        const acks = diffAcks(ctx, tx, txid, chanPoint.index, diff.addAcks ?? [], diff.settleFailAcks ?? []);
+        const [marked, ...pkgRows] = await runMany(tx, [setLastWasRevokeStatement.bind(tx, flag(false), txid, chanPoint.index), ...acks.queries]);
         const channel = mutableHandle(marked!.rows[0] as Parameters<typeof mutableHandle>[0], chanPoint);
-        if (diff.addAcks !== undefined && diff.addAcks.length > 0) await ackAddsTx(ctx, tx, channel.shortChannelId, diff.addAcks);
-        if (diff.settleFailAcks !== undefined && diff.settleFailAcks.length > 0) await ackSettleFailsTx(ctx, tx, diff.settleFailAcks);
+        await acks.write(pkgRows, channel.shortChannelId);
         const opened = circuitKeyListRecord.encode({ keys: diff.openedCircuitKeys });
         const closed = circuitKeyListRecord.encode({ keys: diff.closedCircuitKeys });
         // A tip may exist (a re-signed commitment after reconnecting): it is replaced whole.
@@ -333,12 +352,13 @@ export function commitmentsFacet(ctx: SqlStoreContext): CommitmentStore {
         const txid = hexToBytes(chanPoint.txid);
         const op: OutPoint = chanPoint;
         // One batch of reads, the first locking the channel row where the dialect locks rows.
-        const [channelRows, commitmentRows, htlcRows, pointRows, secretRows] = await runMany(tx, [
+        const [channelRows, commitmentRows, htlcRows, pointRows, secretRows, sealedRows] = await runMany(tx, [
           lockChannelStatement(ctx).bind(tx, txid, op.index),
           selectRemoteAndTipAt.bind(tx, txid, op.index),
           selectHtlcsAt.bind(tx, txid, op.index, Party.Remote),
           selectRevocationAt.bind(tx, txid, op.index),
           selectSecretsAt.bind(tx, txid, op.index),
+          selectAnySealedAt.bind(tx, txid, op.index),
         ]);
         const channel = mutableHandle(channelRows!.rows[0] as Parameters<typeof mutableHandle>[0], chanPoint);
         assertHasScid(channel.shortChannelId, chanPoint);
@@ -359,7 +379,7 @@ export function commitmentsFacet(ctx: SqlStoreContext): CommitmentStore {
 
         const { ourOutputIndex, theirOutputIndex } = outputIndexesOf(revoked);
         const entry = revocationLogEntryOf(revoked, ourOutputIndex, theirOutputIndex, ctx.options.balances);
-        const open = await storeRevokedState(tx, channel.id, openBlockOf(points), entry);
+        const open = await storeRevokedState(tx, channel.id, openBlockOf(points), entry, SQL_BLOCK_LIMIT, sealedRows!.rows.length > 0);
         // The tip becomes the remote commitment: move its slot, no re-encoding.
         await deleteCommitment(tx, channel.id, Party.Remote, remoteHtlcs.length);
         await moveCommitmentSlot(tx, channel.id, Party.RemoteTip, Party.Remote);
