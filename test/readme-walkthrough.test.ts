@@ -52,11 +52,24 @@ describe('README walk-through', () => {
     demo = await mkdtemp(path.join(tmpdir(), 'chand-walk-'));
     const { code, out } = await runDemoScript('scripts/walkthrough.sh', path.join(demo, 'demo'), 240_000);
     expect({ code, tail: code === 0 ? '' : out.slice(-3000) }).toEqual({ code: 0, tail: '' });
-    const listing = out.slice(out.indexOf('== the channel, as Alice and Bob list it'));
+    const listing = out.slice(out.indexOf('== the channel, as Alice and Bob list it'), out.indexOf('== Bob issues an invoice'));
     const rows = listing.split('\n').filter((l) => /^[0-9a-f]{64}\s/.test(l));
     expect(rows).toHaveLength(2);
     for (const row of rows) expect(row).toMatch(/^[0-9a-f]{64}\s+open\s+1000000\s/);
     expect(rows[0]!.split(/\s+/)[0]).toBe(rows[1]!.split(/\s+/)[0]);
     expect(out).toMatch(/confirmed_sat: 2000000/);
+    // The payments: Alice's payment succeeded, Bob's invoice is settled, Bob's keysend succeeded,
+    // and the balances moved by 50,000 - 1,000 sat on both sides.
+    const payments = out.slice(out.indexOf('== Bob issues an invoice'), out.indexOf('== Bob pays 1,000 sat back'));
+    expect(payments).toMatch(/^1\s+[0-9a-f]{64}\s+succeeded\s+50000000\s/m);
+    expect(payments).toMatch(/^1\s+[0-9a-f]{64}\s+settled\s+50000000\s+50000000\s+walk-through coffee/m);
+    const keysend = out.slice(out.indexOf('== Bob pays 1,000 sat back'), out.indexOf('== the balances after both payments'));
+    expect(keysend).toMatch(/^status: succeeded$/m);
+    expect(keysend).toMatch(/^keysend: true$/m);
+    const after = out.slice(out.indexOf('== the balances after both payments')).split('\n').filter((l) => /^[0-9a-f]{64}\s/.test(l));
+    expect(after).toHaveLength(2);
+    // Alice (the funder) lists 1,000,000 - 49,000 sat locally before fees; Bob 49,000 sat.
+    expect(after[0]).toMatch(/\s951000000\s+49000000\s/);
+    expect(after[1]).toMatch(/\s49000000\s+951000000\s/);
   }, 300_000);
 });

@@ -22,8 +22,11 @@ BOB_RPC=${BOB_RPC:-8228}
 ESPLORA=http://127.0.0.1:$DEVNET_PORT
 SIGNER=(--wallet "$DEMO/signer.json" --esplora "$ESPLORA")
 
-# One node process per command (no npm wrapper), so $! is the process itself.
-chand() { exec node --import tsx src/cli/main.ts "$@"; }
+# One node process per command (no npm wrapper), so $! is the process itself. CHAND_CMD (a
+# shell command line, words quoted for the shell) runs chand some other way; the tests set it
+# to the CLI compiled for their run.
+export CHAND_CMD=${CHAND_CMD:-node --import tsx src/cli/main.ts}
+chand() { eval "exec $CHAND_CMD \"\$@\""; }
 pids=()
 alice_pid=
 cleanup() {

@@ -6,6 +6,7 @@
  * BOLT 3 vectors were produced with. Lightning messages carry the 64-byte compact form;
  * witnesses carry strict DER plus a sighash byte (BIP 66).
  */
+import { bytesToHex } from '../codec/bytes.js';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { DecodeError } from '../errors.js';
 import { assertBytes, describe } from './bytes.js';
@@ -32,10 +33,20 @@ export function assertPublicKey(name: string, value: unknown): asserts value is 
   if (!(value instanceof Uint8Array) || value.length !== 33 || (value[0] !== 2 && value[0] !== 3)) {
     throw new RangeError(`expected ${name} to be a 33-byte compressed public key, got ${describe(value)}`);
   }
+  // Checking the point means a modular square root; the same few keys (basepoints, funding
+  // keys, derived commitment keys) are checked again and again, so valid ones are remembered.
+  const key = bytesToHex(value);
+  if (validKeys.has(key)) return;
   if (!secp256k1.utils.isValidPublicKey(value, true)) {
     throw new RangeError(`expected ${name} to be a point on secp256k1, got an invalid encoding`);
   }
+  if (validKeys.size >= VALID_KEY_CACHE_SIZE) validKeys.delete(validKeys.values().next().value!);
+  validKeys.add(key);
 }
+
+/** Compressed public keys already checked to be on the curve (public data; bounded). */
+const VALID_KEY_CACHE_SIZE = 4096;
+const validKeys = new Set<string>();
 
 /** Signs a 32-byte digest: deterministic (RFC 6979), low-S, 64-byte compact `r || s`. */
 export function signDigest(digest: Uint8Array, privateKey: Uint8Array): Uint8Array {

@@ -137,15 +137,10 @@ export class ChandNode {
     });
     nodeKey.fill(0);
     this.nodeId = this.#peers.nodeId;
-    const keyChain = parts.keyChain;
-    const withNodeKey = <T>(use: (key: Uint8Array) => T): T => {
-      const key = keyChain.privateKey(keyChain.nodeKey().locator);
-      try {
-        return use(key);
-      } finally {
-        key.fill(0);
-      }
-    };
+    // The node key signs invoices and peels every incoming onion; derived once and held for
+    // the process's life, as the peer manager holds it for BOLT 8.
+    const nodePrivateKey = parts.keyChain.privateKey(parts.keyChain.nodeKey().locator);
+    const withNodeKey = <T>(use: (key: Uint8Array) => T): T => use(nodePrivateKey);
     const entropy = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
     this.#registry = new InvoiceRegistry({
       store: parts.db.invoices,

@@ -3,27 +3,23 @@
  * then `chand signer` (the standalone test wallet) and `chand devnet` control commands
  * against it, then a restart.
  *
- * The processes run the CLI from source (`node --import tsx src/cli/main.ts`), so that they
- * test this checkout rather than whatever dist/ was last built from.
+ * The processes run the CLI of this checkout (compiled for this test run, see
+ * test/support/spawn-args.ts), rather than whatever dist/ was last built from.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHAIN_HASHES } from '../../src/linknode/store.js';
 import { writeOldDevnetStore } from './support/old-devnet.js';
 import { testKey } from './support/tx-builder.js';
+import { chandSpawnArgs } from '../support/spawn-args.js';
 
 const run = promisify(execFile);
-const MAIN = resolve(import.meta.dirname, '../../src/cli/main.ts');
-/** The tsx loader by absolute URL: the commands run in temporary directories, where `tsx` would not resolve. */
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 /** `node` arguments that run `chand <args>`. */
-const cli = (...args: string[]): string[] => ['--import', TSX, MAIN, ...args];
+const cli = (...args: string[]): string[] => chandSpawnArgs(...args);
 
 /** Starts `chand devnet` on an ephemeral port; resolves with the process and its API URL. */
 async function startDevnet(datadir: string): Promise<{ child: ChildProcess; url: string }> {

@@ -8,9 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { acquireDirLock, LOCK_FILE } from '../../src/channeldb/file-lock.js';
+import { nodeArgs, runnable } from '../support/spawn-args.js';
 
 const repoRoot = join(import.meta.dirname, '..', '..');
-const lockModule = join(repoRoot, 'src/channeldb/file-lock.ts');
+const lockModule = runnable('src/channeldb/file-lock.ts');
 const hasProc = existsSync('/proc/self/stat') && existsSync('/proc/sys/kernel/random/boot_id');
 if (!hasProc) console.warn('file-lock: /proc is missing: PID-reuse tests SKIPPED (they need Linux)');
 
@@ -74,13 +75,13 @@ async function liveProcess(): Promise<{ pid: number; start: string }> {
 
 /** A chand-like process holding the lock of `dir` through the real module, until killed. */
 async function holder(): Promise<ChildProcess> {
-  const script = join(dir, '..', `${dir.split('/').pop()}-holder.mts`);
+  const script = join(dir, '..', `${dir.split('/').pop()}-holder.mjs`);
   writeFileSync(
     script,
     `import { acquireDirLock } from ${JSON.stringify(lockModule)};
      acquireDirLock(process.argv[2], 'test'); console.log('HELD'); setInterval(() => {}, 1000);`,
   );
-  const child = track(spawn(process.execPath, ['--import', 'tsx', script, dir], { cwd: repoRoot }));
+  const child = track(spawn(process.execPath, nodeArgs(script, [dir]), { cwd: repoRoot }));
   child.once('exit', () => rmSync(script, { force: true }));
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => d.toString().includes('HELD') && resolve());
@@ -112,7 +113,7 @@ describe('racing processes', () => {
     // What the lock file holds when each round starts. A winner is SIGKILLed after its round,
     // so 'killed' is a real stale lock left by a crashed owner.
     const rounds = ['none', 'killed', 'killed', 'partial', 'legacy', 'killed', 'killed'] as const;
-    const script = join(dir, 'racer.mts');
+    const script = join(dir, 'racer.mjs');
     writeFileSync(
       script,
       `import { existsSync, writeSync } from 'node:fs';
@@ -139,7 +140,7 @@ describe('racing processes', () => {
     const outcomes: Outcome[] = [];
     let ready = 0;
     const racers = Array.from({ length: RACERS }, () => {
-      const child = track(spawn(process.execPath, ['--import', 'tsx', script, data, sync, String(rounds.length)], { cwd: repoRoot }));
+      const child = track(spawn(process.execPath, nodeArgs(script, [data, sync, String(rounds.length)]), { cwd: repoRoot }));
       let buffered = '';
       child.stdout!.on('data', (d: Buffer) => {
         buffered += d.toString();

@@ -11,6 +11,7 @@ import { openLmdbEngine } from '../../src/kv/lmdb-engine.js';
 import { createMemoryEngine } from '../../src/kv/memory-engine.js';
 import { KV_SCHEMA_VERSION, migrateKv, readSchemaVersion, type KvMigration } from '../../src/kv/migrations.js';
 import { META, key } from '../../src/kv/keys.js';
+import { nodeArgs, runnable } from '../support/spawn-args.js';
 
 const repoRoot = join(import.meta.dirname, '..', '..');
 let dir: string;
@@ -101,23 +102,23 @@ describe('single-writer lock', () => {
   it('gives a second process DB_LOCKED while the first holds the database, and lets it in afterwards', async () => {
     const db = await openChannelDb({ backend: 'lmdb', path: dir });
     await db.coordinator.repairLinkNodes();
-    const script = `import { openChannelDb } from ${JSON.stringify(join(repoRoot, 'src/channeldb/open.ts'))};
+    const script = `import { openChannelDb } from ${JSON.stringify(runnable('src/channeldb/open.ts'))};
       try { const db = await openChannelDb({ backend: 'lmdb', path: process.argv[2] }); console.log('OPENED'); await db.close(); }
       catch (e) { console.log(e.code ?? e.message); }`;
-    const scriptPath = join(dir, 'second.mts');
+    const scriptPath = join(dir, 'second.mjs');
     writeFileSync(scriptPath, script);
-    const run = () => spawnSync(process.execPath, ['--import', 'tsx', scriptPath, dir], { cwd: repoRoot, encoding: 'utf8' });
+    const run = () => spawnSync(process.execPath, nodeArgs(scriptPath, [dir]), { cwd: repoRoot, encoding: 'utf8' });
     expect(run().stdout.trim()).toBe('DB_LOCKED');
     await db.close();
     expect(run().stdout.trim()).toBe('OPENED');
   });
 
   it('takes over the lock of a process that was killed', async () => {
-    const script = `import { openChannelDb } from ${JSON.stringify(join(repoRoot, 'src/channeldb/open.ts'))};
+    const script = `import { openChannelDb } from ${JSON.stringify(runnable('src/channeldb/open.ts'))};
       await openChannelDb({ backend: 'lmdb', path: process.argv[2] }); console.log('HOLDING'); setInterval(() => {}, 1000);`;
-    const scriptPath = join(dir, 'holder.mts');
+    const scriptPath = join(dir, 'holder.mjs');
     writeFileSync(scriptPath, script);
-    const child = spawn(process.execPath, ['--import', 'tsx', scriptPath, dir], { cwd: repoRoot });
+    const child = spawn(process.execPath, nodeArgs(scriptPath, [dir]), { cwd: repoRoot });
     await new Promise<void>((resolve, reject) => {
       child.stdout.on('data', (d: Buffer) => d.toString().includes('HOLDING') && resolve());
       child.on('exit', () => reject(new Error('holder exited early')));

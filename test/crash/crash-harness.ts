@@ -35,6 +35,7 @@ import {
   type WorkloadState,
 } from './crash-workload.js';
 import { toWriterArgs } from './writer-args.js';
+import { nodeArgs } from '../support/spawn-args.js';
 
 const repoRoot = join(import.meta.dirname, '..', '..');
 const WRITER = join(repoRoot, 'test/crash/crash-writer.ts');
@@ -200,7 +201,7 @@ function tally(workload: Workload, n: number): Record<OpKind, number> {
 function runAndKill(args: readonly string[], start: number, delayMs: number, timing: Timing): Promise<number> {
   return new Promise((resolve, reject) => {
     const spawned = Date.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', WRITER, ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, nodeArgs(WRITER, args), { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
     let last = start;
     let buffered = '';
     let stderr = '';

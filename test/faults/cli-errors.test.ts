@@ -16,13 +16,13 @@ import { KV_SCHEMA_VERSION } from '../../src/kv/migrations.js';
 import { SQL_SCHEMA_VERSION } from '../../src/sql/migrations.js';
 import { exclusionReason, registerBackendUnavailable } from '../../src/testing/index.js';
 import { REPO_ROOT } from './support/child.js';
+import { chandSpawnArgs } from '../support/spawn-args.js';
 
-const MAIN = join(REPO_ROOT, 'src', 'cli', 'main.ts');
 const INSPECTION: ReadonlyArray<readonly string[]> = [['status'], ['export', '--json'], ['channels'], ['migrate-status']];
 
 /** Runs `chand db <args>` from source; bounded by a timeout. */
 function chand(...args: string[]) {
-  const run = spawnSync(process.execPath, ['--import', 'tsx', MAIN, 'db', ...args], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000 });
+  const run = spawnSync(process.execPath, chandSpawnArgs('db', ...args), { cwd: REPO_ROOT, encoding: 'utf8', timeout: 60_000 });
   return { status: run.status, stdout: run.stdout, stderr: run.stderr };
 }
 

@@ -11,9 +11,10 @@ import { progressBar, progressReporter } from '../../src/channeldb/migrate-progr
 import type { ChannelDbConfig } from '../../src/channeldb/open.js';
 import { exclusionReason, registerBackendUnavailable } from '../../src/testing/index.js';
 import { fillDatabase, fingerprintOf, tempDir } from './support.js';
+import { chandSpawnArgs } from '../support/spawn-args.js';
 
 const repoRoot = join(import.meta.dirname, '..', '..');
-const chand = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'src', 'cli', 'main.ts'), 'db', ...args], { cwd: repoRoot, encoding: 'utf8', timeout: 120_000 });
+const chand = (...args: string[]) => spawnSync(process.execPath, chandSpawnArgs('db', ...args), { cwd: repoRoot, encoding: 'utf8', timeout: 120_000 });
 
 describe('the migration progress reporter', () => {
   const event = { phase: 'copy' as const, section: 'revocationLogEntry' as const, batch: 3, records: 45_000, total: 100_000, recordsPerSecond: 20_000, etaSeconds: 2.75, resumed: false };

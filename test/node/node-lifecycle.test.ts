@@ -13,6 +13,7 @@ import { SQLITE_FILE } from '../../src/channeldb/open.js';
 import { migrateSql, SQL_MIGRATIONS, SQL_SCHEMA_VERSION } from '../../src/sql/migrations.js';
 import { openSqliteBackend } from '../../src/sql/sqlite.js';
 import { freePort, TestNetwork, TestNode } from '../support/test-network.js';
+import { chandSpawnArgs } from '../support/spawn-args.js';
 
 let net: TestNetwork;
 let carol: TestNode;
@@ -52,7 +53,7 @@ describe('chand node start', () => {
   });
 
   it('refuses a second node on the same data directory, and the first keeps serving', () => {
-    const second = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'node', 'start', '--datadir', carol.datadir, '--esplora', net.devnetUrl, '--listen', 'off', '--rpc', '127.0.0.1:0'], {
+    const second = spawnSync(process.execPath, chandSpawnArgs('node', 'start', '--datadir', carol.datadir, '--esplora', net.devnetUrl, '--listen', 'off', '--rpc', '127.0.0.1:0'), {
       cwd: repoRoot,
       encoding: 'utf8',
       timeout: 60_000,
@@ -63,7 +64,7 @@ describe('chand node start', () => {
   });
 
   it('refuses mainnet without --allow-mainnet, with one clear line', () => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'node', 'start', '--datadir', path.join(net.root, 'main'), '--network', 'mainnet'], {
+    const r = spawnSync(process.execPath, chandSpawnArgs('node', 'start', '--datadir', path.join(net.root, 'main'), '--network', 'mainnet'), {
       cwd: repoRoot,
       encoding: 'utf8',
       timeout: 60_000,

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { nodeArgs, runnable } from '../support/spawn-args.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 const repoRoot = join(import.meta.dirname, '..', '..');
@@ -16,10 +17,10 @@ let dir: string;
 beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'chand-drivers-'))));
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Runs `args` under node with tsx and the load tracker; returns the drivers it loaded. */
+/** Runs `args` under node (compiled, see test/support/spawn-args.ts) with the load tracker; returns the drivers it loaded. */
 function driversLoadedBy(args: readonly string[]): Set<Driver> {
   const loads = join(dir, `loads-${Math.random().toString(16).slice(2)}.txt`);
-  const run = spawnSync(process.execPath, ['--import', 'tsx', '--import', './test/package/track-loads.mjs', ...args], {
+  const run = spawnSync(process.execPath, nodeArgs(args[0]!, args.slice(1), ['./test/package/track-loads.mjs']), {
     cwd: repoRoot,
     encoding: 'utf8',
     env: { ...process.env, CHAND_TRACK_LOADS: loads },
@@ -32,10 +33,10 @@ function driversLoadedBy(args: readonly string[]): Set<Driver> {
 
 /** A script that opens a database through the package's public entry and closes it. */
 function opener(config: object): string {
-  const script = join(dir, 'open.mts');
+  const script = join(dir, 'open.mjs');
   writeFileSync(
     script,
-    `import { openChannelDb } from ${JSON.stringify(join(repoRoot, 'src/index.ts'))};
+    `import { openChannelDb } from ${JSON.stringify(runnable('src/index.ts'))};
      const db = await openChannelDb(${JSON.stringify(config)});
      console.log((await db.linkNodes.fetchAllLinkNodes()).length);
      await db.close();`,

@@ -1,6 +1,6 @@
 /**
  * The node-client commands of `chand` (src/cli/node-client-commands.ts) as a user runs them:
- * real `chand` processes (from source, through tsx) against an RpcServer started here over the
+ * real `chand` processes (this checkout, see test/support/spawn-args.ts) against an RpcServer started here over the
  * NodeApi test double (support/fake-node.ts), found through a real data directory's rpc.json
  * and rpc.token. Checks --json output (exactly the result), human output (key: value lines,
  * aligned tables), what reaches the node, and the one-line failures with exit code 1 —
@@ -17,9 +17,9 @@ import { RpcServer } from '../../src/rpc/server.js';
 import { p2wpkh, Transaction } from '@scure/btc-signer';
 import { addressToScript, REGTEST } from '../../src/chain/network.js';
 import { ADDRESS, BALANCE, CHANNELS, EXTERNAL_FUNDING, FakeNode, NODE_INFO, OPENED, OPENED_EXTERNAL, PEER, PEER_ID, PSBT_BASE64 } from './support/fake-node.js';
+import { chandSpawnArgs } from '../support/spawn-args.js';
 
 const REPO_ROOT = join(import.meta.dirname, '..', '..');
-const MAIN = join(REPO_ROOT, 'src', 'cli', 'main.ts');
 const children = new Set<ChildProcess>();
 /** This process's environment without CHAND_DATADIR, so only what a test passes counts. */
 const withoutDatadir = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'CHAND_DATADIR'));
@@ -33,7 +33,7 @@ interface Run {
 /** Runs `chand <args>` from source (with `stdin` as its input if given); resolves when it exits, SIGKILLs it by PID after 60 s. */
 function chand(args: readonly string[], env: NodeJS.ProcessEnv = {}, stdin?: string): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], {
+    const child = spawn(process.execPath, chandSpawnArgs(...args), {
       cwd: REPO_ROOT,
       env: { ...withoutDatadir, ...env },
       stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],

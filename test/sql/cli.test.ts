@@ -7,9 +7,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SQL_MIGRATIONS } from '../../src/sql/migrations.js';
 import { exclusionReason, registerBackendUnavailable } from '../../src/testing/index.js';
+import { chandSpawnArgs } from '../support/spawn-args.js';
 
 const repoRoot = join(import.meta.dirname, '..', '..');
-const chand = (...args: string[]) => spawnSync(process.execPath, [join(repoRoot, 'bin', 'chand.js'), 'db', ...args], { cwd: repoRoot, encoding: 'utf8' });
+// The CLI of this checkout (test/support/spawn-args.ts), not dist/: test/package/install.test.ts
+// rebuilds dist/ (and runs bin/chand.js from it) while other files run.
+const chand = (...args: string[]) => spawnSync(process.execPath, chandSpawnArgs('db', ...args), { cwd: repoRoot, encoding: 'utf8' });
 
 const sqliteExcluded = exclusionReason('sqlite');
 if (sqliteExcluded !== undefined) registerBackendUnavailable('sqlite', 'chand db', sqliteExcluded);

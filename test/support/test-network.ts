@@ -1,7 +1,8 @@
 /**
  * A test network of real processes on 127.0.0.1: one `chand devnet` and N `chand node start`
  * processes, each with free ports and a temporary data directory. Nodes run the CLI as
- * `node --import tsx src/cli/main.ts node start ...`: one process per node (no wrapper), so a
+ * `node <build>/src/cli/main.js node start ...` (spawn-args.ts; through tsx with
+ * CHAND_TEST_TSX=1): one process per node (no wrapper), so a
  * SIGKILL by PID hits the node itself. A node can be killed (SIGTERM or SIGKILL) and started
  * again on the same data directory and ports. `stop()` kills, by PID, every process this
  * network started and removes the temporary directories; every wait is bounded in time.
@@ -17,9 +18,9 @@ import { DevnetClient } from '../../src/chain/devnet-client.js';
 import { Wallet } from '../../src/chain/wallet.js';
 import { readRpcEndpoint, readRpcToken } from '../../src/rpc/endpoint-files.js';
 import { RpcClient } from '../../src/rpc/client.js';
+import { chandShellCommand, chandSpawnArgs } from './spawn-args.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const CLI = path.join(repoRoot, 'src/cli/main.ts');
 
 /** A free TCP port on 127.0.0.1 (bound, then released). */
 export async function freePort(): Promise<number> {
@@ -42,6 +43,7 @@ export async function runDemoScript(script: string, demoDir: string, timeoutMs: 
     env: {
       ...process.env,
       CHAND_DEMO_DIR: demoDir,
+      CHAND_CMD: chandShellCommand(),
       DEVNET_PORT: String(ports[0]),
       ALICE_PORT: String(ports[1]),
       ALICE_RPC: String(ports[2]),
@@ -81,7 +83,7 @@ class Proc {
   output = '';
 
   constructor(args: string[], env: NodeJS.ProcessEnv) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, chandSpawnArgs(...args), { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
     const keep = (chunk: Buffer): void => {
       this.output = (this.output + chunk.toString('utf8')).slice(-200_000);

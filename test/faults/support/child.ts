@@ -4,8 +4,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { nodeArgs } from '../../support/spawn-args.js';
 
-/** The repository root (where tsx resolves from). */
+/** The repository root (the children's working directory). */
 export const REPO_ROOT = join(import.meta.dirname, '..', '..', '..');
 
 /** A running child and what it said so far. */
@@ -24,9 +25,9 @@ export interface JsonChild {
   kill(): void;
 }
 
-/** Starts `node --import tsx <script> ...args` in the repository root. */
+/** Starts `node <script> ...args` (compiled, see test/support/spawn-args.ts) in the repository root. */
 export function spawnJsonChild(script: string, args: readonly string[]): JsonChild {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, nodeArgs(script, args), { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
   if (child.pid === undefined) throw new Error(`could not start ${script}`);
   const lines: Array<Record<string, unknown>> = [];
   let stderr = '';

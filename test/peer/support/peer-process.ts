@@ -1,11 +1,12 @@
 /**
- * Runs `src/peer/peer-cli.ts` as a real child process (node --import tsx) and follows the JSON
+ * Runs `src/peer/peer-cli.ts` as a real child process (compiled, see test/support/spawn-args.ts) and follows the JSON
  * event lines it prints. Every process started here is recorded, and `stopAll()` kills what
  * is left by PID and waits (bounded) for it to exit.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nodeArgs } from '../../support/spawn-args.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const CLI = path.join(repoRoot, 'src/peer/peer-cli.ts');
@@ -52,7 +53,7 @@ export class PeerProcess {
 
   /** Starts the CLI with `args`; resolves once it printed `started` (at most `timeoutMs`). */
   static async start(args: readonly string[], timeoutMs = 30_000): Promise<PeerProcess> {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, nodeArgs(CLI, args), { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'] });
     const p = new PeerProcess(child);
     live.add(p);
     void p.exited.then(() => live.delete(p));
