@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backendSelected, exclusionReason, registerBackendUnavailable } from '../../src/testing/index.js';
 import { buildPageBundle } from './browser/bundle.js';
 import { call, chromiumUnavailable, launchChromium, openTestPage, servePage, type PageServer, type RunningChromium } from './browser/chromium-harness.js';
+import { IDB_SCHEMA_VERSION } from '../../src/idb/migrations.js';
 
 // CHAND_BACKENDS narrows runs as for the other backends; CHAND_REQUIRE_BACKENDS=...,chromium
 // turns a missing Chromium into a failure instead of a loud skip.
@@ -124,7 +125,7 @@ if (unavailable !== undefined) {
       const newer = await openTestPage(browser!.context, server!.url);
       expect(await call(old, 'openAndHold', name)).toBe('ok');
       // Would wait forever if the open connection did not step aside on versionchange.
-      expect(await call(newer, 'upgradeRaw', name)).toBe(2);
+      expect(await call(newer, 'upgradeRaw', name)).toBe(IDB_SCHEMA_VERSION + 1);
       expect(await call(old, 'heldCall')).toBe('STORE_CLOSED');
       await call(old, 'closeHeld');
       expect(await call(old, 'openAndHold', name)).toBe('DB_REVERSION');
