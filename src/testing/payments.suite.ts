@@ -268,7 +268,7 @@ export function paymentsSuite(factory: PaymentConformanceFactory, durable: boole
       expect((await store().fetchPayment(p.paymentHash)).attempts).toEqual([]);
     });
 
-    (durable ? it : it.skip)('keeps payments, attempts, outcomes and the in-flight set across a reopen', async () => {
+    (durable ? it : it.skip)(durable ? 'keeps payments, attempts, outcomes and the in-flight set across a reopen' : 'keeps payments, attempts, outcomes and the in-flight set across a reopen — SKIPPED: this backend is not durable (nothing survives a reopen)', async () => {
       const a = makeNewPayment('ra');
       const b = makeNewPayment('rb');
       await store().initPayment(a);
