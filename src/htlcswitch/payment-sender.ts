@@ -25,13 +25,26 @@ import type { Payment, PaymentAttempt, RouteHop } from '../payments/types.js';
 import type { ChannelLink } from './link.js';
 import { invoiceForPayment } from './invoice-registry.js';
 
+/** Most hops a route may have (BOLT 4 allows 20 of the smallest payloads in 1300 bytes). */
+const MAX_ROUTE_HOPS = 20;
 /** Blocks added to the final CLTV delta, for blocks found while the HTLC travels (as lnd does). */
 const CLTV_SAFETY_BLOCKS = 3;
 
-/** What `send_payment` asks for (validated at the RPC edge). */
+/**
+ * One hop of a route given by the caller: the node reached, the channel into it, and what
+ * that node charges to forward onwards (ignored for the last hop, the destination).
+ */
+export interface RouteHint {
+  readonly pubkey: string;
+  readonly shortChannelId: bigint;
+  readonly feeMsat: bigint;
+  readonly cltvExpiryDelta: number;
+}
+
+/** What `send_payment` asks for (validated at the RPC edge). `route`: the hops to the destination, first hop a direct peer. */
 export type PayRequest =
-  | { readonly invoice: string; readonly amountMsat?: bigint }
-  | { readonly keysend: true; readonly destination: string; readonly amountMsat: bigint };
+  | { readonly invoice: string; readonly amountMsat?: bigint; readonly route?: readonly RouteHint[] }
+  | { readonly keysend: true; readonly destination: string; readonly amountMsat: bigint; readonly route?: readonly RouteHint[] };
 
 export interface PaymentSenderDeps {
   readonly store: PaymentStore;
@@ -119,6 +132,7 @@ export class PaymentSender {
         invoiceText: req.invoice,
         keysend: false,
         paymentSecret: hexToBytes(invoice.paymentSecret),
+        ...(req.route !== undefined ? { route: req.route } : {}),
       });
     }
     // Keysend (as lnd, CLN and LDK deploy it): the payer picks the preimage and sends it in
@@ -132,6 +146,7 @@ export class PaymentSender {
       invoiceText: '',
       keysend: true,
       keysendPreimage,
+      ...(req.route !== undefined ? { route: req.route } : {}),
     });
   }
 
@@ -144,9 +159,18 @@ export class PaymentSender {
     keysend: boolean;
     paymentSecret?: Uint8Array;
     keysendPreimage?: Uint8Array;
+    route?: readonly RouteHint[];
   }): Promise<{ payment: Payment; done: Promise<Payment> }> {
     if (p.destination === this.#deps.nodeId) throw new ChandError(ErrorCode.NO_ROUTE, 'the invoice is our own: a node cannot pay itself');
-    const link = this.#pickLink(p.destination, p.amountMsat);
+    const hints = p.route ?? [];
+    if (hints.length > 0 && hints[hints.length - 1]!.pubkey !== p.destination) {
+      throw new ChandError(ErrorCode.NO_ROUTE, `the route ends at ${hints[hints.length - 1]!.pubkey}, not at the destination ${p.destination}`);
+    }
+    if (hints.length > MAX_ROUTE_HOPS) throw new ChandError(ErrorCode.NO_ROUTE, `a route of at most ${MAX_ROUTE_HOPS} hops fits in an onion, got ${hints.length}`);
+    const firstHop = hints[0]?.pubkey ?? p.destination;
+    // What the first HTLC carries: the amount plus every intermediate hop's fee.
+    const fees = hints.slice(0, -1).reduce((sum, h) => sum + h.feeMsat, 0n);
+    const link = this.#pickLink(firstHop, p.amountMsat + fees, hints[0]?.shortChannelId);
     let payment = await this.#deps.store.initPayment({
       paymentHash: p.paymentHash,
       amountMsat: p.amountMsat,
@@ -157,25 +181,45 @@ export class PaymentSender {
     });
     const done = this.#waitFor(p.paymentHash);
     const tip = await this.#deps.tipHeight();
-    const cltvExpiry = tip + p.finalDelta + CLTV_SAFETY_BLOCKS;
+    const finalCltv = tip + p.finalDelta + CLTV_SAFETY_BLOCKS;
     const sessionKey = this.#deps.randomBytes(32);
-    const route: RouteHop[] = [{ pubkey: p.destination, shortChannelId: link.shortChannelId(), amountMsat: p.amountMsat, cltvExpiry }];
-    const hopPayload = encodeHopPayload({
-      kind: 'final',
-      amtToForwardMsat: p.amountMsat,
-      outgoingCltvValue: cltvExpiry,
-      ...(p.paymentSecret !== undefined ? { paymentData: { paymentSecret: p.paymentSecret, totalMsat: p.amountMsat } } : {}),
-      ...(p.keysendPreimage !== undefined ? { keysendPreimage: p.keysendPreimage } : {}),
+    // Hops with what each receives (BOLT 4): built backwards from the destination's amount and CLTV.
+    const path = hints.length > 0 ? hints : [{ pubkey: p.destination, shortChannelId: link.shortChannelId(), feeMsat: 0n, cltvExpiryDelta: 0 }];
+    const route: RouteHop[] = new Array<RouteHop>(path.length);
+    let amount = p.amountMsat;
+    let cltv = finalCltv;
+    for (let i = path.length - 1; i >= 0; i--) {
+      route[i] = { pubkey: path[i]!.pubkey, shortChannelId: path[i]!.shortChannelId, amountMsat: amount, cltvExpiry: cltv };
+      if (i > 0) {
+        amount += path[i - 1]!.feeMsat;
+        cltv += path[i - 1]!.cltvExpiryDelta;
+      }
+    }
+    const payloads = route.map((hop, i) =>
+      i < route.length - 1
+        ? encodeHopPayload({ kind: 'forward', amtToForwardMsat: route[i + 1]!.amountMsat, outgoingCltvValue: route[i + 1]!.cltvExpiry, shortChannelId: route[i + 1]!.shortChannelId })
+        : encodeHopPayload({
+            kind: 'final',
+            amtToForwardMsat: hop.amountMsat,
+            outgoingCltvValue: hop.cltvExpiry,
+            ...(p.paymentSecret !== undefined ? { paymentData: { paymentSecret: p.paymentSecret, totalMsat: p.amountMsat } } : {}),
+            ...(p.keysendPreimage !== undefined ? { keysendPreimage: p.keysendPreimage } : {}),
+          }),
+    );
+    const onion = constructOnion({
+      sessionKey,
+      hops: route.map((hop, i) => ({ pubkey: hexToBytes(hop.pubkey), payload: payloads[i]! })),
+      associatedData: hexToBytes(p.paymentHash),
     });
-    const onion = constructOnion({ sessionKey, hops: [{ pubkey: hexToBytes(p.destination), payload: hopPayload }], associatedData: hexToBytes(p.paymentHash) });
+    const first = route[0]!;
     const attemptId = payment.attempts.length + 1;
     try {
-      await link.offerHtlc({ amountMsat: p.amountMsat, paymentHash: p.paymentHash, cltvExpiry, onion: onion.packet }, async (htlcId) => {
+      await link.offerHtlc({ amountMsat: first.amountMsat, paymentHash: p.paymentHash, cltvExpiry: first.cltvExpiry, onion: onion.packet }, async (htlcId) => {
         const attempt: PaymentAttempt = {
           attemptId,
           channelId: link.channelId,
           htlcId,
-          amountMsat: p.amountMsat,
+          amountMsat: first.amountMsat,
           route,
           sessionKey,
           startedAtMs: this.#deps.now(),
@@ -197,9 +241,11 @@ export class PaymentSender {
     return { payment, done };
   }
 
-  /** The channel to pay `destination` on: open, reestablished, with enough to send. */
-  #pickLink(destination: string, amountMsat: bigint): ChannelLink {
-    const direct = [...this.#deps.links()].filter((l) => l.peerId === destination);
+  /** The channel to `peer` (the one of `scid` when given): open, reestablished, with enough to send. */
+  #pickLink(peer: string, amountMsat: bigint, scid?: bigint): ChannelLink {
+    const destination = peer;
+    const direct = [...this.#deps.links()].filter((l) => l.peerId === destination && (scid === undefined || l.shortChannelId() === scid));
+    if (direct.length === 0 && scid !== undefined) throw new ChandError(ErrorCode.NO_ROUTE, `the route's first hop is not one of our channels: no channel ${scid} with ${peer}`);
     if (direct.length === 0) throw new ChandError(ErrorCode.NO_ROUTE, `no channel with ${destination}: chand pays direct peers only in this version`);
     const active = direct.filter((l) => l.canUpdate());
     if (active.length === 0) throw new ChandError(ErrorCode.CHANNEL_NOT_ACTIVE, `the channel(s) with ${destination} cannot carry a payment now (not open, or the peer is not connected and reestablished)`);

@@ -137,10 +137,12 @@ export class NodePaymentsApi implements PaymentsApi {
   }
 
   async sendPayment(params: SendPaymentParams): Promise<PaymentResult> {
+    const route = params.route?.map((h) => ({ pubkey: h.pubkey, shortChannelId: h.short_channel_id, feeMsat: h.fee_msat, cltvExpiryDelta: h.cltv_expiry_delta }));
+    const withRoute = route !== undefined ? { route } : {};
     const started =
       params.invoice !== undefined
-        ? await this.#d.sender.pay({ invoice: params.invoice.trim(), ...(params.amount_msat !== undefined ? { amountMsat: params.amount_msat } : {}) })
-        : await this.#d.sender.pay({ keysend: true, destination: params.target_pubkey!, amountMsat: params.amount_msat! });
+        ? await this.#d.sender.pay({ invoice: params.invoice.trim(), ...(params.amount_msat !== undefined ? { amountMsat: params.amount_msat } : {}), ...withRoute })
+        : await this.#d.sender.pay({ keysend: true, destination: params.target_pubkey!, amountMsat: params.amount_msat!, ...withRoute });
     if (params.no_wait === true) return paymentResult(started.payment);
     const waitMs = params.timeout_secs !== undefined ? params.timeout_secs * 1000 : DEFAULT_PAYMENT_WAIT_MS;
     let timer: NodeJS.Timeout | undefined;

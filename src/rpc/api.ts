@@ -242,6 +242,8 @@ export interface SendPaymentParams {
   readonly no_wait?: boolean;
   /** How long to wait for the outcome (default 60 s); the payment goes on after that. */
   readonly timeout_secs?: number;
+  /** The hops to the destination (the first a direct peer); each hop's fee and CLTV delta is what it charges to forward onwards. */
+  readonly route?: ReadonlyArray<{ readonly pubkey: string; readonly short_channel_id: bigint; readonly fee_msat: bigint; readonly cltv_expiry_delta: number }>;
 }
 
 /** One HTLC of a payment. */

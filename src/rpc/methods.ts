@@ -107,6 +107,18 @@ const MAX_PAGE = 10_000;
 /** Longest wait of send_payment: an hour (the payment goes on after it). */
 const MAX_PAYMENT_WAIT_SECS = 3600;
 
+/** A short channel id param: "BLOCKxTXxOUTPUT" (as list_channels shows it) or its u64 as a decimal string. */
+function parseScidParam(field: string, text: string): bigint {
+  const parts = /^(\d{1,8})x(\d{1,8})x(\d{1,5})$/.exec(text);
+  if (parts !== null) {
+    const [block, tx, out] = [Number(parts[1]), Number(parts[2]), Number(parts[3])];
+    if (block <= 0xffffff && tx <= 0xffffff && out <= 0xffff) return (BigInt(block) << 40n) | (BigInt(tx) << 16n) | BigInt(out);
+  } else if (/^\d{1,20}$/.test(text) && BigInt(text) < 1n << 64n) {
+    return BigInt(text);
+  }
+  throw new InvalidParamsError(field, `expected a short channel id as BLOCKxTXxOUTPUT (block and tx index below 2^24, output below 2^16) or a u64, got ${JSON.stringify(text)}`);
+}
+
 /** `send_payment` takes an invoice, or `keysend: true` with `target_pubkey` and `amount_msat`. */
 function paymentTarget(params: { readonly invoice?: string; readonly target_pubkey?: string; readonly amount_msat?: bigint; readonly keysend?: boolean }): void {
   if (params.invoice !== undefined) {
@@ -257,10 +269,31 @@ export const METHODS: readonly RpcMethod[] = [
       keysend: optional(bool()),
       no_wait: optional(bool()),
       timeout_secs: optional(int({ min: 1, max: MAX_PAYMENT_WAIT_SECS })),
+      route: optional(
+        array(
+          object({
+            pubkey: pubkey(),
+            short_channel_id: string({ maxLength: 40 }),
+            fee_msat: optional(msat()),
+            cltv_expiry_delta: optional(int({ min: 0, max: 2016 })),
+          }),
+          { minLength: 1, maxLength: 20 },
+        ),
+      ),
     }),
     call: (api, params) => {
       paymentTarget(params);
-      return api.sendPayment(params);
+      const { route, ...rest } = params;
+      if (route === undefined) return api.sendPayment(rest);
+      return api.sendPayment({
+        ...rest,
+        route: route.map((hop, i) => ({
+          pubkey: hop.pubkey,
+          short_channel_id: parseScidParam(`route[${i}].short_channel_id`, hop.short_channel_id),
+          fee_msat: hop.fee_msat ?? 0n,
+          cltv_expiry_delta: hop.cltv_expiry_delta ?? 0,
+        })),
+      });
     },
   }),
   defineMethod({

@@ -198,6 +198,41 @@ describe('payments between two node processes', () => {
     expect(BigInt(after.remote_balance_msat)).toBe(BigInt(before.remote_balance_msat) + 3000n);
   }, 120_000);
 
+  it('pays along a given route: a one-hop route to Bob settles; a two-hop route through Bob fails at Bob (he does not forward) and is attributed to him', async () => {
+    const before = await channelOf(alice);
+    const scid = ((await alice.channels()) as unknown as Array<{ channel_id: string; short_channel_id: string }>).find((c) => c.channel_id === channelId)!.short_channel_id;
+    const inv = await bob.call<Invoice>('new_invoice', { amount_msat: '2000' });
+    const direct = await alice.call<Payment & { fee_msat: string }>('send_payment', { invoice: inv.invoice, route: [{ pubkey: bob.nodeId, short_channel_id: scid }] });
+    expect(direct.status).toBe('succeeded');
+    expect(direct.fee_msat).toBe('0');
+
+    // Carol exists only as a key: Bob, who does not forward, fails the HTLC at his hop with
+    // unknown_next_peer, and Alice decrypts the failure onion and attributes it to hop 0.
+    const carol = '02' + createHash('sha256').update('carol').digest('hex');
+    const { secp256k1 } = await import('@noble/curves/secp256k1.js');
+    const carolKey = Buffer.from(secp256k1.getPublicKey(Buffer.from(carol.slice(2), 'hex'), true)).toString('hex');
+    const failed = await errorOf(
+      alice.call('send_payment', {
+        keysend: true,
+        target_pubkey: carolKey,
+        amount_msat: '5000',
+        route: [
+          { pubkey: bob.nodeId, short_channel_id: scid, fee_msat: '1000', cltv_expiry_delta: 40 },
+          { pubkey: carolKey, short_channel_id: '1x2x3' },
+        ],
+      }),
+    );
+    expect(failed.code).toBe('PAYMENT_FAILED');
+    expect(failed.message).toContain(`unknown_next_peer from hop 0 (${bob.nodeId})`);
+    const after = await waitFor('balances after the route payments', async () => {
+      const c = await channelOf(alice);
+      return BigInt(c.local_balance_msat) === BigInt(before.local_balance_msat) - 2000n ? c : undefined;
+    });
+    expect(BigInt(after.remote_balance_msat)).toBe(BigInt(before.remote_balance_msat) + 2000n);
+    expect(await errorOf(alice.call('send_payment', { keysend: true, target_pubkey: carolKey, amount_msat: '5000', route: [{ pubkey: bob.nodeId, short_channel_id: '9x9x9' }, { pubkey: carolKey, short_channel_id: '1x2x3' }] }))).toMatchObject({ code: 'NO_ROUTE' });
+    expect(await errorOf(alice.call('send_payment', { keysend: true, target_pubkey: carolKey, amount_msat: '5000', route: [{ pubkey: bob.nodeId, short_channel_id: 'nope' }] }))).toMatchObject({ code: 'INVALID_PARAMS' });
+  }, 120_000);
+
   it('keeps invoices, payments and balances across a restart of both nodes, and pays again after it', async () => {
     const [a0, b0] = [await channelOf(alice), await channelOf(bob)];
     await Promise.all([alice.restart(), bob.restart()]);
@@ -211,7 +246,7 @@ describe('payments between two node processes', () => {
     expect((await channelOf(alice)).local_balance_msat).toBe(a0.local_balance_msat);
     expect((await channelOf(bob)).local_balance_msat).toBe(b0.local_balance_msat);
     const count = (await bob.call<{ invoices: Invoice[] }>('list_invoices', { state: 'settled', limit: 10_000 })).invoices.length;
-    expect(count).toBe(INVOICES + 1);
+    expect(count).toBe(INVOICES + 2);
     const keysends = (await alice.call<{ invoices: Invoice[] }>('list_invoices', { state: 'settled', limit: 10_000 })).invoices;
     expect(keysends.filter((i) => i.keysend)).toHaveLength(KEYSENDS);
     const inv = await bob.call<Invoice>('new_invoice', { amount_msat: '1234' });
