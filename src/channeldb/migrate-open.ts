@@ -12,16 +12,16 @@
  * unfinished migration target (that is what a resumed run opens).
  */
 import { join } from 'node:path';
-import type { BulkTransferStore } from '../chanstate/bulk-transfer.js';
+import type { BulkTransferStore, RevocationBlockLayout } from '../chanstate/bulk-transfer.js';
 import { ChandError, ErrorCode } from '../errors.js';
-import { createKvBulkTransfer } from '../kv/bulk-transfer.js';
+import { createKvBulkTransfer, KV_BLOCK_LAYOUT } from '../kv/bulk-transfer.js';
 import { createKvChannelStateStore } from '../kv/channel-state-store.js';
 import { KvCoordinator } from '../kv/coordinator.js';
 import type { KvEngine } from '../kv/engine.js';
 import { KvLinkNodeStore } from '../kv/link-node-store.js';
 import { createMemoryEngine } from '../kv/memory-engine.js';
 import { migrateKv, migrationStatus, readSchemaVersion } from '../kv/migrations.js';
-import { createSqlBulkTransfer } from '../sql/bulk-transfer.js';
+import { createSqlBulkTransfer, SQL_BLOCK_LAYOUT } from '../sql/bulk-transfer.js';
 import { createSqlChannelStateStore } from '../sql/channel-state-store.js';
 import { SqlCoordinator } from '../sql/coordinator.js';
 import { SqlLinkNodeStore } from '../sql/link-node-store.js';
@@ -32,12 +32,12 @@ import { KvPaymentStore } from '../kv/payments.js';
 import type { PaymentStores } from '../payments/store.js';
 import { SqlInvoiceStore } from '../sql/invoices.js';
 import { SqlPaymentStore } from '../sql/payments.js';
-import { checkedStores, type ChannelStores } from './checked-stores.js';
+import { checkedPaymentStores, checkedStores, type ChannelStores } from './checked-stores.js';
 import type { FileLock } from './file-lock.js';
 import { backendOf, LMDB_FILE, locationOf, prepareDataDir, SQLITE_FILE, type BackendName, type ChannelDbConfig } from './open.js';
 
-/** One end of a migration: the stores, the bulk facet, and what identifies it. */
-export interface MigrationEndpoint extends ChannelStores {
+/** One end of a migration: the stores (channel and payment ones), the bulk facet, and what identifies it. */
+export interface MigrationEndpoint extends ChannelStores, PaymentStores {
   readonly backend: BackendName;
   /** Where it is, for messages (no credentials). */
   readonly location: string;
@@ -53,22 +53,6 @@ export interface MigrationEndpoint extends ChannelStores {
  * latest schema, or the dry run reports that it would be created or migrated).
  */
 type Role = 'source' | 'target' | 'inspect';
-
-/**
- * MIGRATION_UNSUPPORTED_RECORDS if a source holds invoices or outgoing payments: the
- * bulk-transfer facets do not carry them yet, and a copy without them would lose the
- * payment history (a retry could pay a hash twice, a settled invoice would be forgotten).
- */
-async function refusePaymentRecords(stores: PaymentStores, location: string): Promise<void> {
-  const invoices = await stores.invoices.listInvoices({ limit: 1 });
-  const payments = await stores.payments.listPayments({ limit: 1 });
-  if (invoices.length > 0 || payments.length > 0) {
-    throw new ChandError(
-      ErrorCode.MIGRATION_UNSUPPORTED_RECORDS,
-      `the database at ${location} holds ${invoices.length > 0 ? 'invoices' : 'outgoing payments'}, which \`chand db migrate\` cannot copy yet; nothing was written`,
-    );
-  }
-}
 
 /** DB_NOT_INITIALIZED / DB_REVERSION unless a source's schema is exactly the latest. */
 function requireLatest(status: { current: number; latest: number; pending: readonly unknown[] }, location: string): void {
@@ -107,7 +91,7 @@ async function requireSchema(url: string, schema: string, location: string): Pro
 
 function endpoint(
   config: ChannelDbConfig,
-  stores: ChannelStores,
+  stores: ChannelStores & PaymentStores,
   bulk: BulkTransferStore,
   schemaVersion: () => Promise<number>,
   release: () => Promise<void>,
@@ -151,12 +135,14 @@ async function openKv(config: ChannelDbConfig & { backend: 'memory' | 'lmdb' }, 
   try {
     if (role === 'target') await migrateKv(engine);
     else requireLatest(migrationStatus(await engine.read(readSchemaVersion)), locationOf(config));
-    if (role === 'source') await refusePaymentRecords({ invoices: new KvInvoiceStore(engine), payments: new KvPaymentStore(engine) }, locationOf(config));
   } catch (err) {
     await release();
     throw err;
   }
-  const stores = checkedStores(createKvChannelStateStore(engine), new KvLinkNodeStore(engine), new KvCoordinator(engine));
+  const stores = {
+    ...checkedStores(createKvChannelStateStore(engine), new KvLinkNodeStore(engine), new KvCoordinator(engine)),
+    ...checkedPaymentStores(new KvInvoiceStore(engine), new KvPaymentStore(engine)),
+  };
   return endpoint(config, stores, createKvBulkTransfer(engine), () => engine.read(readSchemaVersion), release);
 }
 
@@ -193,12 +179,14 @@ async function openSql(config: ChannelDbConfig & { backend?: 'sqlite' | 'postgre
   try {
     if (role === 'target') await migrateSql(backend);
     else requireLatest(sqlMigrationStatus(await readVersion()), locationOf(config));
-    if (role === 'source') await refusePaymentRecords({ invoices: new SqlInvoiceStore(backend), payments: new SqlPaymentStore(backend) }, locationOf(config));
   } catch (err) {
     await release();
     throw err;
   }
-  const stores = checkedStores(createSqlChannelStateStore(backend), new SqlLinkNodeStore(backend), new SqlCoordinator(backend));
+  const stores = {
+    ...checkedStores(createSqlChannelStateStore(backend), new SqlLinkNodeStore(backend), new SqlCoordinator(backend)),
+    ...checkedPaymentStores(new SqlInvoiceStore(backend), new SqlPaymentStore(backend)),
+  };
   return endpoint(config, stores, createSqlBulkTransfer(backend), readVersion, release);
 }
 
@@ -207,6 +195,12 @@ function open(config: ChannelDbConfig, role: Role): Promise<MigrationEndpoint> {
   if (backend === 'memory' || backend === 'lmdb') return openKv(config as ChannelDbConfig & { backend: 'memory' | 'lmdb' }, role);
   if (backend === 'sqlite' || backend === 'postgres') return openSql(config as ChannelDbConfig & { backend?: 'sqlite' | 'postgres' }, role);
   throw new TypeError(`expected backend sqlite, lmdb or postgres, got ${String(backend)}`);
+}
+
+/** The revocation block layout the backend of `config` stores (as its bulk facet reports it), without opening anything: for dry runs. */
+export function revocationBlockLayoutOf(config: ChannelDbConfig): RevocationBlockLayout {
+  const backend = backendOf(config);
+  return backend === 'memory' || backend === 'lmdb' ? KV_BLOCK_LAYOUT : SQL_BLOCK_LAYOUT;
 }
 
 /**

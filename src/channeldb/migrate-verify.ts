@@ -12,7 +12,9 @@
  *   states of an open channel and its tail are read through the contract on both (the pages
  *   already compare every state: reading all of them a second time would double the work);
  * - each final HTLC outcome, opening state and forwarding policy is looked up through the
- *   contract on both;
+ *   contract on both, and so is each invoice and payment (fetchInvoice, fetchPayment), each
+ *   page of them listed through the contract too (listInvoices, listPayments: the add and
+ *   payment indexes a node pages by);
  * - at the end, every global read (the record comparer's observeAll) over all link nodes.
  * The first difference fails with MIGRATION_VERIFY_FAILED naming where it is.
  */
@@ -44,7 +46,7 @@ function mismatch(where: string, difference: string): ChandError {
 }
 
 /** Runs `read` on both ends (at once) and fails on the first difference. */
-async function same(source: ObservedStores, target: ObservedStores, where: string, read: (s: ObservedStores) => Promise<Outcome | Outcome[]>): Promise<void> {
+async function same<S extends ObservedStores>(source: S, target: S, where: string, read: (s: S) => Promise<Outcome | Outcome[]>): Promise<void> {
   const [expected, actual] = await Promise.all([read(source), read(target)]);
   const difference = firstDifference(expected, actual);
   if (difference !== undefined) throw mismatch(where, difference);
@@ -92,10 +94,28 @@ async function sameReads(source: MigrationEndpoint, target: MigrationEndpoint, r
       case 'forwardingPolicy':
         await same(source, target, `forwarding policy of ${r.channelId}`, (s) => attempt(() => s.channelState.getInitialForwardingPolicy(r.channelId)));
         break;
+      case 'invoice':
+        await same(source, target, `invoice ${r.invoice.paymentHash}`, (s) => attempt(() => s.invoices.fetchInvoice(r.invoice.paymentHash)));
+        break;
+      case 'payment':
+        await same(source, target, `payment ${r.payment.paymentHash}`, (s) => attempt(() => s.payments.fetchPayment(r.payment.paymentHash)));
+        break;
       default:
         // Revocation log entries and packages are read above (per channel) and in the pages.
         break;
     }
+  }
+}
+
+/** A page of invoices or payments listed through the contract on both, from the page's first index on. */
+async function sameLists(source: MigrationEndpoint, target: MigrationEndpoint, records: readonly BulkRecord[]): Promise<void> {
+  const first = records[0];
+  if (first?.kind === 'invoice') {
+    const query = { afterIndex: first.invoice.addIndex - 1, limit: Math.min(records.length, 10_000) };
+    await same(source, target, `invoices listed after add index ${query.afterIndex}`, (s) => attempt(() => s.invoices.listInvoices(query)));
+  } else if (first?.kind === 'payment') {
+    const query = { afterIndex: first.payment.paymentIndex - 1, limit: Math.min(records.length, 10_000) };
+    await same(source, target, `payments listed after payment index ${query.afterIndex}`, (s) => attempt(() => s.payments.listPayments(query)));
   }
 }
 
@@ -117,6 +137,7 @@ export async function verifyMigration(source: MigrationEndpoint, target: Migrati
       throw mismatch(`${at.section} records ${from}`, difference);
     }
     await sameReads(source, target, expected.records, peers);
+    await sameLists(source, target, expected.records);
     records += expected.records.length;
     onPage?.({ section: at.section, records });
     cursor = expected.next;
@@ -124,6 +145,7 @@ export async function verifyMigration(source: MigrationEndpoint, target: Migrati
   // Link nodes of every peer, and of every peer a channel names (a missing one must stay missing).
   const probe = { chainHash: CHAIN_HASHES.mainnet, peers: [...peers].sort() };
   await same(source, target, 'global reads', (s) => observeAll(s, probe));
+  await same(source, target, 'in-flight payments', (s) => attempt(() => s.payments.fetchInFlightPayments()));
   for (const chainHash of Object.values(CHAIN_HASHES)) {
     await same(source, target, `peer counts on chain ${chainHash}`, (s) => attempt(() => s.channelState.fetchPermAndTempPeers(chainHash)));
   }

@@ -8,6 +8,11 @@
  *   target; then the target is compared with the source record by record (migrate-verify.ts,
  *   through the contracts with the differential test's comparer) and only then marked
  *   usable. Both ends are locked for the whole run: a node holding either is DB_LOCKED.
+ *   Invoices and payments travel with their add, settle and payment indexes, so the target
+ *   allocates the next ones exactly where the source would have. When both ends store the
+ *   revocation log in the same block layout (blockCopyPossible), its blocks are copied as
+ *   their bytes — no state is decoded or re-encoded during the copy — and the verification
+ *   compares the decoded states of both ends as for any other copy.
  *
  * Storage of the progress (in the target)
  *   Each page is imported together with the new import state — phase (copy, verify), the
@@ -25,10 +30,10 @@
  *   written and the next one being read), whatever the sizes.
  */
 import { createHash } from 'node:crypto';
-import { BULK_SECTIONS, type BulkCursor, type BulkSection } from '../chanstate/bulk-transfer.js';
+import { blockCopyPossible, BULK_SECTIONS, statesOf, type BulkCursor, type BulkSection, type RevocationBlockLayout } from '../chanstate/bulk-transfer.js';
 import type { StoreCounts } from '../chanstate/store.js';
 import { ChandError, ErrorCode, isChandError } from '../errors.js';
-import { inspectMigrationTarget, openMigrationSource, openMigrationTarget, type MigrationEndpoint } from './migrate-open.js';
+import { inspectMigrationTarget, openMigrationSource, openMigrationTarget, revocationBlockLayoutOf, type MigrationEndpoint } from './migrate-open.js';
 import { pageLimit, verifyMigration } from './migrate-verify.js';
 import { backendOf, locationOf, type BackendName, type ChannelDbConfig } from './open.js';
 
@@ -67,18 +72,35 @@ export interface MigrateProgress {
 /** What a migration (or a dry run) found and did. */
 export interface MigrateReport {
   readonly dryRun: boolean;
-  readonly source: { readonly backend: BackendName; readonly location: string; readonly schemaVersion: number; readonly counts: StoreCounts; readonly linkNodes: number };
+  readonly source: {
+    readonly backend: BackendName;
+    readonly location: string;
+    readonly schemaVersion: number;
+    readonly counts: StoreCounts;
+    readonly linkNodes: number;
+    readonly invoices: number;
+    readonly payments: number;
+  };
   readonly target: { readonly backend: BackendName; readonly location: string; readonly state: 'new' | 'empty' | 'resume' | 'needs-migrations' };
   /** Where a resumed run continued (undefined for a fresh one). */
   readonly resumedAt?: { readonly phase: 'copy' | 'verify'; readonly cursor?: BulkCursor };
-  /** Records copied per section, over all runs (zero in a dry run). */
+  /** Records copied per section, over all runs (zero in a dry run); revoked states count one each, however copied. */
   readonly copied: Readonly<Record<BulkSection, number>>;
+  /**
+   * How the revocation log is (or would be) copied: `blocks`, the stored blocks as bytes (both
+   * ends share the block layout, blockCopyPossible, and the batch is at least
+   * BLOCK_COPY_MIN_BATCH), or `entries`, state by state.
+   */
+  readonly revocationLogCopy: RevocationLogCopy;
   /** Records compared by verification. */
   readonly verified: number;
   /** Wall time of this run's copy and verification. */
   readonly copySeconds: number;
   readonly verifySeconds: number;
 }
+
+/** How the revocation log is copied (see MigrateReport.revocationLogCopy). */
+export type RevocationLogCopy = 'blocks' | 'entries';
 
 /** The import state stored in the target (JSON): see the module comment. */
 interface ImportState {
@@ -87,17 +109,33 @@ interface ImportState {
   readonly phase: 'copy' | 'verify';
   readonly cursor: BulkCursor | null;
   readonly copied: Record<BulkSection, number>;
+  /** Fixed by the first run (a cursor inside the log is a block boundary only in the blocks form); absent: entries. */
+  readonly logCopy?: RevocationLogCopy;
 }
 
 /** What identifies a source across runs. */
 interface SourceId {
   readonly backend: BackendName;
   readonly location: string;
-  /** sha256 of the source's counts, link-node count and allocator: changes if a node ran on it. */
+  /**
+   * sha256 of the source's counts, link-node count, allocator and every invoice and payment
+   * (a node that ran on it changes one of them: a revoked state, a package, an invoice
+   * accepted or settled, a payment attempt).
+   */
   readonly fingerprint: string;
 }
 
 const DEFAULT_BATCH = 2_000;
+
+/**
+ * The smallest batch at which the revocation log is copied as blocks. A page holds the whole
+ * blocks that fit in the batch (and at least one); a stored block holds at most a few hundred
+ * states (a sealed state takes at least 33 bytes of a block of about 4 KB, and a block
+ * only grows beyond that for states with many HTLCs, which take more bytes each), so from
+ * this batch on every block fits and no page goes beyond the batch. Smaller batches copy the
+ * log state by state.
+ */
+export const BLOCK_COPY_MIN_BATCH = 1_000;
 
 const zeroCounts = (): Record<BulkSection, number> => Object.fromEntries(BULK_SECTIONS.map((s) => [s, 0])) as Record<BulkSection, number>;
 
@@ -113,7 +151,9 @@ function parseState(text: string, location: string): ImportState {
 }
 
 /** The source's identity and what the plan reports of it. */
-async function describeSource(source: MigrationEndpoint): Promise<{ id: SourceId; counts: StoreCounts; linkNodes: number; schemaVersion: number }> {
+async function describeSource(
+  source: MigrationEndpoint,
+): Promise<{ id: SourceId; counts: StoreCounts; linkNodes: number; invoices: number; payments: number; schemaVersion: number }> {
   const counts = await source.channelState.counts();
   let linkNodes = 0;
   for (let cursor: BulkCursor | undefined = { section: 'linkNode' }; cursor?.section === 'linkNode'; ) {
@@ -122,15 +162,39 @@ async function describeSource(source: MigrationEndpoint): Promise<{ id: SourceId
     cursor = page.next;
   }
   const [keyIndex] = (await source.bulk.exportPage({ section: 'keyIndex' }, 1)).records;
-  const fingerprint = createHash('sha256')
-    .update(JSON.stringify({ counts, linkNodes, keyIndex }))
-    .digest('hex');
-  return { id: { backend: source.backend, location: source.location, fingerprint }, counts, linkNodes, schemaVersion: await source.schemaVersion() };
+  const hash = createHash('sha256').update(JSON.stringify({ counts, linkNodes, keyIndex }));
+  // Invoices and payments change state in place (no count moves when one settles), so their
+  // records themselves go into the fingerprint, streamed page by page.
+  const records = { invoice: 0, payment: 0 };
+  for (const section of ['invoice', 'payment'] as const) {
+    for (let cursor: BulkCursor | undefined = { section }; cursor?.section === section; ) {
+      const page = await source.bulk.exportPage(cursor, DEFAULT_BATCH);
+      hash.update(JSON.stringify(page.records, jsonSafe));
+      records[section] += page.records.length;
+      cursor = page.next;
+    }
+  }
+  const fingerprint = hash.digest('hex');
+  return {
+    id: { backend: source.backend, location: source.location, fingerprint },
+    counts,
+    linkNodes,
+    invoices: records.invoice,
+    payments: records.payment,
+    schemaVersion: await source.schemaVersion(),
+  };
+}
+
+/** JSON.stringify replacer for bigints and bytes (fingerprints only: never parsed back). */
+function jsonSafe(_key: string, value: unknown): unknown {
+  if (typeof value === 'bigint') return `${value}n`;
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('hex');
+  return value;
 }
 
 /** Records the copy will write, estimated from the source's counts (pending and waiting-close channels overlap). */
-function estimatedTotal(counts: StoreCounts, linkNodes: number): number {
-  return linkNodes + counts.openChannels + counts.pendingChannels + counts.waitingCloseChannels + counts.closedChannels + counts.revocationLogEntries + counts.fwdPkgs + 1;
+function estimatedTotal(counts: StoreCounts, linkNodes: number, invoices: number, payments: number): number {
+  return linkNodes + invoices + payments + counts.openChannels + counts.pendingChannels + counts.waitingCloseChannels + counts.closedChannels + counts.revocationLogEntries + counts.fwdPkgs + 1;
 }
 
 /** MIGRATION_TARGET_NOT_EMPTY unless every section of the target is empty (the allocator aside). */
@@ -179,23 +243,48 @@ export async function migrateChannelDb(options: MigrateOptions): Promise<Migrate
   const source = await openMigrationSource(options.from);
   try {
     const described = await describeSource(source);
-    const sourceReport = { backend: source.backend, location: source.location, schemaVersion: described.schemaVersion, counts: described.counts, linkNodes: described.linkNodes };
-    const total = estimatedTotal(described.counts, described.linkNodes);
-    if (options.dryRun === true) return await dryRun(options.to, sourceReport, described.id);
+    const sourceReport = {
+      backend: source.backend,
+      location: source.location,
+      schemaVersion: described.schemaVersion,
+      counts: described.counts,
+      linkNodes: described.linkNodes,
+      invoices: described.invoices,
+      payments: described.payments,
+    };
+    const total = estimatedTotal(described.counts, described.linkNodes, described.invoices, described.payments);
+    if (options.dryRun === true) return await dryRun(options.to, sourceReport, described.id, source.bulk.revocationBlockLayout, batch);
 
     const target = await openMigrationTarget(options.to);
     try {
       const stored = await target.bulk.readImportState();
       let state: ImportState;
       let resumed = false;
+      const layoutsMatch = blockCopyPossible(source.bulk.revocationBlockLayout, target.bulk.revocationBlockLayout);
       if (stored === undefined) {
         await assertEmpty(target);
-        state = { format: 'chand-migrate/1', source: described.id, phase: 'copy', cursor: { section: BULK_SECTIONS[0]! }, copied: zeroCounts() };
+        state = {
+          format: 'chand-migrate/1',
+          source: described.id,
+          phase: 'copy',
+          cursor: { section: BULK_SECTIONS[0]! },
+          copied: zeroCounts(),
+          logCopy: layoutsMatch && pageLimit('revocationLogEntry', batch) >= BLOCK_COPY_MIN_BATCH ? 'blocks' : 'entries',
+        };
       } else {
         state = parseState(stored, target.location);
         assertSameSource(state, described.id, target.location);
+        // A resumed run keeps the first run's form (whatever its batch): a cursor inside the log is a block boundary only for blocks.
+        if (state.logCopy === 'blocks' && !layoutsMatch) {
+          throw new ChandError(
+            ErrorCode.MIGRATION_SOURCE_MISMATCH,
+            `the unfinished migration into ${target.location} copies revocation blocks as they are, which this chand's block layouts no longer allow; migrate into an empty database`,
+          );
+        }
         resumed = true;
       }
+      const logCopy: RevocationLogCopy = state.logCopy ?? 'entries';
+      const readOptions = { revocationBlocks: logCopy === 'blocks' };
       const resumedAt = resumed ? { phase: state.phase, ...(state.cursor === null ? {} : { cursor: state.cursor }) } : undefined;
 
       // Copy: one page per target transaction, the state committed with it. The next page
@@ -203,7 +292,7 @@ export async function migrateChannelDb(options: MigrateOptions): Promise<Migrate
       const copyStart = now();
       let copiedThisRun = 0;
       const read = (cursor: BulkCursor) => {
-        const page = source.bulk.exportPage(cursor, pageLimit(cursor.section, batch));
+        const page = source.bulk.exportPage(cursor, pageLimit(cursor.section, batch), readOptions);
         page.catch(() => {}); // observed below; a copy stopped early must not leave it unhandled
         return page;
       };
@@ -216,11 +305,11 @@ export async function migrateChannelDb(options: MigrateOptions): Promise<Migrate
           ...state,
           phase: page.next === undefined ? 'verify' : 'copy',
           cursor: page.next ?? null,
-          copied: { ...state.copied, [cursor.section]: state.copied[cursor.section] + page.records.length },
+          copied: { ...state.copied, [cursor.section]: state.copied[cursor.section] + statesOf(page.records) },
         };
         await target.bulk.importPage(page.records, JSON.stringify(next));
         state = next;
-        copiedThisRun += page.records.length;
+        copiedThisRun += statesOf(page.records);
         const done = Object.values(state.copied).reduce((a, b) => a + b, 0);
         options.onProgress?.(progressOf('copy', cursor.section, pages, done, Math.max(total, done), copiedThisRun, now() - copyStart, resumed));
       }
@@ -240,6 +329,7 @@ export async function migrateChannelDb(options: MigrateOptions): Promise<Migrate
         target: { backend: target.backend, location: target.location, state: resumed ? 'resume' : 'empty' },
         ...(resumedAt === undefined ? {} : { resumedAt }),
         copied: state.copied,
+        revocationLogCopy: logCopy,
         verified,
         copySeconds,
         verifySeconds: (now() - verifyStart) / 1000,
@@ -259,12 +349,15 @@ function progressOf(phase: 'copy' | 'verify', section: BulkSection, batch: numbe
 }
 
 /** The dry run's view of the target: read-only, never created. */
-async function dryRun(to: ChannelDbConfig, source: MigrateReport['source'], id: SourceId): Promise<MigrateReport> {
+async function dryRun(to: ChannelDbConfig, source: MigrateReport['source'], id: SourceId, sourceLayout: RevocationBlockLayout, batch: number): Promise<MigrateReport> {
+  // The target's layout is its backend's, whether or not the database exists yet.
+  const targetLayout = revocationBlockLayoutOf(to);
   const report = (state: MigrateReport['target']['state'], extra: Partial<MigrateReport> = {}): MigrateReport => ({
     dryRun: true,
     source,
     target: { backend: backendOf(to), location: locationOf(to), state },
     copied: zeroCounts(),
+    revocationLogCopy: blockCopyPossible(sourceLayout, targetLayout) && pageLimit('revocationLogEntry', batch) >= BLOCK_COPY_MIN_BATCH ? 'blocks' : 'entries',
     verified: 0,
     copySeconds: 0,
     verifySeconds: 0,
@@ -285,7 +378,7 @@ async function dryRun(to: ChannelDbConfig, source: MigrateReport['source'], id: 
     }
     const state = parseState(stored, target.location);
     assertSameSource(state, id, target.location);
-    return report('resume', { resumedAt: { phase: state.phase, ...(state.cursor === null ? {} : { cursor: state.cursor }) }, copied: state.copied });
+    return report('resume', { resumedAt: { phase: state.phase, ...(state.cursor === null ? {} : { cursor: state.cursor }) }, copied: state.copied, revocationLogCopy: state.logCopy ?? 'entries' });
   } finally {
     await target.close();
   }

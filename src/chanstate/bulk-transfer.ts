@@ -15,11 +15,20 @@
  * that what one backend exports another imports, and that the contracts then read the same.
  *
  * Order: sections in BULK_SECTIONS order; within a section, records ascending by the bytes of
- * their key (bulkKeyOf): channel points as outPointKey, short channel ids as unsigned u64
- * big-endian. Every backend uses this order, so two exports can be compared page by page.
+ * their key (bulkKeyOf): channel points as outPointKey, short channel ids, add and payment
+ * indexes as unsigned u64 big-endian. Every backend uses this order, so two exports can be
+ * compared page by page.
+ *
+ * The one exception to "never as bytes": the revocation log, by far the largest section, can
+ * also be exported and imported as the compact blocks it is stored in
+ * (revocation-blocks.ts, BulkRevocationBlock), when the two backends store the same block
+ * format and the target's block limit is at least the source's (blockCopyPossible). Each
+ * block is then copied as its bytes, without decoding and re-encoding every state; the
+ * migration's verification still compares the decoded states (the default export form).
  */
 import { bytesToHex } from '../codec/bytes.js';
 import type { LinkNode } from '../linknode/store.js';
+import type { Invoice, Payment } from '../payments/types.js';
 import { outPointKey } from './channel-id.js';
 import type {
   ChannelCloseSummary,
@@ -109,20 +118,54 @@ export interface BulkKeyIndex {
   readonly next: number;
 }
 
+/** An invoice as fetchInvoice returns it (add and settle indexes kept as they are). */
+export interface BulkInvoice {
+  readonly kind: 'invoice';
+  readonly invoice: Invoice;
+}
+
+/** An outgoing payment with all its attempts, as fetchPayment returns it (payment index kept). */
+export interface BulkPayment {
+  readonly kind: 'payment';
+  readonly payment: Payment;
+}
+
+/**
+ * One stored block of a channel's revocation log, as its bytes (revocation-blocks.ts format
+ * 1): a sealed block, or the channel's open block (its newest, always exported last). Only
+ * in pages of section revocationLogEntry exported with `revocationBlocks` (see
+ * BulkExportOptions); its key is the channel point and its LAST height, so a cursor after it
+ * continues with the channel's next state, as after the entry of that height.
+ */
+export interface BulkRevocationBlock {
+  readonly kind: 'revocationBlock';
+  readonly chanPoint: OutPoint;
+  readonly firstHeight: number;
+  readonly lastHeight: number;
+  /** Revoked states the block holds. */
+  readonly count: number;
+  /** True for the open form (the channel's open block), false for a sealed block. */
+  readonly open: boolean;
+  readonly bytes: Uint8Array;
+}
+
 /** Any record of a bulk export. */
 export type BulkRecord =
   | BulkLinkNode
   | BulkChannel
   | BulkClosedChannel
   | BulkRevocationLogEntry
+  | BulkRevocationBlock
   | BulkFwdPkg
   | BulkFinalHtlc
   | BulkOpeningState
   | BulkForwardingPolicy
+  | BulkInvoice
+  | BulkPayment
   | BulkKeyIndex;
 
-/** A section of the export: the records of one kind. */
-export type BulkSection = BulkRecord['kind'];
+/** A section of the export: the records of one kind (revocation blocks belong to section revocationLogEntry). */
+export type BulkSection = Exclude<BulkRecord['kind'], 'revocationBlock'>;
 
 /**
  * The sections in export (and import) order. Link nodes and channels come before the
@@ -137,6 +180,8 @@ export const BULK_SECTIONS: readonly BulkSection[] = [
   'finalHtlc',
   'openingState',
   'forwardingPolicy',
+  'invoice',
+  'payment',
   'keyIndex',
 ];
 
@@ -156,8 +201,40 @@ export interface BulkPage {
   readonly next: BulkCursor | undefined;
 }
 
+/**
+ * How a backend stores its revocation log: the block format (revocation-blocks.ts; 1 is the
+ * only one) and the size limit at which it seals a block.
+ */
+export interface RevocationBlockLayout {
+  readonly format: number;
+  readonly limit: number;
+}
+
+/**
+ * Whether blocks exported by a backend with layout `from` may be imported as they are by one
+ * with layout `to`: the same format, and no source block above the target's limit (a target
+ * could have written each block itself; a bigger one would only cost it pages).
+ */
+export function blockCopyPossible(from: RevocationBlockLayout, to: RevocationBlockLayout): boolean {
+  return from.format === to.format && from.limit <= to.limit;
+}
+
+/** Options of BulkExportStore.exportPage. */
+export interface BulkExportOptions {
+  /**
+   * In section revocationLogEntry, return whole stored blocks (BulkRevocationBlock) instead of
+   * decoded states, `limit` then counting states: a page holds the whole blocks that fit in
+   * `limit` states, and at least one (so only a block of more than `limit` states makes a
+   * page go beyond it). The cursor must be at a block boundary: the section's start, or a key returned by
+   * a blocks page (RangeError for one inside a block). Ignored in other sections.
+   */
+  readonly revocationBlocks?: boolean;
+}
+
 /** Reading every record of a store, in pages. */
 export interface BulkExportStore {
+  /** The layout of this backend's revocation blocks. */
+  readonly revocationBlockLayout: RevocationBlockLayout;
   /**
    * Up to `limit` records of `cursor.section` after `cursor.after`, in key order. A page
    * never crosses sections: when the section is exhausted, `next` names the following
@@ -165,7 +242,7 @@ export interface BulkExportStore {
    * are consistent with each other only while nobody writes the store (the migration holds
    * its lock). Never loads more than one page in memory.
    */
-  exportPage(cursor: BulkCursor, limit: number): Promise<BulkPage>;
+  exportPage(cursor: BulkCursor, limit: number, options?: BulkExportOptions): Promise<BulkPage>;
 }
 
 /**
@@ -176,13 +253,20 @@ export interface BulkExportStore {
  * openChannelDb refuses it (DB_MIGRATION_INCOMPLETE).
  */
 export interface BulkImportStore {
+  /** The layout of this backend's revocation blocks (what revocationBlock records must match: blockCopyPossible). */
+  readonly revocationBlockLayout: RevocationBlockLayout;
   /**
    * Writes `records` and stores `state` as the import state, in ONE transaction: a crash
    * leaves both or neither, so a resumed import never writes a record twice. Records are
    * written as given (the source's own values, already through its rules), after earlier
    * sections' records (a revocation log entry after its channel). CHANNEL_ALREADY_EXISTS
    * or CHANNEL_KEY_INDEX_REUSED if a channel collides with one already stored. `keyIndex`
-   * moves the allocator to `next` unless it is already further.
+   * moves the allocator to `next` unless it is already further. Invoices and payments keep
+   * their indexes (add, settle, payment), so the next ones allocated continue after the
+   * source's; the target holds none before (the migration requires an empty one). A `revocationBlock` is stored as its
+   * bytes, a channel's blocks in key order with its open block last (RangeError for a
+   * block after the channel's open block); its layout must be one blockCopyPossible
+   * accepts — the caller checks, the bytes are not decoded here.
    */
   importPage(records: readonly BulkRecord[], state: string): Promise<void>;
   /** The stored import state, or undefined when none is stored. */
@@ -220,6 +304,8 @@ export function bulkKeyOf(record: BulkRecord): string {
       return chanPointHex(record.summary.chanPoint);
     case 'revocationLogEntry':
       return chanPointHex(record.chanPoint) + u64Hex(record.entry.commitHeight);
+    case 'revocationBlock':
+      return chanPointHex(record.chanPoint) + u64Hex(record.lastHeight);
     case 'fwdPkg':
       return u64Hex(record.pkg.source) + u64Hex(record.pkg.height);
     case 'finalHtlc':
@@ -228,9 +314,30 @@ export function bulkKeyOf(record: BulkRecord): string {
       return chanPointHex(record.chanPoint);
     case 'forwardingPolicy':
       return record.channelId;
+    case 'invoice':
+      return u64Hex(record.invoice.addIndex);
+    case 'payment':
+      return u64Hex(record.payment.paymentIndex);
     case 'keyIndex':
       return '';
   }
+}
+
+/**
+ * The page of revocation blocks a backend returns: `full` when no further block fit in the
+ * limit (the section continues after the last block), otherwise the section is done.
+ */
+export function blockPageOf(cursor: BulkCursor, records: BulkRevocationBlock[], full: boolean): BulkPage {
+  if (full && records.length > 0) return { records, next: { section: cursor.section, after: bulkKeyOf(records[records.length - 1]!) } };
+  const section = sectionAfter(cursor.section);
+  return { records, next: section === undefined ? undefined : { section } };
+}
+
+/** States a page holds: its records, a revocation block counting for its states. */
+export function statesOf(records: readonly BulkRecord[]): number {
+  let n = 0;
+  for (const r of records) n += r.kind === 'revocationBlock' ? r.count : 1;
+  return n;
 }
 
 /** The section after `section`, or undefined after the last. */

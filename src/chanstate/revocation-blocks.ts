@@ -138,6 +138,10 @@ class In {
   skip(n: number): void {
     this.take(n);
   }
+  /** Skips a varint of at most `maxBytes` bytes without building its value. */
+  skipVarint(maxBytes: number): void {
+    for (let i = 0; (this.u8() & 0x80) !== 0; i++) if (i + 1 >= maxBytes) throw new DecodeError(`${this.what}: varint too long at offset ${this.pos}`);
+  }
   uint(): number {
     let value = 0;
     let scale = 1;
@@ -542,6 +546,42 @@ function openParts(open: Uint8Array): OpenParts {
 export function openBlockSummary(open: Uint8Array): { firstHeight: number; count: number; lastHeight: number } {
   const parts = openParts(open);
   return { firstHeight: parts.firstHeight, count: parts.count, lastHeight: readTail(parts.tail).lastHeight };
+}
+
+/**
+ * First height, state count and last height of a block (either form; a sealed one with the
+ * height it is stored under), reading its state headers only: no entry, hash or balance is
+ * built. For bulk copies of whole blocks (bulk-transfer.ts BulkRevocationBlock). DecodeError
+ * if the block is malformed in what it reads.
+ */
+export function blockSpan(bytes: Uint8Array, keyHeight?: number): { firstHeight: number; count: number; lastHeight: number } {
+  const { parts, firstHeight } = located(bytes, keyHeight);
+  if (parts.tail !== undefined) return { firstHeight, count: parts.count, lastHeight: readTail(parts.tail).lastHeight };
+  const r = new In(parts.states, 'RevocationBlock states');
+  let height = firstHeight - 1;
+  for (let i = 0; i < parts.count; i++) {
+    const header = r.uint();
+    const flags = header & 0xf;
+    const htlcCount = Math.floor(header / 16);
+    if ((flags & F_HEIGHT_DELTA) !== 0) {
+      const delta = r.uint();
+      if (i === 0 || delta < 1) throw new DecodeError('RevocationBlock: heights out of order');
+      height += delta;
+    } else height += 1;
+    if ((flags & F_SAME_INDEXES) === 0) {
+      r.skipVarint(8);
+      r.skipVarint(8);
+    }
+    r.skip(32);
+    if ((flags & F_OUR_BALANCE) !== 0) r.skipVarint(10);
+    if ((flags & F_THEIR_BALANCE) !== 0) r.skipVarint(10);
+    for (let j = 0; j < htlcCount; j++) {
+      r.skipVarint(8);
+      r.skipVarint(8);
+    }
+  }
+  if (!r.done()) throw new DecodeError(`RevocationBlock: ${parts.states.length - r.pos} bytes after the last state`);
+  return { firstHeight, count: parts.count, lastHeight: height };
 }
 
 /** The number of states in a block (either form). */

@@ -84,13 +84,14 @@ function migrateSummary(report: MigrateReport): string[] {
   const to = `${target.backend} ${target.location}`;
   const c = source.counts;
   const lines = [
-    `source ${from} (schema ${source.schemaVersion}): ${c.openChannels} open, ${c.pendingChannels} pending, ${c.waitingCloseChannels} waiting-close, ${c.closedChannels} closed (${c.closedAwaitingPurge} awaiting purge) channels, ${c.revocationLogEntries} revoked states, ${c.fwdPkgs} forwarding packages, ${source.linkNodes} link nodes`,
+    `source ${from} (schema ${source.schemaVersion}): ${c.openChannels} open, ${c.pendingChannels} pending, ${c.waitingCloseChannels} waiting-close, ${c.closedChannels} closed (${c.closedAwaitingPurge} awaiting purge) channels, ${c.revocationLogEntries} revoked states, ${c.fwdPkgs} forwarding packages, ${source.linkNodes} link nodes, ${source.invoices} invoices, ${source.payments} payments`,
   ];
   const total = Object.values(report.copied).reduce((a, b) => a + b, 0);
   if (report.dryRun) {
     const what = { new: 'would be created', empty: 'exists and is empty', resume: 'holds this migration unfinished: it would resume', 'needs-migrations': 'exists and would be migrated to the latest schema first' }[target.state];
     lines.push(`target ${to}: ${what}`);
     if (report.resumedAt !== undefined) lines.push(`  resume: phase ${report.resumedAt.phase}${report.resumedAt.cursor === undefined ? '' : `, section ${report.resumedAt.cursor.section}`} (${total} records already copied)`);
+    lines.push(`revocation log: would be copied ${report.revocationLogCopy === 'blocks' ? 'as its stored blocks (same block layout at both ends)' : 'state by state'}`);
     lines.push('dry run: would copy every record in batches, verify the target record by record, then mark it usable; nothing was written');
     return lines;
   }

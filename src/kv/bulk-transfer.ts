@@ -6,9 +6,12 @@
  * `after` is exactly the key after the bucket tag, so a page is one range read: link nodes,
  * channel infos (assembled with what lives beside them), close summaries (with the archive
  * and the purge queue), forwarding packages, final HTLCs, opening states, forwarding
- * policies, then the allocator. The revocation log (blocks of states, commitments.ts) is read
+ * policies, invoices and payments (through their add and payment index buckets, so in index
+ * order), then the allocator. The revocation log (blocks of states, commitments.ts) is read
  * and written through its own reader and writer, channel by channel, so its layout stays the
- * commitment facet's business.
+ * commitment facet's business — except in the blocks form (BulkRevocationBlock), where the
+ * stored blocks are handed out and stored as their bytes (`revocation-blocks ->
+ * <chanPoint> <firstHeight>` sealed, `revocation-open-block -> <chanPoint>` open).
  *
  * Import: one engine transaction per page, writing through the same helpers the store's
  * facets use (putNewChannel, writeFwdPkg, the revocation-log record of commitments.ts, ...),
@@ -16,7 +19,19 @@
  * exists openChannelDb refuses the database (DB_MIGRATION_INCOMPLETE).
  */
 import { channelIdOf, formatOutPoint, outPointFromKey, outPointKey } from '../chanstate/channel-id.js';
-import { pageOf, type BulkCursor, type BulkPage, type BulkRecord, type BulkTransferStore } from '../chanstate/bulk-transfer.js';
+import {
+  blockPageOf,
+  pageOf,
+  type BulkCursor,
+  type BulkExportOptions,
+  type BulkPage,
+  type BulkRecord,
+  type BulkRevocationBlock,
+  type BulkTransferStore,
+  type RevocationBlockLayout,
+} from '../chanstate/bulk-transfer.js';
+import { blockSpan } from '../chanstate/revocation-blocks.js';
+import { invoiceRecord, paymentRecord } from '../payments/records.js';
 import {
   archivedChannelRecord,
   channelInfoRecord,
@@ -29,7 +44,7 @@ import {
   shutdownInfoRecord,
 } from '../chanstate/records.js';
 import { keyIndexOf } from '../chanstate/rules.js';
-import type { OpenChannel, RevocationLogEntry } from '../chanstate/types.js';
+import type { OpenChannel, OutPoint, RevocationLogEntry } from '../chanstate/types.js';
 import { bytesToHex, compareBytes, hexToBytes } from '../codec/bytes.js';
 import { ChandError, ErrorCode } from '../errors.js';
 import {
@@ -45,7 +60,9 @@ import {
   writeUpdates,
 } from './chanstate-tx.js';
 import { checksummedEngine } from './checksummed-engine.js';
-import { appendRevokedStates, revokedStatesFrom } from './commitments.js';
+import { appendRevokedStates, KV_BLOCK_LIMIT, revokedStatesFrom } from './commitments.js';
+import { writeInvoice } from './invoices.js';
+import { writePayment } from './payments.js';
 import type { KvEngine, KvRange, KvReadTx, KvWriteTx } from './engine.js';
 import {
   CHANNEL_ID_INDEX,
@@ -58,12 +75,17 @@ import {
   FWD_PACKAGES,
   HISTORICAL,
   INITIAL_FWD_POLICY,
+  INVOICE_ADD_INDEX,
+  INVOICES,
   LINK_NODES,
   META,
   OPENING_STATE,
   OUTPOINT_INDEX,
+  PAYMENT_INDEX,
+  PAYMENTS,
   PURGE_QUEUE,
   REMOTE_UNSIGNED_LOCAL_UPDATES,
+  REVOCATION_BLOCKS,
   REVOCATION_OPEN_BLOCK,
   SHUTDOWN_INFO,
   UNSIGNED_ACKED_UPDATES,
@@ -92,7 +114,13 @@ const BUCKET_OF = {
   finalHtlc: FINAL_HTLCS,
   openingState: OPENING_STATE,
   forwardingPolicy: INITIAL_FWD_POLICY,
+  // invoice-add-index -> <addIndex> -> <paymentHash>; payment-index -> <paymentIndex> -> <paymentHash>
+  invoice: INVOICE_ADD_INDEX,
+  payment: PAYMENT_INDEX,
 } as const;
+
+/** The layout of the KV revocation blocks (commitments.ts). */
+export const KV_BLOCK_LAYOUT: RevocationBlockLayout = { format: 1, limit: KV_BLOCK_LIMIT };
 
 /** The keys of `bucket` after `after` (hex of the key past the tag): every key of a bucket has the same length, so `after || 00` is the next one. */
 function rangeAfter(bucket: number, after: string | undefined, limit: number): KvRange {
@@ -148,7 +176,79 @@ function recordOf(tx: KvReadTx, section: keyof typeof BUCKET_OF, k: Uint8Array, 
       return { kind: 'openingState', chanPoint: outPointFromKey(k.subarray(1, 37)), state: openingStateRecord.decode(v) };
     case 'forwardingPolicy':
       return { kind: 'forwardingPolicy', channelId: bytesToHex(k.subarray(1, 33)), policy: forwardingPolicyRecord.decode(v) };
+    case 'invoice':
+      return { kind: 'invoice', invoice: invoiceRecord.decode(indexed(tx, INVOICES, k, v)) };
+    case 'payment':
+      return { kind: 'payment', payment: paymentRecord.decode(indexed(tx, PAYMENTS, k, v)) };
   }
+}
+
+/** The record an index entry `k -> v` (a payment hash) points to in `bucket`; DB_CORRUPT if it is missing. */
+function indexed(tx: KvReadTx, bucket: number, k: Uint8Array, v: Uint8Array): Uint8Array {
+  const bytes = tx.get(key(bucket, v));
+  if (bytes === undefined) throw new ChandError(ErrorCode.DB_CORRUPT, `index entry ${bytesToHex(k)} points to payment hash ${bytesToHex(v)}, which is not stored`);
+  return bytes;
+}
+
+/**
+ * Stored revocation blocks after `after` (chanPoint || the last height of a block already
+ * returned), whole, as many as fit in `limit` states (at least one): per channel with a log (those with an
+ * open block), its sealed blocks in height order, then its open block. `full` when the
+ * limit was reached.
+ */
+function exportLogBlocks(tx: KvReadTx, after: string | undefined, limit: number): { records: BulkRevocationBlock[]; full: boolean } {
+  const out: BulkRevocationBlock[] = [];
+  let states = 0;
+  const all = prefixRange(byteKey(REVOCATION_OPEN_BLOCK));
+  let start = all.start;
+  let first: { key: Uint8Array; height: number } | undefined;
+  if (after !== undefined) {
+    const bytes = hexToBytes(after);
+    first = { key: bytes.subarray(0, 36), height: Number(readU64Key(bytes, 36)) };
+    start = key(REVOCATION_OPEN_BLOCK, first.key);
+  }
+  for (const [k, openBytes] of tx.range({ start, end: all.end })) {
+    const op = outPointFromKey(k.subarray(1));
+    const prefix = keys.chan(REVOCATION_BLOCKS, op);
+    const from = first !== undefined && compareBytes(first.key, k.subarray(1)) === 0 ? first.height : -1;
+    const open = blockSpan(openBytes);
+    if (from >= 0) assertBlockBoundary(tx, op, prefix, from, open);
+    const sealedStart = from < 0 ? prefix : key(REVOCATION_BLOCKS, outPointKey(op), u64Key(from + 1));
+    for (const [bk, bytes] of tx.range({ start: sealedStart, end: prefixRange(prefix).end })) {
+      const span = blockSpan(bytes, Number(readU64Key(bk, prefix.length)));
+      // A page never goes beyond `limit` states, unless its first block alone does.
+      if (out.length > 0 && states + span.count > limit) return { records: out, full: true };
+      out.push({ kind: 'revocationBlock', chanPoint: op, ...span, open: false, bytes: bytes.slice() });
+      if ((states += span.count) >= limit) return { records: out, full: true };
+    }
+    if (open.firstHeight > from) {
+      if (out.length > 0 && states + open.count > limit) return { records: out, full: true };
+      out.push({ kind: 'revocationBlock', chanPoint: op, ...open, open: true, bytes: openBytes.slice() });
+      if ((states += open.count) >= limit) return { records: out, full: true };
+    }
+  }
+  return { records: out, full: false };
+}
+
+/** RangeError unless height `from` of `op` is the last state of a stored block (a blocks-page cursor). */
+function assertBlockBoundary(tx: KvReadTx, op: OutPoint, prefix: Uint8Array, from: number, open: { firstHeight: number; lastHeight: number }): void {
+  let lastHeight: number | undefined;
+  if (open.firstHeight <= from) lastHeight = open.lastHeight;
+  else {
+    for (const [bk, bytes] of tx.range({ start: prefix, end: key(REVOCATION_BLOCKS, outPointKey(op), u64Key(from + 1)), reverse: true, limit: 1 })) {
+      lastHeight = blockSpan(bytes, Number(readU64Key(bk, prefix.length))).lastHeight;
+    }
+  }
+  if (lastHeight !== from) throw new RangeError(`expected a cursor at the end of a revocation block of ${formatOutPoint(op)}, got height ${from}`);
+}
+
+/** Stores one revocation block as its bytes (BulkImportStore.importPage). */
+function importBlock(tx: KvWriteTx, record: BulkRevocationBlock): void {
+  const openKey = keys.chan(REVOCATION_OPEN_BLOCK, record.chanPoint);
+  if (tx.get(openKey) !== undefined) {
+    throw new RangeError(`expected the revocation blocks of ${formatOutPoint(record.chanPoint)} in order with the open block last, got block ${record.firstHeight} after the open block`);
+  }
+  tx.put(record.open ? openKey : keys.chan(REVOCATION_BLOCKS, record.chanPoint, u64Key(record.firstHeight)), record.bytes);
 }
 
 /**
@@ -227,6 +327,8 @@ function importRecord(tx: KvWriteTx, record: BulkRecord): void {
     case 'revocationLogEntry':
       // Grouped per channel by importRecords (appendRevokedStates).
       return appendRevokedStates(tx, record.chanPoint, [record.entry]);
+    case 'revocationBlock':
+      return importBlock(tx, record);
     case 'fwdPkg':
       return writeFwdPkg(tx, record.pkg);
     case 'finalHtlc':
@@ -235,6 +337,10 @@ function importRecord(tx: KvWriteTx, record: BulkRecord): void {
       return tx.put(keys.chan(OPENING_STATE, record.chanPoint), openingStateRecord.encode(record.state));
     case 'forwardingPolicy':
       return tx.put(key(INITIAL_FWD_POLICY, hexToBytes(record.channelId)), forwardingPolicyRecord.encode(record.policy));
+    case 'invoice':
+      return writeInvoice(tx, record.invoice);
+    case 'payment':
+      return writePayment(tx, record.payment);
     case 'keyIndex':
       return writeKeyIndexCounter(tx, Math.max(readKeyIndexCounter(tx), record.next));
   }
@@ -250,10 +356,15 @@ const fromUtf8 = new TextDecoder();
 export function createKvBulkTransfer(bare: KvEngine): BulkTransferStore {
   const engine = checksummedEngine(bare);
   return {
-    exportPage: (cursor: BulkCursor, limit: number): Promise<BulkPage> =>
+    revocationBlockLayout: KV_BLOCK_LAYOUT,
+    exportPage: (cursor: BulkCursor, limit: number, options?: BulkExportOptions): Promise<BulkPage> =>
       engine.read((tx) => {
         if (cursor.section === 'keyIndex') return pageOf(cursor, [{ kind: 'keyIndex', next: readKeyIndexCounter(tx) }], limit);
         const section = cursor.section;
+        if (section === 'revocationLogEntry' && options?.revocationBlocks === true) {
+          const { records, full } = exportLogBlocks(tx, cursor.after, limit);
+          return blockPageOf(cursor, records, full);
+        }
         if (section === 'revocationLogEntry') return pageOf(cursor, exportLog(tx, cursor.after, limit), limit);
         const records: BulkRecord[] = [];
         for (const [k, v] of tx.range(rangeAfter(BUCKET_OF[section], cursor.after, limit))) records.push(recordOf(tx, section, k, v));

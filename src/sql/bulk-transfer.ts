@@ -7,7 +7,10 @@
  * *unsigned* order — they are stored as two's-complement INT8, so the non-negative half comes
  * first, then the negative half), each page one `read` transaction (on PostgreSQL
  * REPEATABLE READ READ ONLY). Rows are assembled with the same helpers the store's facets use
- * (loadChannels, closedSummaries, revokedStatesFrom, readLinkNode, ...).
+ * (loadChannels, closedSummaries, revokedStatesFrom, readLinkNode, invoiceOfRow, withAttempts,
+ * ...); invoices by add_index, payments by payment_index (both unique). The revocation log's
+ * blocks form (BulkRevocationBlock) hands out revocation_blocks rows and the open block of
+ * revocation_states as their bytes, and stores them so (commitments.ts putRevocationBlocks).
  *
  * Import: one `exclusive` transaction per page, writing through the facets' own helpers
  * (insertChannel, insertCommitment, putFwdPkg, appendRevokedStates, putLinkNode, ...); a
@@ -19,7 +22,18 @@
  */
 import { sql, type Insertable } from 'kysely';
 import { outPointFromKey } from '../chanstate/channel-id.js';
-import { pageOf, type BulkCursor, type BulkPage, type BulkRecord, type BulkTransferStore } from '../chanstate/bulk-transfer.js';
+import {
+  blockPageOf,
+  pageOf,
+  type BulkCursor,
+  type BulkExportOptions,
+  type BulkPage,
+  type BulkRecord,
+  type BulkRevocationBlock,
+  type BulkTransferStore,
+  type RevocationBlockLayout,
+} from '../chanstate/bulk-transfer.js';
+import { blockSpan, type RevocationBlock } from '../chanstate/revocation-blocks.js';
 import { commitmentRecord, remoteRevocationRecord } from '../chanstate/records.js';
 import type { CommitDiff, FwdPkg, FwdState, LogUpdate, OpenChannel, OpeningStage, OutPoint, RevocationLogEntry } from '../chanstate/types.js';
 import { bytesToHex, hexToBytes } from '../codec/bytes.js';
@@ -41,7 +55,17 @@ import {
   writeKeyIndexCounter,
 } from './chanstate-tx.js';
 import { amountCol, big, boolOf, bytes, flag, hexOf, num, plain, u64Col, u64Of } from './columns.js';
-import { appendRevokedStates, revokedStatesFrom } from './commitments.js';
+import {
+  appendRevokedStates,
+  putRevocationBlocks,
+  readOpenRevocationBlock,
+  revokedStatesFrom,
+  sealedBlockAtOrBelow,
+  sealedBlocksAfter,
+  SQL_BLOCK_LIMIT,
+} from './commitments.js';
+import { insertInvoice, invoiceOfRow } from './invoices.js';
+import { withAttempts, writePayment } from './payments.js';
 import { putFwdPkg } from './fwd-pkgs.js';
 import { putLinkNode, readLinkNode } from './link-node-store.js';
 import { PreparedInsert } from './prepared.js';
@@ -55,6 +79,9 @@ export const IMPORT_STATE_TABLE = 'chand_import_state';
 const insertFinalHtlcRows = new PreparedInsert<Insertable<Database['final_htlcs']>>(['short_channel_id', 'htlc_index', 'settled', 'offchain'], (db, rows) =>
   db.insertInto('final_htlcs').values(rows),
 );
+
+/** The layout of the SQL revocation blocks (commitments.ts). */
+export const SQL_BLOCK_LAYOUT: RevocationBlockLayout = { format: 1, limit: SQL_BLOCK_LIMIT };
 
 /** Bytes of a cursor key (hex) and its parts. */
 const keyBytes = (after: string) => hexToBytes(after);
@@ -214,6 +241,60 @@ async function exportRevocationLog(tx: SqlTx, after: string | undefined, limit: 
   return out;
 }
 
+/**
+ * Stored revocation blocks after `after` (chanPoint || the last height of a block already
+ * returned), whole, as many as fit in `limit` states (at least one): per channel with a log, its sealed
+ * rows in height order, then its open block. `full` when the limit was reached.
+ */
+async function exportLogBlocks(tx: SqlTx, after: string | undefined, limit: number): Promise<{ records: BulkRevocationBlock[]; full: boolean }> {
+  const out: BulkRevocationBlock[] = [];
+  let states = 0;
+  let channel: { id: number; op: OutPoint } | undefined;
+  let from = -1;
+  if (after === undefined) channel = await nextLogChannel(tx, undefined);
+  else {
+    const b = keyBytes(after);
+    const op = opAt(b);
+    const row = await tx.selectFrom('channels').select('id').where('txid', '=', hexToBytes(op.txid)).where('output_index', '=', op.index).executeTakeFirst();
+    channel = row === undefined ? await nextLogChannel(tx, op) : { id: num(row.id), op };
+    if (row !== undefined) from = Number(u64At(b, 36));
+  }
+  while (channel !== undefined) {
+    const openBytes = await readOpenRevocationBlock(tx, channel.id);
+    if (openBytes === undefined) throw new ChandError(ErrorCode.DB_CORRUPT, `channel row ${channel.id} has revocation blocks but no open block`);
+    const open = blockSpan(openBytes);
+    if (from >= 0) {
+      let last: number | undefined;
+      if (open.firstHeight <= from) last = open.lastHeight;
+      else {
+        const at = await sealedBlockAtOrBelow(tx, channel.id, from);
+        last = at === undefined ? undefined : blockSpan(at.bytes, at.firstHeight).lastHeight;
+      }
+      if (last !== from) throw new RangeError(`expected a cursor at the end of a revocation block of ${channel.op.txid}:${channel.op.index}, got height ${from}`);
+    }
+    for (let height = from; ; ) {
+      const blocks = await sealedBlocksAfter(tx, channel.id, height, 64);
+      for (const block of blocks) {
+        const span = blockSpan(block.bytes, block.firstHeight);
+        // A page never goes beyond `limit` states, unless its first block alone does.
+        if (out.length > 0 && states + span.count > limit) return { records: out, full: true };
+        out.push({ kind: 'revocationBlock', chanPoint: channel.op, ...span, open: false, bytes: block.bytes });
+        if ((states += span.count) >= limit) return { records: out, full: true };
+        height = block.firstHeight;
+      }
+      if (blocks.length < 64) break;
+    }
+    if (open.firstHeight > from) {
+      if (out.length > 0 && states + open.count > limit) return { records: out, full: true };
+      out.push({ kind: 'revocationBlock', chanPoint: channel.op, ...open, open: true, bytes: openBytes });
+      if ((states += open.count) >= limit) return { records: out, full: true };
+    }
+    channel = await nextLogChannel(tx, channel.op);
+    from = -1;
+  }
+  return { records: out, full: false };
+}
+
 async function exportFwdPkgs(tx: SqlTx, after: string | undefined, limit: number): Promise<BulkRecord[]> {
   const rows = await unsignedScidPage(after, limit, 'source', 'height', (where, n) =>
     tx.selectFrom('fwd_pkgs').selectAll().where(where).orderBy('source').orderBy('height').limit(n).execute(),
@@ -328,6 +409,26 @@ async function exportSection(tx: SqlTx, cursor: BulkCursor, limit: number): Prom
         policy: { minHtlcMsat: big(r.min_htlc_msat), maxHtlcMsat: big(r.max_htlc_msat), baseFeeMsat: big(r.base_fee_msat), feeRatePpm: num(r.fee_rate_ppm), timeLockDelta: num(r.time_lock_delta) },
       }));
     }
+    case 'invoice': {
+      const rows = await tx
+        .selectFrom('invoices')
+        .selectAll()
+        .$if(after !== undefined, (qb) => qb.where('add_index', '>', Number(u64At(keyBytes(after!), 0))))
+        .orderBy('add_index')
+        .limit(limit)
+        .execute();
+      return rows.map((row) => ({ kind: 'invoice', invoice: invoiceOfRow(row) }));
+    }
+    case 'payment': {
+      const rows = await tx
+        .selectFrom('payments')
+        .selectAll()
+        .$if(after !== undefined, (qb) => qb.where('payment_index', '>', Number(u64At(keyBytes(after!), 0))))
+        .orderBy('payment_index')
+        .limit(limit)
+        .execute();
+      return (await withAttempts(tx, rows)).map((payment) => ({ kind: 'payment', payment }));
+    }
     case 'keyIndex':
       return [{ kind: 'keyIndex', next: await readKeyIndexCounter(tx) }];
   }
@@ -409,12 +510,18 @@ async function importRecords(tx: SqlTx, records: readonly BulkRecord[]): Promise
   // Consecutive revoked states of one channel go to the log's writer together
   // (commitments.ts appendRevokedStates: the open block is read and written once).
   let run: { id: number; entries: RevocationLogEntry[] } | undefined;
+  // Consecutive blocks of one channel are stored together (one multi-row insert).
+  let blocks: { id: number; op: OutPoint; sealed: RevocationBlock[]; open: Uint8Array | undefined } | undefined;
   const flushRun = async () => {
     if (run !== undefined) await appendRevokedStates(tx, run.id, run.entries);
     run = undefined;
+    if (blocks !== undefined) await putRevocationBlocks(tx, blocks.id, blocks.sealed, blocks.open);
+    blocks = undefined;
   };
+  const outOfOrder = (op: OutPoint, firstHeight: number) =>
+    new RangeError(`expected the revocation blocks of ${op.txid}:${op.index} in order with the open block last, got block ${firstHeight} after the open block`);
   for (const record of records) {
-    if (record.kind !== 'revocationLogEntry') await flushRun();
+    if (record.kind !== 'revocationLogEntry' && record.kind !== 'revocationBlock') await flushRun();
     switch (record.kind) {
       case 'linkNode':
         await putLinkNode(tx, record.node);
@@ -427,11 +534,29 @@ async function importRecords(tx: SqlTx, records: readonly BulkRecord[]): Promise
         break;
       case 'revocationLogEntry': {
         const id = await idOf(record.chanPoint);
-        if (run !== undefined && run.id !== id) await flushRun();
+        if (blocks !== undefined || (run !== undefined && run.id !== id)) await flushRun();
         run ??= { id, entries: [] };
         run.entries.push(record.entry);
         break;
       }
+      case 'revocationBlock': {
+        const id = await idOf(record.chanPoint);
+        if (run !== undefined || (blocks !== undefined && blocks.id !== id)) await flushRun();
+        if (blocks === undefined) {
+          if ((await readOpenRevocationBlock(tx, id)) !== undefined) throw outOfOrder(record.chanPoint, record.firstHeight);
+          blocks = { id, op: record.chanPoint, sealed: [], open: undefined };
+        }
+        if (blocks.open !== undefined) throw outOfOrder(record.chanPoint, record.firstHeight);
+        if (record.open) blocks.open = record.bytes;
+        else blocks.sealed.push({ firstHeight: record.firstHeight, bytes: record.bytes });
+        break;
+      }
+      case 'invoice':
+        await insertInvoice(tx, record.invoice);
+        break;
+      case 'payment':
+        await writePayment(tx, record.payment, undefined);
+        break;
       case 'fwdPkg':
         await putFwdPkg(tx, record.pkg);
         break;
@@ -479,7 +604,15 @@ export function createSqlBulkTransfer(backend: SqlBackend): BulkTransferStore {
     return rows[0]?.state;
   };
   return {
-    exportPage: (cursor: BulkCursor, limit: number): Promise<BulkPage> => backend.runTx('read', async (tx) => pageOf(cursor, await exportSection(tx, cursor, limit), limit)),
+    revocationBlockLayout: SQL_BLOCK_LAYOUT,
+    exportPage: (cursor: BulkCursor, limit: number, options?: BulkExportOptions): Promise<BulkPage> =>
+      backend.runTx('read', async (tx) => {
+        if (cursor.section === 'revocationLogEntry' && options?.revocationBlocks === true) {
+          const { records, full } = await exportLogBlocks(tx, cursor.after, limit);
+          return blockPageOf(cursor, records, full);
+        }
+        return pageOf(cursor, await exportSection(tx, cursor, limit), limit);
+      }),
     async importPage(records: readonly BulkRecord[], state: string) {
       await backend.runTx('exclusive', async (tx) => {
         await sql`create table if not exists ${table} (id integer primary key, state text not null)`.execute(tx);

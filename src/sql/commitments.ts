@@ -239,6 +239,36 @@ export async function revokedStatesFrom(tx: SqlTx, channelId: number, from: numb
   return out;
 }
 
+// --- whole blocks, for bulk copies between backends of the same layout (bulk-transfer.ts) ---
+
+/** Sealed blocks of channel `channelId` with a first height above `height`, in height order, at most `limit` (checksums checked). */
+export async function sealedBlocksAfter(tx: SqlTx, channelId: number, height: number, limit: number): Promise<RevocationBlock[]> {
+  return (await selectSealedFrom.rows(tx, channelId, height, limit)).map(sealedOfRow);
+}
+
+/** The sealed block of channel `channelId` with the greatest first height at or below `height`, or undefined (checked). */
+export async function sealedBlockAtOrBelow(tx: SqlTx, channelId: number, height: number): Promise<RevocationBlock | undefined> {
+  const row = await selectSealedAtOrBelow.first(tx, channelId, height);
+  return row === undefined ? undefined : sealedOfRow(row);
+}
+
+/** The open revocation block of channel `channelId`, or undefined when its log is empty (checked). */
+export function readOpenRevocationBlock(tx: SqlTx, channelId: number): Promise<Uint8Array | undefined> {
+  return readOpenBlock(tx, channelId);
+}
+
+/**
+ * Stores blocks of channel `channelId` as they are: `sealed` under their first heights, then
+ * `open` (if given) as its open block. The caller (a bulk import) hands them in order, none
+ * after the open block, in a layout this backend reads (revocation-blocks.ts format 1).
+ */
+export async function putRevocationBlocks(tx: SqlTx, channelId: number, sealed: readonly RevocationBlock[], open: Uint8Array | undefined): Promise<void> {
+  await putSealed(tx, channelId, sealed);
+  if (open === undefined) return;
+  const crc = rowCrc('revocation_open_blocks', { channel_id: channelId, open_log_block: open });
+  if ((await updateOpenBlock.affected(tx, channelId, open, crc)) !== 1n) throw new DecodeError(`channel row ${channelId} has no revocation state row`);
+}
+
 /** The height of the newest revoked state of channel `channelId`, or undefined when its log is empty. */
 export async function revokedTailHeight(tx: SqlTx, channelId: number): Promise<number | undefined> {
   const open = await readOpenBlock(tx, channelId);

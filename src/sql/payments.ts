@@ -63,8 +63,8 @@ function paymentOfRow(row: Selectable<PaymentsTable>, attempts: readonly Payment
   };
 }
 
-/** Payment rows with their attempts, in the rows' order. */
-async function withAttempts(tx: SqlTx, rows: readonly Selectable<PaymentsTable>[]): Promise<Payment[]> {
+/** Payment rows with their attempts, in the rows' order (for the store and bulk exports). */
+export async function withAttempts(tx: SqlTx, rows: readonly Selectable<PaymentsTable>[]): Promise<Payment[]> {
   if (rows.length === 0) return [];
   const attempts = await tx
     .selectFrom('payment_attempts')

@@ -16,8 +16,21 @@
  * (a payment round, the purge, the allocator). Copies across backends are tested by the
  * migration tests, which run the same comparer.
  */
+import { sha256 } from '@noble/hashes/sha2.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BULK_SECTIONS, bulkKeyOf, chanPointHex, type BulkCursor, type BulkExportStore, type BulkRecord, type BulkTransferStore } from '../chanstate/bulk-transfer.js';
+import {
+  BULK_SECTIONS,
+  bulkKeyOf,
+  chanPointHex,
+  statesOf,
+  type BulkCursor,
+  type BulkExportOptions,
+  type BulkExportStore,
+  type BulkRecord,
+  type BulkTransferStore,
+} from '../chanstate/bulk-transfer.js';
+import { bytesToHex } from '../codec/bytes.js';
+import type { PaymentStores } from '../payments/store.js';
 import { ErrorCode } from '../errors.js';
 import { CHAIN_HASHES } from '../linknode/store.js';
 import { backendSelected } from './suite.js';
@@ -27,8 +40,8 @@ import type { ConformanceDb } from './harness.js';
 import { CHANNEL_KINDS, fillNode } from './node-fill.js';
 import { attempt, firstDifference, observeAll, observeChannel } from './record-comparer.js';
 
-/** A conformance database that also hands out its bulk-transfer facet. */
-export interface BulkConformanceDb extends ConformanceDb {
+/** A conformance database that also hands out its bulk-transfer facet (and its payment stores). */
+export interface BulkConformanceDb extends ConformanceDb, PaymentStores {
   readonly bulk: BulkTransferStore;
 }
 
@@ -36,30 +49,68 @@ export interface BulkConformanceDb extends ConformanceDb {
 export type BulkConformanceFactory = () => Promise<{ db: BulkConformanceDb; cleanup(): Promise<void> }>;
 
 /** Every record of `store`, page by page with `limit`, in export order. */
-export async function exportAll(store: BulkExportStore, limit: number): Promise<BulkRecord[]> {
+export async function exportAll(store: BulkExportStore, limit: number, options?: BulkExportOptions): Promise<BulkRecord[]> {
   const out: BulkRecord[] = [];
   let cursor: BulkCursor | undefined = { section: BULK_SECTIONS[0]! };
   for (let pages = 0; cursor !== undefined; pages++) {
     if (pages > 1_000_000) throw new Error('export did not end');
-    const page = await store.exportPage(cursor, limit);
+    const page = await store.exportPage(cursor, limit, options);
     out.push(...page.records);
     cursor = page.next;
   }
   return out;
 }
 
-/** Copies every record of `from` into `to`, one page per import, storing `state` with each. */
-export async function copyAll(from: BulkExportStore, to: BulkTransferStore, limit: number, state = 'conformance'): Promise<number> {
+/**
+ * Copies every record of `from` into `to`, one page per import, storing `state` with each;
+ * returns the records copied (a revocation block counting for its states).
+ */
+export async function copyAll(from: BulkExportStore, to: BulkTransferStore, limit: number, state = 'conformance', options?: BulkExportOptions): Promise<number> {
   let cursor: BulkCursor | undefined = { section: BULK_SECTIONS[0]! };
   let copied = 0;
   for (let pages = 0; cursor !== undefined; pages++) {
     if (pages > 1_000_000) throw new Error('export did not end');
-    const page = await from.exportPage(cursor, limit);
+    const page = await from.exportPage(cursor, limit, options);
     await to.importPage(page.records, state);
-    copied += page.records.length;
+    copied += statesOf(page.records);
     cursor = page.next;
   }
   return copied;
+}
+
+/** Every invoice and payment of `exported` reads the same from `a` and `b`, one by one and listed, and so do the in-flight payments. */
+async function expectSamePaymentRecords(a: BulkConformanceDb, b: BulkConformanceDb, exported: readonly BulkRecord[]): Promise<void> {
+  const invoices = exported.flatMap((r) => (r.kind === 'invoice' ? [r.invoice] : []));
+  const payments = exported.flatMap((r) => (r.kind === 'payment' ? [r.payment] : []));
+  expect(new Set(invoices.map((i) => i.state))).toEqual(new Set(['open', 'accepted', 'settled', 'canceled']));
+  expect(new Set(payments.map((p) => p.status))).toEqual(new Set(['in_flight', 'succeeded', 'failed']));
+  expect(payments.some((p) => p.attempts.length >= 2)).toBe(true);
+  for (const invoice of invoices) expect(await b.invoices.fetchInvoice(invoice.paymentHash)).toEqual(invoice);
+  for (const payment of payments) expect(await b.payments.fetchPayment(payment.paymentHash)).toEqual(payment);
+  expect(await b.invoices.listInvoices({ limit: 10_000 })).toEqual(await a.invoices.listInvoices({ limit: 10_000 }));
+  expect(await b.invoices.listInvoices({ limit: 10_000, state: 'settled' })).toEqual(await a.invoices.listInvoices({ limit: 10_000, state: 'settled' }));
+  expect(await b.payments.listPayments({ limit: 10_000 })).toEqual(await a.payments.listPayments({ limit: 10_000 }));
+  expect(await b.payments.fetchInFlightPayments()).toEqual(await a.payments.fetchInFlightPayments());
+}
+
+/** The copy allocates the next add, settle and payment indexes exactly where the source does. */
+async function expectIndexesContinue(a: BulkConformanceDb, b: BulkConformanceDb): Promise<void> {
+  const preimage = new Uint8Array(32).fill(0x5a);
+  const paymentHash = bytesToHex(sha256(preimage));
+  const invoice = { paymentHash, preimage, createdAtMs: 1, expiresAtMs: 2, minFinalCltvExpiryDelta: 18, encoded: '', keysend: true };
+  const payment = { paymentHash, amountMsat: 1_000n, destination: makeLinkNode(9).identityPub, invoice: '', keysend: true, createdAtMs: 3 };
+  const results = [];
+  for (const db of [a, b]) {
+    const added = await db.invoices.addInvoice(invoice);
+    const settled = await db.invoices.settleInvoice(paymentHash, 1_000n, 4, { channelId: '11'.repeat(32), htlcId: 1 });
+    const paid = await db.payments.initPayment(payment);
+    results.push({ addIndex: added.addIndex, settleIndex: settled.settleIndex, paymentIndex: paid.paymentIndex });
+  }
+  const [fromA, fromB] = results;
+  expect(fromA!.addIndex).toBeGreaterThan(1);
+  expect(fromA!.settleIndex).toBeGreaterThan(1);
+  expect(fromA!.paymentIndex).toBeGreaterThan(1);
+  expect(fromB).toEqual(fromA);
 }
 
 /**
@@ -128,10 +179,12 @@ export function runBulkTransferConformance(name: string, factory: BulkConformanc
         }
       }
       expect(fill.revokedStates).toBe(exported.filter((r) => r.kind === 'revocationLogEntry').length);
+      await expectSamePaymentRecords(a, b, exported);
 
       // The copy is a working database: the allocator continues where the source's is, a
       // copied channel takes a payment round, and the purge empties the closed ones.
       expect(await b.channelState.nextChannelKeyIndex()).toBe(await a.channelState.nextChannelKeyIndex());
+      await expectIndexesContinue(a, b);
       const op = fill.byKind['open'][0]!;
       const channel = await b.channelState.fetchChannel(op);
       await new PaymentRound(modelOf(channel), { remoteAdds: 1 }).run(b.channelState);
@@ -152,7 +205,7 @@ export function runBulkTransferConformance(name: string, factory: BulkConformanc
         expect(page.records.length).toBeLessThanOrEqual(3);
         for (const record of page.records) {
           expect(record.kind).toBe(cursor.section);
-          const position = { section: BULK_SECTIONS.indexOf(record.kind), key: bulkKeyOf(record) };
+          const position = { section: BULK_SECTIONS.indexOf(cursor.section), key: bulkKeyOf(record) };
           if (last !== undefined) expect(position.section > last.section || (position.section === last.section && position.key > last.key), `${record.kind} ${position.key} after ${last.key}`).toBe(true);
           last = position;
         }
@@ -187,6 +240,64 @@ export function runBulkTransferConformance(name: string, factory: BulkConformanc
       await a.bulk.clearImportState();
       expect(await a.bulk.readImportState()).toBeUndefined();
     });
+
+    it('the revocation log copied as its stored blocks reads back state for state, and keeps growing', async () => {
+      const a = await fresh();
+      const fill = await fillNode(a, { channels: CHANNEL_KINDS.length, revokedStates: 3_000, rounds: 2, batch: 1_000 });
+      const b = await fresh();
+      const blocks = { revocationBlocks: true };
+      // Pages of 100 states: many pages, each ending after a whole block, some mid-channel.
+      const copied = await copyAll(a.bulk, b.bulk, 100, 'blocks', blocks);
+      await b.bulk.clearImportState();
+      const exported = await exportAll(a.bulk, 500);
+      expect(copied).toBe(exported.length);
+      // The decoded export (what the migration verifies) is the same on both.
+      expect(firstDifference(exported, await exportAll(b.bulk, 500))).toBeUndefined();
+      expect(exported.filter((r) => r.kind === 'revocationLogEntry').length).toBe(fill.revokedStates);
+      // The blocks form holds every state once, as sealed blocks and one open block per channel with a log, in key order.
+      const aBlocks = (await exportAll(a.bulk, 100, blocks)).filter((r) => r.kind === 'revocationBlock');
+      expect(aBlocks.reduce((n, r) => n + r.count, 0)).toBe(fill.revokedStates);
+      expect(aBlocks.some((r) => !r.open)).toBe(true);
+      const opens = aBlocks.filter((r) => r.open).map((r) => chanPointHex(r.chanPoint));
+      expect(new Set(opens).size).toBe(opens.length);
+      for (let i = 1; i < aBlocks.length; i++) expect(bulkKeyOf(aBlocks[i]!) > bulkKeyOf(aBlocks[i - 1]!)).toBe(true);
+      expect(firstDifference(aBlocks, (await exportAll(b.bulk, 100, blocks)).filter((r) => r.kind === 'revocationBlock'))).toBeUndefined();
+      // Contract reads of the biggest log: a state in a sealed block, the tail, and a new state appended after the copy.
+      const op = fill.byKind['big-log'][0]!;
+      const tail = await a.channelState.revocationLogTailHeight(op);
+      expect(tail).toBeGreaterThan(100);
+      expect(await b.channelState.revocationLogTailHeight(op)).toBe(tail);
+      expect(await b.channelState.findPreviousState(op, 5)).toEqual(await a.channelState.findPreviousState(op, 5));
+      expect(await b.channelState.fetchRevocationLog(op, 0, 10_000)).toEqual(await a.channelState.fetchRevocationLog(op, 0, 10_000));
+      const open = fill.byKind['open'][0]!;
+      const channel = await b.channelState.fetchChannel(open);
+      await new PaymentRound(modelOf(channel), { remoteAdds: 1 }).run(b.channelState);
+      expect(await b.channelState.revocationLogTailHeight(open)).toBe(0);
+    }, 120_000);
+
+    it('a blocks export refuses a cursor inside a block, and an import refuses a block after the open one', async () => {
+      const a = await fresh();
+      const fill = await fillNode(a, { channels: CHANNEL_KINDS.length, revokedStates: 2_000, rounds: 1 });
+      const op = fill.byKind['big-log'][0]!;
+      const blocks = (await exportAll(a.bulk, 10_000, { revocationBlocks: true })).filter((r) => r.kind === 'revocationBlock' && chanPointHex(r.chanPoint) === chanPointHex(op));
+      const sealed = blocks.find((r) => r.kind === 'revocationBlock' && !r.open && r.count > 1);
+      expect(sealed).toBeDefined();
+      if (sealed?.kind !== 'revocationBlock') return;
+      const inside = { section: 'revocationLogEntry' as const, after: chanPointHex(op) + (sealed.lastHeight - 1).toString(16).padStart(16, '0') };
+      await expect(a.bulk.exportPage(inside, 10, { revocationBlocks: true })).rejects.toBeInstanceOf(RangeError);
+      // The entries form accepts that cursor and goes on from the next state.
+      const page = await a.bulk.exportPage(inside, 1);
+      expect(page.records[0]).toMatchObject({ kind: 'revocationLogEntry', entry: { commitHeight: sealed.lastHeight } });
+
+      const b = await fresh();
+      const channel = await a.channelState.fetchChannel(op);
+      await b.bulk.importPage([{ kind: 'channel', channel, unsignedAckedUpdates: [], remoteUnsignedLocalUpdates: [] }], 's');
+      const openBlock = blocks.at(-1)!;
+      expect(openBlock).toMatchObject({ open: true });
+      await b.bulk.importPage([openBlock], 'open');
+      await expect(b.bulk.importPage([sealed], 'late')).rejects.toBeInstanceOf(RangeError);
+      expect(await b.bulk.readImportState()).toBe('open');
+    }, 120_000);
 
     it('the allocator record only moves the allocator forward', async () => {
       const a = await fresh();

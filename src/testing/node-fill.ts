@@ -3,7 +3,8 @@
  * through, payment rounds (so revocation logs, forwarding packages in every state, chain
  * tips, unsigned update lists and off-chain final HTLC outcomes come from the real store
  * calls), closed channels both purged and awaiting the purge, setup state, link nodes and a
- * moved key-index allocator — and, for size, many revoked states written through the bulk
+ * moved key-index allocator, invoices in every state and outgoing payments in every status
+ * with their attempts — and, for size, many revoked states written through the bulk
  * import path (a million serial durable rounds would take hours; each revoked state is
  * exactly the record advanceCommitChainTail would have written).
  *
@@ -11,17 +12,35 @@
  * Deterministic: the same options give the same database on every backend. Imports
  * contracts only.
  */
+import { sha256 } from '@noble/hashes/sha2.js';
 import type { BulkImportStore, BulkRecord } from '../chanstate/bulk-transfer.js';
+import { bytesToHex } from '../codec/bytes.js';
+import type { PaymentStores } from '../payments/store.js';
+import type { PaymentAttempt } from '../payments/types.js';
 import { channelIdOf } from '../chanstate/channel-id.js';
 import { newPkgFilter } from '../chanstate/pkg-filter.js';
 import { ChannelStatus, ClosureType, OpeningStage, type OpenChannel, type OutPoint, type RevocationLogEntry, type ShortChannelId } from '../chanstate/types.js';
 import type { ChannelStateStore } from '../chanstate/store.js';
 import type { Coordinator } from '../channelcoord/coordinator.js';
 import type { LinkNodeStore } from '../linknode/store.js';
-import { detBytes, detHex, makeChannel, makeCloseSummary, makeExternallyFunded, makeLinkNode, modelOf, planRound, runRounds, scidOf, type ChannelModel, type RoundSpec } from './fixtures.js';
+import {
+  detBytes,
+  detHex,
+  makeChannel,
+  makeCloseSummary,
+  makeExternallyFunded,
+  makeLinkNode,
+  modelOf,
+  planRound,
+  pubkeyOf,
+  runRounds,
+  scidOf,
+  type ChannelModel,
+  type RoundSpec,
+} from './fixtures.js';
 
 /** The stores a fill writes through. */
-export interface FillableDb {
+export interface FillableDb extends PaymentStores {
   readonly channelState: ChannelStateStore;
   readonly linkNodes: LinkNodeStore;
   readonly coordinator: Coordinator;
@@ -40,7 +59,25 @@ export interface FillOptions {
   readonly seed?: number;
   /** Revoked states per bulk page. Default 10,000. */
   readonly batch?: number;
+  /** Invoices, through the invoice store (every INVOICE_FILL_KINDS kind gets its share). Default INVOICE_FILL_KINDS.length. */
+  readonly invoices?: number;
+  /** Outgoing payments with their attempts, through the payment store (every PAYMENT_FILL_KINDS kind gets its share). Default PAYMENT_FILL_KINDS.length. */
+  readonly payments?: number;
 }
+
+/** What the invoices of a fill go through, in the order they repeat. */
+export const INVOICE_FILL_KINDS = ['open', 'accepted', 'settled', 'accepted-settled', 'canceled', 'keysend-settled', 'open-any-amount'] as const;
+
+/** What the payments of a fill go through, in the order they repeat (each ends in the status its name starts with). */
+export const PAYMENT_FILL_KINDS = [
+  'in_flight-new',
+  'in_flight-attempt',
+  'in_flight-after-failure',
+  'succeeded-after-failure',
+  'failed',
+  'succeeded-after-retry',
+  'succeeded-keysend',
+] as const;
 
 /** The kinds of channel a fill creates, in the order they repeat. */
 export const CHANNEL_KINDS = [
@@ -72,6 +109,9 @@ export interface FillResult {
   readonly revokedStates: number;
   /** Payment rounds run through the store. */
   readonly rounds: number;
+  /** Invoices and payments written. */
+  readonly invoices: number;
+  readonly payments: number;
 }
 
 /** A zero-conf alias: above 2^63, so it is negative as a signed INT8 (SQL) — the unsigned ordering case. */
@@ -285,5 +325,125 @@ export async function fillNode(db: FillableDb, options: FillOptions): Promise<Fi
   await db.linkNodes.addAddress(makeLinkNode(1).identityPub, '198.51.100.1:9735', 1_760_000_000_000).catch(() => undefined);
   for (let i = 0; i < 3; i++) await s.nextChannelKeyIndex();
 
-  return { byKind, revokedStates: revoked, rounds };
+  // 8. Invoices and payments.
+  const invoices = options.invoices ?? INVOICE_FILL_KINDS.length;
+  const payments = options.payments ?? PAYMENT_FILL_KINDS.length;
+  await fillInvoices(db, invoices, seed0);
+  await fillPayments(db, payments, seed0);
+
+  return { byKind, revokedStates: revoked, rounds, invoices, payments };
+}
+
+/** A preimage and its payment hash, deterministic in `label`. */
+function preimageFor(label: string): { preimage: Uint8Array; paymentHash: string } {
+  const preimage = detBytes(`fill-preimage/${label}`, 32);
+  return { preimage, paymentHash: bytesToHex(sha256(preimage)) };
+}
+
+const T0 = 1_760_000_000_000;
+
+/**
+ * `count` invoices of every INVOICE_FILL_KINDS kind. Settles run in reverse add order, so
+ * settle indexes differ from add indexes (a copy that renumbered either would show).
+ */
+async function fillInvoices(db: FillableDb, count: number, seed: number): Promise<void> {
+  const toSettle: Array<{ hash: string; i: number }> = [];
+  for (let i = 0; i < count; i++) {
+    const kind = INVOICE_FILL_KINDS[i % INVOICE_FILL_KINDS.length]!;
+    const label = `${seed}/invoice/${i}`;
+    const { preimage, paymentHash } = preimageFor(label);
+    const keysend = kind === 'keysend-settled';
+    await db.invoices.addInvoice({
+      paymentHash,
+      preimage,
+      ...(keysend ? {} : { paymentSecret: detHex(`${label}/secret`, 32) }),
+      ...(kind === 'open-any-amount' || keysend ? {} : { amountMsat: 1_000_000n + BigInt(i) }),
+      ...(i % 3 === 0 ? { description: `order #${i} ☕` } : i % 3 === 1 ? { descriptionHash: detHex(`${label}/dhash`, 32) } : {}),
+      createdAtMs: T0 + i,
+      expiresAtMs: T0 + 3_600_000 + i,
+      minFinalCltvExpiryDelta: 18 + (i % 100),
+      encoded: keysend ? '' : `lnbcrt${i}fill${'q'.repeat(i % 40)}`,
+      keysend,
+    });
+    if (kind === 'accepted' || kind === 'accepted-settled') await db.invoices.acceptInvoice(paymentHash);
+    if (kind === 'canceled') await db.invoices.cancelInvoice(paymentHash);
+    if (kind === 'settled' || kind === 'accepted-settled' || kind === 'keysend-settled') toSettle.push({ hash: paymentHash, i });
+  }
+  for (const { hash, i } of toSettle.reverse()) {
+    await db.invoices.settleInvoice(hash, 1_000_000n + BigInt(i) + 7n, T0 + 10_000 + i, { channelId: detHex(`${seed}/in-chan/${i % 5}`, 32), htlcId: i });
+  }
+}
+
+/** Attempt `attemptId` of payment `label`: a route of 1-3 hops ending at `destination` with `amountMsat`. */
+function attemptOf(label: string, attemptId: number, destination: string, amountMsat: bigint, i: number): PaymentAttempt {
+  const hops = 1 + ((i + attemptId) % 3);
+  const route = Array.from({ length: hops }, (_, h) => ({
+    pubkey: h === hops - 1 ? destination : pubkeyOf(`${label}/hop/${attemptId}/${h}`),
+    shortChannelId: scidOf(800_000 + h, i % 1000, attemptId),
+    amountMsat: amountMsat + BigInt((hops - 1 - h) * 1_000),
+    cltvExpiry: 900_000 + (hops - h) * 40,
+  }));
+  return {
+    attemptId,
+    channelId: detHex(`${label}/out-chan`, 32),
+    htlcId: i * 4 + attemptId,
+    amountMsat: route[0]!.amountMsat,
+    route,
+    sessionKey: detBytes(`${label}/session/${attemptId}`, 32),
+    startedAtMs: T0 + 20_000 + i * 10 + attemptId,
+    status: 'in_flight',
+    resolvedAtMs: 0,
+  };
+}
+
+/** `count` outgoing payments of every PAYMENT_FILL_KINDS kind, with their attempts. */
+async function fillPayments(db: FillableDb, count: number, seed: number): Promise<void> {
+  const p = db.payments;
+  for (let i = 0; i < count; i++) {
+    const kind = PAYMENT_FILL_KINDS[i % PAYMENT_FILL_KINDS.length]!;
+    const label = `${seed}/payment/${i}`;
+    const { preimage, paymentHash } = preimageFor(label);
+    const destination = pubkeyOf(`${label}/dest`);
+    const amountMsat = 2_000_000n + BigInt(i);
+    const keysend = kind === 'succeeded-keysend';
+    await p.initPayment({ paymentHash, amountMsat, destination, invoice: keysend ? '' : `lnbcrt${i}pay`, keysend, createdAtMs: T0 + 20_000 + i * 10 });
+    const at = (n: number) => T0 + 30_000 + i * 10 + n;
+    const attempt = (id: number) => p.registerAttempt(paymentHash, attemptOf(label, id, destination, amountMsat, i));
+    switch (kind) {
+      case 'in_flight-new':
+        break;
+      case 'in_flight-attempt':
+        await attempt(1);
+        break;
+      case 'in_flight-after-failure':
+        await attempt(1);
+        await p.failAttempt(paymentHash, 1, 'temporary_channel_failure', at(1));
+        await attempt(2);
+        break;
+      case 'succeeded-after-failure':
+        await attempt(1);
+        await p.failAttempt(paymentHash, 1, 'fee_insufficient', at(1));
+        await attempt(2);
+        await p.settleAttempt(paymentHash, 2, preimage, at(2));
+        break;
+      case 'failed':
+        await attempt(1);
+        await p.failAttempt(paymentHash, 1, 'incorrect_or_unknown_payment_details', at(1));
+        await p.failPayment(paymentHash, 'no route left', at(2));
+        break;
+      case 'succeeded-after-retry':
+        // Failed for good, then paid again: the retry keeps the payment index and the attempts.
+        await attempt(1);
+        await p.failAttempt(paymentHash, 1, 'expiry_too_soon', at(1));
+        await p.failPayment(paymentHash, 'timeout', at(2));
+        await p.initPayment({ paymentHash, amountMsat, destination, invoice: `lnbcrt${i}pay`, keysend: false, createdAtMs: at(3) });
+        await attempt(2);
+        await p.settleAttempt(paymentHash, 2, preimage, at(4));
+        break;
+      case 'succeeded-keysend':
+        await attempt(1);
+        await p.settleAttempt(paymentHash, 1, preimage, at(1));
+        break;
+    }
+  }
 }

@@ -74,6 +74,19 @@ async function* records(db: MigrationEndpoint, limit: number): AsyncGenerator<Bu
   }
 }
 
+/** Every invoice (or payment) of `db` through listInvoices (listPayments), page by page. */
+export async function listAll(db: MigrationEndpoint, what: 'invoices' | 'payments'): Promise<unknown[]> {
+  const out: Array<{ addIndex?: number; paymentIndex?: number }> = [];
+  for (let after = 0, pages = 0; pages < 10_000; pages++) {
+    const page = what === 'invoices' ? await db.invoices.listInvoices({ afterIndex: after, limit: 1_000 }) : await db.payments.listPayments({ afterIndex: after, limit: 1_000 });
+    out.push(...page);
+    if (page.length < 1_000) return out;
+    const last = page.at(-1)!;
+    after = 'addIndex' in last ? last.addIndex : last.paymentIndex;
+  }
+  throw new Error(`${what} did not end`);
+}
+
 /**
  * Asserts that databases `a` and `b` hold the same records: every global and per-channel
  * contract read of the record comparer (for every channel point the exports name), the whole
@@ -103,6 +116,10 @@ export async function expectSameDatabases(a: ChannelDbConfig, b: ChannelDbConfig
     if (rightPages !== undefined) expect((await rightPages.next()).done).toBe(true);
     const probe = { chainHash: CHAIN_HASHES.regtest, peers: [...peers].sort() };
     expect(firstDifference(await observeAll(left, probe), await observeAll(right, probe))).toBeUndefined();
+    // Invoices and payments through their contracts: listed in index order, and the in-flight ones.
+    expect(firstDifference(await listAll(left, 'invoices'), await listAll(right, 'invoices'))).toBeUndefined();
+    expect(firstDifference(await listAll(left, 'payments'), await listAll(right, 'payments'))).toBeUndefined();
+    expect(firstDifference(await left.payments.fetchInFlightPayments(), await right.payments.fetchInFlightPayments())).toBeUndefined();
     for (const { op, peer, scid } of channels) {
       const channelProbe = { peer, finalHtlcScid: scid };
       expect(firstDifference(await observeChannel(left, op, channelProbe), await observeChannel(right, op, channelProbe)), `channel ${op.txid}:${op.index}`).toBeUndefined();
