@@ -55,7 +55,8 @@ const TWO_64 = 1n << 64n;
 const TWO_48 = 1n << 48n;
 const HEX = /^[0-9a-f]*$/;
 
-function show(value: unknown): string {
+/** A short rendering of a rejected value for "expected X, got Y" messages. */
+export function show(value: unknown): string {
   if (typeof value === 'bigint') return `${value}n`;
   if (value instanceof Uint8Array) return `${value.length} bytes`;
   try {
@@ -65,7 +66,8 @@ function show(value: unknown): string {
   }
 }
 
-function object(value: unknown, what: string): asserts value is Record<string, unknown> {
+/** Throws TypeError unless `value` is a plain (non-array) object. */
+export function object(value: unknown, what: string): asserts value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TypeError(`expected ${what} to be an object, got ${show(value)}`);
 }
 

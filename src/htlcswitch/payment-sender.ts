@@ -249,12 +249,12 @@ export class PaymentSender {
     if (direct.length === 0) throw new ChandError(ErrorCode.NO_ROUTE, `no channel with ${destination}: chand pays direct peers only in this version`);
     const active = direct.filter((l) => l.canUpdate());
     if (active.length === 0) throw new ChandError(ErrorCode.CHANNEL_NOT_ACTIVE, `the channel(s) with ${destination} cannot carry a payment now (not open, or the peer is not connected and reestablished)`);
-    const able = active.filter((l) => l.availableMsat() >= amountMsat);
-    if (able.length === 0) {
-      const best = active.reduce((a, b) => (a.availableMsat() >= b.availableMsat() ? a : b));
-      throw new ChandError(ErrorCode.NO_ROUTE, `not enough outbound capacity to ${destination}: ${amountMsat} msat asked, ${best.availableMsat()} msat available`);
+    // The channel with the most to send; each estimate is computed once.
+    const [best, available] = active.map((l) => [l, l.availableMsat()] as const).reduce((a, b) => (a[1] >= b[1] ? a : b));
+    if (available < amountMsat) {
+      throw new ChandError(ErrorCode.NO_ROUTE, `not enough outbound capacity to ${destination}: ${amountMsat} msat asked, ${available} msat available`);
     }
-    return able.reduce((a, b) => (a.availableMsat() >= b.availableMsat() ? a : b));
+    return best;
   }
 
   #waitFor(paymentHash: string): Promise<Payment> {

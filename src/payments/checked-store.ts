@@ -8,7 +8,7 @@
  * (rules.ts) run inside the backends' transactions.
  */
 import * as v from '../chanstate/validate.js';
-import { checked } from '../chanstate/validate.js';
+import { checked, object, show } from '../chanstate/validate.js';
 import type { Hex } from '../chanstate/types.js';
 import { INVOICE_STATES } from './records.js';
 import type { InvoiceStore, PaymentStore } from './store.js';
@@ -16,20 +16,6 @@ import type { HtlcRef, Invoice, ListQuery, NewInvoice, NewPayment, Payment, Paym
 
 /** The most records one list call returns. */
 export const MAX_LIST_LIMIT = 10_000;
-
-function show(value: unknown): string {
-  if (typeof value === 'bigint') return `${value}n`;
-  if (value instanceof Uint8Array) return `${value.length} bytes`;
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
-}
-
-function object(value: unknown, what: string): asserts value is Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TypeError(`expected ${what} to be an object, got ${show(value)}`);
-}
 
 /** A string without U+0000 (which PostgreSQL text cannot hold, so no backend takes it). */
 function string(value: unknown, what: string): void {

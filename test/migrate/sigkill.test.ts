@@ -10,22 +10,12 @@ import type { ChannelDbConfig } from '../../src/channeldb/open.js';
 import { exclusionReason, registerBackendUnavailable } from '../../src/testing/index.js';
 import { spawnJsonChild, type JsonChild } from '../faults/support/child.js';
 import { expectSameDatabases, fillDatabase, fingerprintOf, tempDir } from './support.js';
+import { seededRandom } from '../support/seeded-random.js';
 
 const KILLS = 12;
 const SEED = Number(process.env['CHAND_SIGKILL_SEED'] ?? 15);
 const CLI = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
 
-/** A small deterministic generator (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The target's stored migration state: phase and records copied (undefined: none stored). */
 async function stateOf(target: ChannelDbConfig): Promise<{ phase: string; copied: number } | undefined> {
@@ -50,7 +40,7 @@ describe.skipIf(excluded.length > 0)('chand db migrate under SIGKILL', () => {
     const target: ChannelDbConfig = { backend: 'sqlite', path: join(dir, 'target') };
     const fill = await fillDatabase({ ...source, noSync: true }, { channels: 32, revokedStates: 40_000 });
     const sourcePrint = await fingerprintOf(source);
-    const next = random(SEED);
+    const next = seededRandom(SEED);
     const args = ['db', 'migrate', '--from-backend', 'lmdb', '--from-path', source.path, '--to-backend', 'sqlite', '--to-path', target.path, '--batch', '500'];
 
     const children: JsonChild[] = [];

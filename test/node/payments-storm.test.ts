@@ -13,6 +13,8 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isChandError } from '../../src/errors.js';
 import { TestNetwork, waitFor, type TestNode } from '../support/test-network.js';
+import { seededRandom } from '../support/seeded-random.js';
+import { channelOf as channelOfId, openChannel, type Channel, type Invoice, type Payment } from './support/payments.js';
 
 const KILLS = Number(process.env['CHAND_STORM_KILLS'] ?? 100);
 const SEED = Number(process.env['CHAND_STORM_SEED'] ?? Date.now() % 1_000_000);
@@ -24,43 +26,8 @@ let alice: TestNode;
 let bob: TestNode;
 let channelId = '';
 
-interface Channel {
-  channel_id: string;
-  state: string;
-  pending_reason?: string;
-  local_balance_msat: string;
-  remote_balance_msat: string;
-}
-interface Payment {
-  payment_hash: string;
-  status: string;
-  amount_msat: string;
-  preimage?: string;
-  payment_index: number;
-}
-interface Invoice {
-  payment_hash: string;
-  invoice: string;
-  state: string;
-  add_index: number;
-}
-
-/** mulberry32: a small seeded generator, so a failing storm replays with its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 async function channelOf(node: TestNode): Promise<Channel> {
-  const c = ((await node.channels()) as unknown as Channel[]).find((x) => x.channel_id === channelId);
-  if (c === undefined) throw new Error(`${node.name} does not list the channel`);
-  return c;
+  return channelOfId(node, channelId);
 }
 
 async function listAll<T extends { add_index?: number; payment_index?: number }>(node: TestNode, method: string, key: string): Promise<T[]> {
@@ -80,12 +47,7 @@ beforeAll(async () => {
   net = await TestNetwork.start({ nodes: ['alice', 'bob'] });
   alice = net.node('alice');
   bob = net.node('bob');
-  await net.fund(alice, 3_000_000);
-  await alice.connect(bob);
-  channelId = (await alice.call<{ channel_id: string }>('open_channel', { peer_id: bob.nodeId, funding_amount_sat: 1_000_000 })).channel_id;
-  await waitFor('bob stores the channel', async () => ((await bob.channels()).some((c) => c.channel_id === channelId) ? true : undefined));
-  await net.devnet.mine(1);
-  for (const n of [alice, bob]) await waitFor(`${n.name} lists the channel open`, async () => ((await channelOf(n)).state === 'open' ? true : undefined));
+  channelId = await openChannel(net, alice, bob, 1_000_000);
 }, 180_000);
 
 afterAll(async () => {
@@ -94,7 +56,7 @@ afterAll(async () => {
 
 describe(`SIGKILL storm during payments (seed ${SEED})`, () => {
   it(`survives ${KILLS} random SIGKILLs of either node with nothing lost or paid twice`, async () => {
-    const random = rng(SEED);
+    const random = seededRandom(SEED);
     const initial = await channelOf(alice);
     const startAlice = BigInt(initial.local_balance_msat);
     const startBob = BigInt(initial.remote_balance_msat);

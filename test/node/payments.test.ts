@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isChandError } from '../../src/errors.js';
 import { TestNetwork, waitFor, type TestNode } from '../support/test-network.js';
+import { channelOf as channelOfId, errorOf, openChannel, pool, type Channel, type Invoice, type Payment } from './support/payments.js';
 
 let net: TestNetwork;
 let alice: TestNode;
@@ -23,67 +24,15 @@ const KEYSEND_MSAT = 7_000n;
 /** Payments in flight at once while paying the invoices (the node batches them into rounds). */
 const CONCURRENCY = 16;
 
-interface Channel {
-  channel_id: string;
-  state: string;
-  local_balance_msat: string;
-  remote_balance_msat: string;
-}
-interface Payment {
-  payment_hash: string;
-  status: string;
-  amount_msat: string;
-  preimage?: string;
-  failure_reason?: string;
-}
-interface Invoice {
-  payment_hash: string;
-  invoice: string;
-  state: string;
-  settle_index: number;
-  amount_paid_msat?: string;
-  preimage?: string;
-  keysend: boolean;
-}
-
 async function channelOf(node: TestNode): Promise<Channel> {
-  const list = (await node.channels()) as unknown as Channel[];
-  const c = list.find((x) => x.channel_id === channelId);
-  if (c === undefined) throw new Error(`${node.name} does not list the channel`);
-  return c;
-}
-
-async function errorOf(p: Promise<unknown>): Promise<{ code: string; message: string }> {
-  try {
-    await p;
-  } catch (err) {
-    if (isChandError(err)) return { code: err.code, message: err.message };
-    throw err;
-  }
-  throw new Error('expected the call to fail');
-}
-
-/** Runs `count` tasks with at most `limit` at once. */
-async function pool(count: number, limit: number, task: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      while (next < count) await task(next++);
-    }),
-  );
+  return channelOfId(node, channelId);
 }
 
 beforeAll(async () => {
   net = await TestNetwork.start({ nodes: ['alice', 'bob'] });
   alice = net.node('alice');
   bob = net.node('bob');
-  await net.fund(alice, 3_000_000);
-  await alice.connect(bob);
-  const opened = await alice.call<{ channel_id: string }>('open_channel', { peer_id: bob.nodeId, funding_amount_sat: CAPACITY_SAT });
-  channelId = opened.channel_id;
-  await waitFor('bob stores the channel', async () => ((await bob.channels()).some((c) => c.channel_id === channelId) ? true : undefined));
-  await net.devnet.mine(1);
-  for (const n of [alice, bob]) await waitFor(`${n.name} lists the channel open`, async () => ((await channelOf(n)).state === 'open' ? true : undefined));
+  channelId = await openChannel(net, alice, bob, CAPACITY_SAT);
 }, 180_000);
 
 afterAll(async () => {
@@ -202,7 +151,7 @@ describe('payments between two node processes', () => {
     const before = await channelOf(alice);
     const scid = ((await alice.channels()) as unknown as Array<{ channel_id: string; short_channel_id: string }>).find((c) => c.channel_id === channelId)!.short_channel_id;
     const inv = await bob.call<Invoice>('new_invoice', { amount_msat: '2000' });
-    const direct = await alice.call<Payment & { fee_msat: string }>('send_payment', { invoice: inv.invoice, route: [{ pubkey: bob.nodeId, short_channel_id: scid }] });
+    const direct = await alice.call<Payment>('send_payment', { invoice: inv.invoice, route: [{ pubkey: bob.nodeId, short_channel_id: scid }] });
     expect(direct.status).toBe('succeeded');
     expect(direct.fee_msat).toBe('0');
 

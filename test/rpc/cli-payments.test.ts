@@ -5,65 +5,22 @@
  * reaches the node (params converted as the RPC expects: msat as decimal strings, keysend),
  * --json and human output, and one-line failures for bad arguments.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureRpcToken, writeRpcEndpoint } from '../../src/rpc/endpoint-files.js';
-import { RpcServer } from '../../src/rpc/server.js';
-import { FakeNode, INVOICE, PAYMENT, PEER_ID } from './support/fake-node.js';
-import { chandSpawnArgs } from '../support/spawn-args.js';
+import { INVOICE, PAYMENT, PEER_ID, type FakeNode } from './support/fake-node.js';
+import { chand, startFakeNodeServer, type FakeNodeServer } from './support/cli-runner.js';
 
-const REPO_ROOT = join(import.meta.dirname, '..', '..');
-const children = new Set<ChildProcess>();
-const withoutDatadir = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'CHAND_DATADIR'));
-
-interface Run {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function chand(args: readonly string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, chandSpawnArgs(...args), { cwd: REPO_ROOT, env: withoutDatadir, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => {
-      if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-    }, 60_000);
-    child.on('error', reject);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      children.delete(child);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
-
-let work: string;
+let fake: FakeNodeServer;
 let datadir: string;
 let api: FakeNode;
-let server: RpcServer;
 
 beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), 'chand-cli-pay-'));
-  datadir = join(work, 'node');
-  const token = await ensureRpcToken(datadir);
-  api = new FakeNode();
-  server = new RpcServer({ api, host: '127.0.0.1', port: 0, token });
-  const { url } = await server.start();
-  await writeRpcEndpoint(datadir, { url, pid: process.pid });
+  fake = await startFakeNodeServer('chand-cli-pay-');
+  datadir = fake.datadir;
+  api = fake.api;
 });
 
 afterAll(async () => {
-  for (const child of children) if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGKILL');
-  await server?.stop();
-  await rm(work, { recursive: true, force: true });
+  await fake?.stop();
 });
 
 function lastCall() {

@@ -6,9 +6,7 @@
  * aligned tables), what reaches the node, and the one-line failures with exit code 1 —
  * NODE_NOT_RUNNING when no node is there. Every child is bounded by a timeout and killed by PID.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChandError, ErrorCode } from '../../src/errors.js';
@@ -17,44 +15,7 @@ import { RpcServer } from '../../src/rpc/server.js';
 import { p2wpkh, Transaction } from '@scure/btc-signer';
 import { addressToScript, REGTEST } from '../../src/chain/network.js';
 import { ADDRESS, BALANCE, CHANNELS, EXTERNAL_FUNDING, FakeNode, NODE_INFO, OPENED, OPENED_EXTERNAL, PEER, PEER_ID, PSBT_BASE64 } from './support/fake-node.js';
-import { chandSpawnArgs } from '../support/spawn-args.js';
-
-const REPO_ROOT = join(import.meta.dirname, '..', '..');
-const children = new Set<ChildProcess>();
-/** This process's environment without CHAND_DATADIR, so only what a test passes counts. */
-const withoutDatadir = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'CHAND_DATADIR'));
-
-interface Run {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs `chand <args>` from source (with `stdin` as its input if given); resolves when it exits, SIGKILLs it by PID after 60 s. */
-function chand(args: readonly string[], env: NodeJS.ProcessEnv = {}, stdin?: string): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, chandSpawnArgs(...args), {
-      cwd: REPO_ROOT,
-      env: { ...withoutDatadir, ...env },
-      stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-    });
-    if (stdin !== undefined) child.stdin!.end(stdin);
-    children.add(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => {
-      if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
-    }, 60_000);
-    child.on('error', reject);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      children.delete(child);
-      resolve({ status, stdout, stderr });
-    });
-  });
-}
+import { chand, startFakeNodeServer, type FakeNodeServer, type Run } from './support/cli-runner.js';
 
 /** Exit 1 and exactly one stderr line `chand: CODE: ...`, nothing on stdout, no stack. */
 function expectOneLineFailure(run: Run, code: string): string {
@@ -66,25 +27,18 @@ function expectOneLineFailure(run: Run, code: string): string {
   return lines[0]!;
 }
 
+let fake: FakeNodeServer;
 let work: string;
 let datadir: string;
 let api: FakeNode;
-let server: RpcServer;
 
 beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), 'chand-rpc-cli-'));
-  datadir = join(work, 'node');
-  const token = await ensureRpcToken(datadir);
-  api = new FakeNode();
-  server = new RpcServer({ api, host: '127.0.0.1', port: 0, token });
-  const { url } = await server.start();
-  await writeRpcEndpoint(datadir, { url, pid: process.pid });
+  fake = await startFakeNodeServer('chand-rpc-cli-');
+  ({ work, datadir, api } = fake);
 });
 
 afterAll(async () => {
-  for (const child of children) if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGKILL');
-  await server?.stop();
-  await rm(work, { recursive: true, force: true });
+  await fake?.stop();
 });
 
 describe('chand node-client commands', { timeout: 180_000 }, () => {
