@@ -26,18 +26,24 @@ import type { Chain } from '../chain/chain.js';
 import { channelIdOf } from '../chanstate/channel-id.js';
 import type {
   ChannelLifecycleStore,
+  ChannelCloseTxStore,
   ChannelSetupStore,
+  ChannelShutdownStore,
   ChannelStatusStore,
   ClosedChannelStore,
   CommitmentStore,
   ExternalFundingStore,
   OpenChannelReads,
 } from '../chanstate/store.js';
-import { ChannelStatus, ClosureType, OpeningStage, type ChannelCloseSummary, type ChannelOpeningState, type ExternalFundingState, type OpenChannel, type ShortChannelId } from '../chanstate/types.js';
+import { ChannelStatus, ClosureType, OpeningStage, type ChannelCloseSummary, type ChannelParty, type ChannelOpeningState, type ExternalFundingState, type OpenChannel, type ShortChannelId } from '../chanstate/types.js';
 import { verifySignedFunding, type SignedFunding } from '../bitcoin/psbt-funding.js';
 import type { ChannelLifecycle } from '../channelcoord/coordinator.js';
 import { ChandError, isChandError, ErrorCode } from '../errors.js';
-import type { ChannelReady, ChannelReestablish, ErrorMsg, WireMessage } from '../wire/types.js';
+import type { ChannelReady, ChannelReestablish, ClosingSigned, ErrorMsg, Shutdown, WireMessage } from '../wire/types.js';
+import { ClosingNegotiation, feeRangeFor, type NegotiationStep } from './closing/negotiation.js';
+import { shutdownScriptProblem } from './closing/shutdown-script.js';
+import { classifyOutputScript } from '../bitcoin/script.js';
+import { signedLocalCommitment } from './unilateral-close.js';
 import { decideReestablish, reestablishMessage, type ReestablishView } from './reestablish.js';
 import { coreFromStore, coreSummary, nextHtlcId, nextReestablish, step, type CoreEffect, type CoreEvent, type CoreSigner, type CoreState, type CoreSummary } from './core/index.js';
 import type { ChannelLink, OfferRequest, Resolution } from '../htlcswitch/link.js';
@@ -59,6 +65,8 @@ export type ChannelActorStore = Pick<OpenChannelReads, 'fetchChannel'> &
     | 'remoteUnsignedLocalUpdates'
   > &
   Pick<ChannelStatusStore, 'markDataLoss' | 'markBorked'> &
+  Pick<ChannelShutdownStore, 'storeShutdownInfo' | 'fetchShutdownInfo'> &
+  Pick<ChannelCloseTxStore, 'markCommitmentBroadcasted' | 'markCoopBroadcasted'> &
   Pick<ClosedChannelStore, 'closeChannel'> &
   Pick<ExternalFundingStore, 'submitExternalFunding' | 'cancelExternalFunding'>;
 
@@ -84,6 +92,45 @@ export interface ChannelActorDeps {
   readonly onForgotten: (channelId: string) => void;
   /** Test hook: a named point where a test may kill the process. */
   readonly crashPoint: (name: string) => void;
+  /** What closing needs from the node. */
+  readonly closing: ChannelClosingDeps;
+}
+
+/** What a channel actor needs from the node to close. */
+export interface ChannelClosingDeps {
+  /** A fresh wallet scriptpubkey for our output of a cooperative close. */
+  deliveryScript(): Promise<Uint8Array>;
+  /** Feerates (sat per 1000 weight) bounding and targeting the closing fee. */
+  feerates(): Promise<{ min: number; target: number; max: number }>;
+  /** The features negotiated with the peer that decide which shutdown scripts are allowed. */
+  peerFeatures(peerId: string): { anySegwit: boolean; simpleClose: boolean; upfrontShutdown: boolean };
+  /** The channel failed (the peer broke the protocol, sent `error`, or negotiation failed): the node decides to force close. */
+  onChannelFailed(channelId: string, reason: string): void;
+  /** A closing transaction (ours or the cooperative one) was stored; `broadcast` says whether the chain took it now (the node rebroadcasts at start either way). */
+  onCloseTx(channelId: string, txid: string, kind: 'cooperative' | 'commitment'): void;
+}
+
+/** Progress of a cooperative close (BOLT 2 "Channel Close") on the current connection. */
+interface CloseProgress {
+  /** Our scriptpubkey, stored with storeShutdownInfo before it is sent. */
+  ours: Uint8Array | undefined;
+  closer: ChannelParty;
+  /** Our shutdown went out on this connection. */
+  sent: boolean;
+  /** The peer's shutdown scriptpubkey on this connection. */
+  theirs: Uint8Array | undefined;
+  /** The user's target feerate (sat per 1000 weight), if given. */
+  feeratePerKw: number | undefined;
+  negotiation: ClosingNegotiation | undefined;
+}
+
+/** What list_channels shows of a close in progress. */
+export interface CloseSnapshot {
+  readonly phase: 'shutting_down' | 'negotiating' | 'closing_tx_broadcast';
+  readonly closer: ChannelParty | undefined;
+  readonly waitingForHtlcs: number;
+  readonly lastFeeSat: bigint | undefined;
+  readonly closeTxid: string | undefined;
 }
 
 /** What an open channel reports to the node about its HTLCs. Each call may run store writes; errors are logged. */
@@ -110,6 +157,8 @@ export interface ChannelSnapshot {
   readonly core: CoreSummary | undefined;
   /** Set when the peer broke the protocol and the channel stopped taking updates. */
   readonly failedReason: string | undefined;
+  /** Set while a close is in progress. */
+  readonly close: CloseSnapshot | undefined;
 }
 
 function expired(channelId: string, why: string): ChandError {
@@ -162,6 +211,9 @@ export class ChannelActor implements ChannelLink {
   /** Set when the peer broke BOLT 2: no more updates on this channel (closing comes later). */
   #failed: string | undefined;
   #signScheduled = false;
+  #close: CloseProgress | undefined;
+  /** Set once a closing transaction (ours or the cooperative one) was stored: the channel takes no more updates. */
+  #closeTx: { txid: string | undefined; kind: 'cooperative' | 'commitment' | 'spent' } | undefined;
 
   /** `createdOnLiveConnection`: the channel was just negotiated on the peer's current connection, which needs no reestablish. */
   constructor(deps: ChannelActorDeps, channel: OpenChannel, options: { online: boolean; createdOnLiveConnection: boolean }) {
@@ -183,6 +235,7 @@ export class ChannelActor implements ChannelLink {
       abortedReason: this.#abortedReason,
       core: this.#core === undefined ? undefined : coreSummary(this.#core),
       failedReason: this.#failed,
+      close: this.#closeSnapshot(),
     };
   }
 
@@ -228,6 +281,13 @@ export class ChannelActor implements ChannelLink {
       if (!this.#channel.isPending) this.#fundingSeen = true;
       this.#armDeadline();
       if (this.isOpen) await this.#loadCore();
+      const status = this.#channel.status;
+      if ((status & ChannelStatus.CoopBroadcasted) !== 0) this.#closeTx = { txid: undefined, kind: 'cooperative' };
+      else if ((status & ChannelStatus.CommitBroadcasted) !== 0) this.#closeTx = { txid: undefined, kind: 'commitment' };
+      const info = await this.#deps.store.fetchShutdownInfo(this.#channel.fundingOutpoint);
+      if (info !== undefined && this.#closeTx === undefined) {
+        this.#close = { ours: info.deliveryScript, closer: info.closer, sent: false, theirs: undefined, feeratePerKw: undefined, negotiation: undefined };
+      }
     });
   }
 
@@ -361,6 +421,10 @@ export class ChannelActor implements ChannelLink {
       this.#online = false;
       this.#synced = false;
       this.#reestablishSent = false;
+      if (this.#close !== undefined) {
+        // BOLT 2: shutdown is retransmitted after the reconnection; negotiation starts over.
+        this.#close = { ...this.#close, sent: false, theirs: undefined, negotiation: undefined };
+      }
       if (this.#core !== undefined) await this.#step({ kind: 'disconnected' });
     });
   }
@@ -376,8 +440,12 @@ export class ChannelActor implements ChannelLink {
         case 'error':
           return this.#onError(message);
         case 'warning':
-          this.#deps.log('warn', 'peer sent a warning', { channel_id: this.channelId });
+          this.#deps.log('warn', 'peer sent a warning', { channel_id: this.channelId, data: new TextDecoder().decode(message.data) });
           return;
+        case 'shutdown':
+          return this.#onShutdown(message);
+        case 'closing_signed':
+          return this.#onClosingSigned(message);
         case 'update_add_htlc':
         case 'update_fulfill_htlc':
         case 'update_fail_htlc':
@@ -385,6 +453,14 @@ export class ChannelActor implements ChannelLink {
         case 'update_fee':
         case 'commitment_signed':
         case 'revoke_and_ack':
+          if (this.#closeTx !== undefined) {
+            this.#deps.log('warn', `ignoring ${message.type}: the channel is closing on chain`, { channel_id: this.channelId });
+            return;
+          }
+          if (message.type === 'update_add_htlc' && this.#close?.theirs !== undefined) {
+            // BOLT 2: no update_add_htlc after a shutdown.
+            return this.#failChannel('update_add_htlc after shutdown');
+          }
           if (this.#core === undefined || this.#failed !== undefined) {
             const why = this.#failed ?? 'the channel is not open';
             this.#deps.log('warn', `refusing ${message.type}: ${why}`, { channel_id: this.channelId });
@@ -393,6 +469,7 @@ export class ChannelActor implements ChannelLink {
           }
           await this.#step({ kind: 'peer_message', message });
           this.#scheduleSign();
+          await this.#advanceClose();
           return;
         default:
           // Updates and closing come with later work; tell the peer rather than drop silently.
@@ -513,6 +590,7 @@ export class ChannelActor implements ChannelLink {
 
   async #onReestablish(msg: ChannelReestablish): Promise<void> {
     await this.#sendReestablish();
+    if (this.#closeTx !== undefined) return; // closing on chain: nothing more to exchange
     if (this.#core !== undefined) {
       if (this.#failed !== undefined) {
         await this.#trySend({ type: 'error', channelId: this.channelId, data: utf8ToBytes(this.#failed) });
@@ -532,6 +610,7 @@ export class ChannelActor implements ChannelLink {
       this.#deps.log('info', 'channel reestablished', { channel_id: this.channelId });
       void this.#deps.htlcs.onSynced(this);
       this.#scheduleSign();
+      await this.#advanceClose();
       return;
     }
     const decision = decideReestablish(this.#view(), msg, !this.#channel.isPending);
@@ -597,9 +676,12 @@ export class ChannelActor implements ChannelLink {
         return;
       }
     }
-    // Failing an open or funded channel means broadcasting our commitment, which comes with the
-    // closing work; until then the channel is kept and watched, nothing is lost.
     this.#deps.log('error', 'peer sent error on the channel', { channel_id: this.channelId, error: text, pending: ch.isPending, initiator: ch.isInitiator });
+    // BOLT 1: an `error` fails the channel, which means our commitment goes on chain — unless
+    // the peer proved we lost data (our commitment is old: broadcasting it would be punished).
+    if (this.#closeTx === undefined && (ch.status & ChannelStatus.LocalDataLoss) === 0) {
+      this.#deps.closing.onChannelFailed(this.channelId, `the peer sent error: ${text}`);
+    }
   }
 
   #summary(closeType: ClosureType, closeHeight: number, isPending: boolean): ChannelCloseSummary {
@@ -627,6 +709,250 @@ export class ChannelActor implements ChannelLink {
     this.#stopped = true;
     this.#deps.log('info', 'forgot an unfunded channel', { channel_id: this.channelId, reason });
     this.#deps.onForgotten(this.channelId);
+  }
+
+  // ---- Closing (BOLT 2 "Channel Close"): shutdown, closing_signed, and our commitment --------
+
+  /**
+   * Starts a cooperative close: stores our shutdown scriptpubkey (the upfront one if we sent
+   * one, else `script`, else a fresh wallet script), then sends `shutdown` as soon as BOLT 2
+   * allows (peer connected and reestablished, our updates committed). New HTLCs are refused
+   * from now on; HTLCs in flight resolve first; then the funder starts the fee negotiation.
+   * CHANNEL_NOT_ACTIVE if the channel is not open or already closing on chain.
+   */
+  shutdown(options: { script?: Uint8Array; feeratePerKw?: number }): Promise<{ deliveryScript: Uint8Array; alreadyClosing: boolean }> {
+    return this.#call(async () => {
+      if (this.#closeTx !== undefined) throw new ChandError(ErrorCode.CHANNEL_NOT_ACTIVE, `channel ${this.channelId} is already closing on chain`);
+      if (this.#core === undefined) throw new ChandError(ErrorCode.CHANNEL_NOT_ACTIVE, `channel ${this.channelId} is not open yet: only a force close can end it now`);
+      if (this.#failed !== undefined) throw new ChandError(ErrorCode.CHANNEL_NOT_ACTIVE, `channel ${this.channelId} has failed (${this.#failed}): only a force close can end it`);
+      if (this.#close?.ours !== undefined) {
+        if (options.feeratePerKw !== undefined) this.#close.feeratePerKw = options.feeratePerKw;
+        return { deliveryScript: this.#close.ours, alreadyClosing: true };
+      }
+      const upfront = this.#channel.localShutdownScript;
+      let script = options.script;
+      if (upfront !== undefined && upfront.length > 0) {
+        if (script !== undefined && !sameBytes(script, upfront)) {
+          throw new ChandError(ErrorCode.CHANNEL_NOT_ACTIVE, `channel ${this.channelId} committed to an upfront shutdown script at open; close_script must be that one or omitted`);
+        }
+        script = upfront;
+      }
+      script ??= await this.#deps.closing.deliveryScript();
+      const kind = classifyOutputScript(script);
+      // BOLT 2's sender forms are segwit only; P2PKH/P2SH are accepted from old peers, never sent.
+      const problem = kind === 'p2pkh' || kind === 'p2sh' ? `it is ${kind.toUpperCase()}, which a sender must not use` : shutdownScriptProblem(script, this.#deps.closing.peerFeatures(this.peerId));
+      if (problem !== undefined) throw new RangeError(`expected a scriptpubkey BOLT 2 lets us send in shutdown, got one where ${problem}`);
+      await this.#deps.store.storeShutdownInfo(this.#channel.fundingOutpoint, { deliveryScript: script, closer: this.#close?.closer ?? 'local' });
+      this.#close ??= { ours: undefined, closer: 'local', sent: false, theirs: undefined, feeratePerKw: undefined, negotiation: undefined };
+      this.#close.ours = script;
+      this.#close.feeratePerKw = options.feeratePerKw;
+      this.#deps.log('info', 'cooperative close requested', { channel_id: this.channelId });
+      await this.#advanceClose();
+      return { deliveryScript: script, alreadyClosing: false };
+    });
+  }
+
+  /**
+   * Broadcasts our latest commitment (stored first with markCommitmentBroadcasted, so a
+   * restart rebroadcasts it). The channel takes no more updates. Refused after data loss: our
+   * commitment is then an old one the peer could punish. Idempotent: a repeat returns the
+   * stored commitment's txid.
+   */
+  forceClose(reason: string): Promise<{ txid: string }> {
+    return this.#call(async () => {
+      await this.#refresh();
+      const ch = this.#channel;
+      if ((ch.status & ChannelStatus.LocalDataLoss) !== 0) {
+        throw new ChandError(ErrorCode.CHANNEL_NOT_ACTIVE, `channel ${this.channelId} lost data: our commitment is outdated and broadcasting it would be punished; the peer must close`);
+      }
+      if (this.#closeTx?.kind === 'cooperative' || this.#closeTx?.kind === 'spent') {
+        throw new ChandError(ErrorCode.CHANNEL_NOT_ACTIVE, `channel ${this.channelId} is already closing on chain (${this.#closeTx.kind})`);
+      }
+      const { raw, txid } = signedLocalCommitment(ch, this.#deps.keys);
+      if (this.#closeTx === undefined) {
+        await this.#deps.store.markCommitmentBroadcasted(ch.fundingOutpoint, raw, 'local');
+        this.#deps.crashPoint('after-store:commitment-broadcast');
+        this.#closeTx = { txid, kind: 'commitment' };
+        await this.#refresh();
+        this.#deps.log('warn', 'force closing: our commitment goes on chain', { channel_id: this.channelId, txid, reason });
+      }
+      await this.#broadcastClose(raw, txid, 'commitment');
+      return { txid };
+    });
+  }
+
+  /** The funding output was spent on chain (by any transaction): no more updates, whatever the peer says. */
+  fundingSpent(spendingTxid: string): Promise<void> {
+    return this.#enqueue('funding-spent', async () => {
+      if (this.#closeTx?.txid === spendingTxid) return;
+      this.#closeTx = { txid: spendingTxid, kind: this.#closeTx?.kind ?? 'spent' };
+      this.#deps.log('info', 'the funding output was spent on chain', { channel_id: this.channelId, spending_txid: spendingTxid });
+    });
+  }
+
+  #closeSnapshot(): CloseSnapshot | undefined {
+    const c = this.#close;
+    if (c === undefined && this.#closeTx === undefined) return undefined;
+    const core = this.#core;
+    const htlcs = core === undefined ? 0 : new Set([...core.localCommit.htlcs, ...core.remoteCommit.htlcs, ...(core.remoteTip?.commitment.htlcs ?? [])].map((h) => `${h.incoming}:${h.htlcIndex}`)).size;
+    return {
+      phase: this.#closeTx !== undefined ? 'closing_tx_broadcast' : c?.negotiation !== undefined ? 'negotiating' : 'shutting_down',
+      closer: c?.closer,
+      waitingForHtlcs: htlcs,
+      lastFeeSat: c?.negotiation?.lastSentFeeSat,
+      closeTxid: this.#closeTx?.txid,
+    };
+  }
+
+  async #onShutdown(msg: Shutdown): Promise<void> {
+    if (this.#closeTx !== undefined) return;
+    if (this.#core === undefined) {
+      await this.#trySend({ type: 'warning', channelId: this.channelId, data: utf8ToBytes('shutdown before the channel is open is not supported by chand; the channel stays pending') });
+      return;
+    }
+    const features = this.#deps.closing.peerFeatures(this.peerId);
+    const problem = shutdownScriptProblem(msg.scriptPubkey, features);
+    if (problem !== undefined) {
+      // BOLT 2: "if the scriptpubkey is not in one of the above forms: SHOULD send a warning".
+      await this.#trySend({ type: 'warning', channelId: this.channelId, data: utf8ToBytes(`shutdown refused: ${problem}`) });
+      return;
+    }
+    const upfront = this.#channel.remoteShutdownScript;
+    if (features.upfrontShutdown && upfront !== undefined && upfront.length > 0 && !sameBytes(upfront, msg.scriptPubkey)) {
+      // BOLT 2: a script other than the upfront one: "MAY send a warning. MUST fail the connection."
+      await this.#trySend({ type: 'warning', channelId: this.channelId, data: utf8ToBytes('shutdown scriptpubkey differs from the upfront_shutdown_script of the open') });
+      return;
+    }
+    const c = (this.#close ??= { ours: undefined, closer: 'remote', sent: false, theirs: undefined, feeratePerKw: undefined, negotiation: undefined });
+    if (c.theirs !== undefined) {
+      if (!sameBytes(c.theirs, msg.scriptPubkey)) await this.#trySend({ type: 'warning', channelId: this.channelId, data: utf8ToBytes('a second shutdown with another scriptpubkey') });
+      return;
+    }
+    c.theirs = msg.scriptPubkey.slice();
+    this.#deps.log('info', 'peer sent shutdown', { channel_id: this.channelId });
+    await this.#advanceClose();
+  }
+
+  /** Moves the close forward as far as BOLT 2 allows now; called after every step that may unblock it. */
+  async #advanceClose(): Promise<void> {
+    const c = this.#close;
+    const core = this.#core;
+    if (c === undefined || core === undefined || this.#closeTx !== undefined || this.#failed !== undefined) return;
+    if (!this.#synced || !this.#online) return;
+    const summary = coreSummary(core);
+    if (c.ours === undefined) {
+      // BOLT 2: "once there are no outstanding updates on the peer ... MUST reply to a shutdown with a shutdown".
+      if (summary.pendingRemoteUpdates > 0) return;
+      const upfront = this.#channel.localShutdownScript;
+      const script = upfront !== undefined && upfront.length > 0 ? upfront : await this.#deps.closing.deliveryScript();
+      await this.#deps.store.storeShutdownInfo(this.#channel.fundingOutpoint, { deliveryScript: script, closer: 'remote' });
+      c.ours = script;
+    }
+    if (!c.sent) {
+      // BOLT 2: no shutdown while updates are pending on the receiving node's commitment.
+      if (summary.pendingLocalUpdates > 0) return this.#scheduleSign();
+      await this.#send({ type: 'shutdown', channelId: this.channelId, scriptPubkey: c.ours });
+      c.sent = true;
+      this.#deps.log('info', 'shutdown sent', { channel_id: this.channelId, closer: c.closer });
+    }
+    if (c.theirs === undefined || c.negotiation !== undefined) return;
+    const noHtlcs =
+      core.localCommit.htlcs.length === 0 && core.remoteCommit.htlcs.length === 0 && core.remoteTip === undefined && core.ourLog.length === 0 && core.theirLog.length === 0;
+    if (!noHtlcs) return;
+    const ch = this.#channel;
+    const fundingLocator = ch.localConfig.multiSigKey.locator;
+    if (fundingLocator === undefined) throw new RangeError(`channel ${this.channelId} has no locator for our funding key`);
+    const base = {
+      fundingOutpoint: ch.fundingOutpoint,
+      fundingAmountSat: ch.capacitySat,
+      localFundingPubkey: hexToBytes(ch.localConfig.multiSigKey.pubkey),
+      remoteFundingPubkey: hexToBytes(ch.remoteConfig.multiSigKey.pubkey),
+      weAreFunder: ch.isInitiator,
+      localScript: c.ours,
+      remoteScript: c.theirs,
+      localBalanceMsat: core.localCommit.localBalanceMsat,
+      remoteBalanceMsat: core.localCommit.remoteBalanceMsat,
+      localDustLimitSat: ch.localConfig.dustLimitSat,
+      remoteDustLimitSat: ch.remoteConfig.dustLimitSat,
+    };
+    const rates = await this.#deps.closing.feerates();
+    const target = c.feeratePerKw ?? rates.target;
+    const fees = feeRangeFor(base, { min: Math.min(rates.min, target), target, max: Math.max(rates.max, target) });
+    c.negotiation = new ClosingNegotiation({ ...base, ...fees }, (digest) => this.#deps.keys.signDigest(fundingLocator, digest));
+    this.#deps.log('info', 'closing fee negotiation starts', { channel_id: this.channelId, funder: ch.isInitiator, fee_sat: fees.ourFeeSat, min_fee_sat: fees.ourFeeRange.minFeeSat, max_fee_sat: fees.ourFeeRange.maxFeeSat });
+    if (ch.isInitiator) await this.#negotiationStep(c.negotiation.start());
+  }
+
+  async #onClosingSigned(msg: ClosingSigned): Promise<void> {
+    if (this.#closeTx !== undefined) return; // a retransmission after we finished
+    await this.#advanceClose();
+    const negotiation = this.#close?.negotiation;
+    if (negotiation === undefined) {
+      await this.#trySend({ type: 'warning', channelId: this.channelId, data: utf8ToBytes('closing_signed before both shutdowns were exchanged and every HTLC resolved') });
+      return;
+    }
+    await this.#negotiationStep(negotiation.onClosingSigned(msg));
+  }
+
+  async #negotiationStep(stepResult: NegotiationStep): Promise<void> {
+    const closingSigned = (m: { feeSat: bigint; signature: Uint8Array; feeRange: { minFeeSat: bigint; maxFeeSat: bigint } }): ClosingSigned => ({
+      type: 'closing_signed',
+      channelId: this.channelId,
+      feeSat: m.feeSat,
+      signature: m.signature,
+      feeRange: m.feeRange,
+    });
+    switch (stepResult.action) {
+      case 'send':
+        await this.#send(closingSigned(stepResult.message));
+        return;
+      case 'send_and_done':
+        // Persist before send: the peer can broadcast as soon as it has our signature.
+        await this.#coopDone(stepResult.closingTx, stepResult.txid, stepResult.feeSat);
+        await this.#trySend(closingSigned(stepResult.message));
+        return;
+      case 'done':
+        await this.#coopDone(stepResult.closingTx, stepResult.txid, stepResult.feeSat);
+        return;
+      case 'fail':
+        this.#deps.log('warn', 'closing negotiation failed', { channel_id: this.channelId, reason: stepResult.reason, warning: stepResult.warning });
+        if (stepResult.warning) {
+          await this.#trySend({ type: 'warning', channelId: this.channelId, data: utf8ToBytes(stepResult.reason) });
+          if (this.#close !== undefined) this.#close.negotiation = undefined;
+          return;
+        }
+        return this.#failChannel(`closing negotiation failed: ${stepResult.reason}`);
+    }
+  }
+
+  async #coopDone(raw: Uint8Array, txid: string, feeSat: bigint): Promise<void> {
+    const closer = this.#close?.closer ?? 'local';
+    await this.#deps.store.markCoopBroadcasted(this.#channel.fundingOutpoint, raw, closer);
+    this.#deps.crashPoint('after-store:coop-close');
+    this.#closeTx = { txid, kind: 'cooperative' };
+    await this.#refresh();
+    this.#deps.log('info', 'cooperative close agreed', { channel_id: this.channelId, txid, fee_sat: feeSat, closer });
+    await this.#broadcastClose(raw, txid, 'cooperative');
+  }
+
+  async #broadcastClose(raw: Uint8Array, txid: string, kind: 'cooperative' | 'commitment'): Promise<void> {
+    try {
+      await this.#deps.chain.broadcast(raw);
+      this.#deps.log('info', `${kind === 'cooperative' ? 'cooperative close' : 'commitment'} transaction broadcast`, { channel_id: this.channelId, txid });
+    } catch (err) {
+      this.#deps.log('warn', 'closing transaction broadcast failed; it is retried at start', { channel_id: this.channelId, txid, error: (err as Error).message });
+    }
+    this.#deps.closing.onCloseTx(this.channelId, txid, kind);
+  }
+
+  /** Fails the channel for good: Borked (survives restarts), `error` to the peer, and the node force closes. */
+  async #failChannel(reason: string): Promise<void> {
+    this.#failed = `failed: ${reason}`;
+    this.#deps.log('error', 'failing the channel', { channel_id: this.channelId, reason });
+    await this.#deps.store.markBorked(this.#channel.fundingOutpoint);
+    await this.#refresh();
+    await this.#trySend({ type: 'error', channelId: this.channelId, data: utf8ToBytes(reason) });
+    this.#deps.closing.onChannelFailed(this.channelId, reason);
   }
 
   // ---- HTLC updates (BOLT 2 normal operation), through the pure core -------------------
@@ -714,6 +1040,7 @@ export class ChannelActor implements ChannelLink {
             // (data loss is recorded by markDataLoss instead, with the peer's point).
             if (effect.code !== 'we-lost-data') await this.#deps.store.markBorked(op);
             await this.#trySend({ type: 'error', channelId: this.channelId, data: utf8ToBytes(effect.reason) });
+            if (effect.code !== 'we-lost-data') this.#deps.closing.onChannelFailed(this.channelId, this.#failed);
             break;
           default:
             answers.push(effect);
@@ -737,8 +1064,9 @@ export class ChannelActor implements ChannelLink {
     setImmediate(() => {
       void this.#enqueue('sign', async () => {
         this.#signScheduled = false;
-        if (this.#core === undefined || !this.#synced || !this.#online || this.#failed !== undefined) return;
+        if (this.#core === undefined || !this.#synced || !this.#online || this.#failed !== undefined || this.#closeTx !== undefined) return;
         await this.#step({ kind: 'sign' });
+        await this.#advanceClose();
       });
     });
   }
@@ -748,9 +1076,14 @@ export class ChannelActor implements ChannelLink {
     return this.#channel.shortChannelId;
   }
 
-  /** ChannelLink: open, reestablished with a connected peer, not failed. */
+  /** ChannelLink: open, reestablished with a connected peer, not failed, not closing on chain. */
   canUpdate(): boolean {
-    return this.#core !== undefined && this.#synced && this.#online && this.#failed === undefined && !this.#stopped;
+    return this.#core !== undefined && this.#synced && this.#online && this.#failed === undefined && this.#closeTx === undefined && !this.#stopped;
+  }
+
+  /** ChannelLink: canUpdate and no shutdown either way (BOLT 2: no update_add_htlc after shutdown). */
+  canOffer(): boolean {
+    return this.canUpdate() && this.#close === undefined;
   }
 
   /** ChannelLink: an estimate of what we can offer now (the core has the last word). */
@@ -768,7 +1101,10 @@ export class ChannelActor implements ChannelLink {
   /** ChannelLink: offers an HTLC; see ChannelLink.offerHtlc. */
   offerHtlc(request: OfferRequest, beforeOffer: (htlcId: number) => Promise<void>): Promise<number> {
     return this.#call(async () => {
-      if (!this.canUpdate()) throw new ChandError(ErrorCode.CHANNEL_NOT_ACTIVE, `channel ${this.channelId} cannot take updates now (${this.#failed ?? (this.#core === undefined ? 'not open' : 'peer not connected and reestablished')})`);
+      if (!this.canOffer()) {
+        const why = this.#failed ?? (this.#closeTx !== undefined || this.#close !== undefined ? 'closing' : this.#core === undefined ? 'not open' : 'peer not connected and reestablished');
+        throw new ChandError(ErrorCode.CHANNEL_NOT_ACTIVE, `channel ${this.channelId} cannot take new HTLCs now (${why})`);
+      }
       const htlcId = nextHtlcId(this.#core!);
       await beforeOffer(htlcId);
       const answers = await this.#step({ kind: 'offer_htlc', ...request });
@@ -821,4 +1157,8 @@ export class ChannelActor implements ChannelLink {
       this.#deps.log('debug', `could not send ${message.type}`, { channel_id: this.channelId, error: (err as Error).message });
     }
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

@@ -11,6 +11,8 @@
  *   chand channel submit-psbt <channel_id> <FILE|->                           submit_signed_funding_tx
  *   chand channel funding <channel_id>                                         get_external_funding
  *   chand channel list [--peer ID] [--include-closed]                          list_channels
+ *   chand channel close <channel_id> [--address A | --script HEX] [--fee-rate N] | --force   shutdown_channel
+ *   chand channel closed [--peer ID]                                            list_closed_channels
  *   chand wallet address | balance                    new_address, wallet_balance
  *   chand invoice new [AMOUNT_MSAT] [--description T | --description-hash H] [--expiry-secs N]   new_invoice
  *   chand invoice get <payment_hash> | cancel <payment_hash> | list [--state S] [--after N] [--limit N]
@@ -32,7 +34,7 @@
  */
 import { Option, type Command } from 'commander';
 import { resolveDatadir } from '../node/config.js';
-import type { ChannelResult, ExternalFundingResult, InvoiceResult, OpenExternalResult, PaymentResult, PeerResult } from '../rpc/api.js';
+import type { ChannelResult, ClosedChannelResult, ExternalFundingResult, InvoiceResult, OpenExternalResult, PaymentResult, PeerResult } from '../rpc/api.js';
 import { RpcClient } from '../rpc/client.js';
 import { decodeFundingFile, readInput, writePsbtFile } from './psbt-file.js';
 
@@ -114,6 +116,16 @@ const CHANNEL_COLUMNS: readonly Column<ChannelResult>[] = [
   { header: 'CONF', value: (c) => `${c.confirmations}/${c.confirmations_required}`, right: true },
   { header: 'PEER_ID', value: (c) => c.peer_id },
   { header: 'NOTE', value: (c) => c.pending_reason ?? '' },
+];
+
+const CLOSED_COLUMNS: readonly Column<ClosedChannelResult>[] = [
+  { header: 'CHANNEL_ID', value: (c) => c.channel_id },
+  { header: 'CLOSE_TYPE', value: (c) => c.close_type },
+  { header: 'CAPACITY_SAT', value: (c) => String(c.capacity_sat), right: true },
+  { header: 'SETTLED_SAT', value: (c) => String(c.settled_sat), right: true },
+  { header: 'HEIGHT', value: (c) => String(c.close_height), right: true },
+  { header: 'CLOSING_TXID', value: (c) => c.closing_txid },
+  { header: 'PEER_ID', value: (c) => c.peer_id },
 ];
 
 /** `--fee-rate` as a JSON number of sat/vB (the node checks the range). */
@@ -257,6 +269,29 @@ export function registerNodeClientCommands(program: Command): void {
       if (flags.includeClosed === true) params['include_closed'] = true;
       const result = await callNode<{ channels: ChannelResult[] }>(flags, 'list_channels', params);
       output(flags, result, (r) => (r.channels.length === 0 ? 'no channels' : formatTable(CHANNEL_COLUMNS, r.channels)));
+    });
+
+  clientCommand(channel.command('close'))
+    .description('close a channel cooperatively (shutdown; HTLCs in flight resolve first; then the closing fee is negotiated), or with --force by broadcasting our commitment (our coins come back after the to_self_delay)')
+    .argument('<channel_id>', 'the channel to close')
+    .option('--address <address>', 'where our coins go (default: a new wallet address)')
+    .option('--script <hex>', 'our output scriptpubkey instead of --address')
+    .option('--fee-rate <sat_per_vb>', "target fee rate of the closing transaction (default: the chain's 6-block estimate)")
+    .option('--force', 'broadcast our latest commitment now instead of negotiating with the peer')
+    .action(async (channelId: string, flags: ClientFlags & { address?: string; script?: string; feeRate?: string; force?: boolean }) => {
+      const params: Record<string, unknown> = { channel_id: channelId };
+      if (flags.address !== undefined) params['close_address'] = flags.address;
+      if (flags.script !== undefined) params['close_script'] = flags.script;
+      if (flags.feeRate !== undefined) params['fee_rate_sat_per_vb'] = parseFeeRate(flags.feeRate);
+      if (flags.force === true) params['force'] = true;
+      output(flags, await callNode(flags, 'shutdown_channel', params), formatKeyValues);
+    });
+  clientCommand(channel.command('closed'))
+    .description('channels closed and resolved on chain')
+    .option('--peer <node_id>', "only this peer's channels")
+    .action(async (flags: ClientFlags & { peer?: string }) => {
+      const result = await callNode<{ channels: ClosedChannelResult[] }>(flags, 'list_closed_channels', flags.peer === undefined ? {} : { peer_id: flags.peer });
+      output(flags, result, (r) => (r.channels.length === 0 ? 'no closed channels' : formatTable(CLOSED_COLUMNS, r.channels)));
     });
 
   const wallet = program.command('wallet').description("the running node's wallet (for the standalone test wallet see `chand signer`)");

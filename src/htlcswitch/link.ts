@@ -27,6 +27,8 @@ export interface ChannelLink {
   shortChannelId(): bigint;
   /** Open, peer connected and channel reestablished: updates can flow now. */
   canUpdate(): boolean;
+  /** canUpdate, and no shutdown sent or received: new HTLCs may be offered. */
+  canOffer(): boolean;
   /** What we could offer now, at most (balance above our reserve, minus HTLCs in flight). */
   availableMsat(): bigint;
   /**

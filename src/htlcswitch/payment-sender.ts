@@ -247,8 +247,8 @@ export class PaymentSender {
     const direct = [...this.#deps.links()].filter((l) => l.peerId === destination && (scid === undefined || l.shortChannelId() === scid));
     if (direct.length === 0 && scid !== undefined) throw new ChandError(ErrorCode.NO_ROUTE, `the route's first hop is not one of our channels: no channel ${scid} with ${peer}`);
     if (direct.length === 0) throw new ChandError(ErrorCode.NO_ROUTE, `no channel with ${destination}: chand pays direct peers only in this version`);
-    const active = direct.filter((l) => l.canUpdate());
-    if (active.length === 0) throw new ChandError(ErrorCode.CHANNEL_NOT_ACTIVE, `the channel(s) with ${destination} cannot carry a payment now (not open, or the peer is not connected and reestablished)`);
+    const active = direct.filter((l) => l.canOffer());
+    if (active.length === 0) throw new ChandError(ErrorCode.CHANNEL_NOT_ACTIVE, `the channel(s) with ${destination} cannot carry a payment now (not open, closing, or the peer is not connected and reestablished)`);
     // The channel with the most to send; each estimate is computed once.
     const [best, available] = active.map((l) => [l, l.availableMsat()] as const).reduce((a, b) => (a[1] >= b[1] ? a : b));
     if (available < amountMsat) {

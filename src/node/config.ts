@@ -53,6 +53,8 @@ export interface NodeConfig {
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** How often the chain is polled, ms. */
   readonly chainPollMs: number;
+  /** Confirmations at which a closing transaction and its sweeps count as final. */
+  readonly closeDepth: number;
   /** Default deadline of an externally funded open, seconds. */
   readonly externalFundingTimeoutSecs: number;
 }
@@ -70,6 +72,7 @@ export const SETTINGS = {
   'seed-passphrase': 'passphrase that encrypts the seed file (set it at first start)',
   'min-chan-size': 'smallest incoming channel accepted, sat (default 20000)',
   'min-depth': 'confirmations required before a channel opens (default 3)',
+  'close-depth': 'confirmations after which a closing transaction and its sweeps count as final (default 6)',
   'allow-mainnet': 'required for --network mainnet (true/false)',
   'log-level': 'debug, info, warn or error (default info)',
   'chain-poll-ms': 'chain polling interval, ms (default 5000)',
@@ -208,6 +211,7 @@ export function resolveConfig(datadir: string, sources: { flags: RawSettings; en
     allowMainnet,
     logLevel,
     chainPollMs: int('chain-poll-ms', 5000, 50, 600_000),
+    closeDepth: int('close-depth', 6, 1, 144),
     externalFundingTimeoutSecs: int('external-funding-timeout', 600, 1, 7 * 86_400),
   };
 }

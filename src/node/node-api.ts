@@ -32,6 +32,8 @@ import { isChandError } from '../errors.js';
 import type { ExternalFundingResult, ExternalFundingStateName, OpenExternalParams, OpenExternalResult, SubmitFundingParams } from '../rpc/api.js';
 import { chandInitFeatures } from '../wire/features.js';
 import { NodePaymentsApi, type PaymentsApiDeps } from './payments-api.js';
+import type { ClosingEntry } from './closing-manager.js';
+import type { ClosedChannelResult, ClosingInfo, ShutdownChannelParams, ShutdownChannelResult } from '../rpc/api.js';
 
 /** What the RPC answers are made from. */
 export interface NodeApiDeps {
@@ -54,6 +56,8 @@ export interface NodeApiDeps {
   readonly onlinePeer: (peerId: string) => boolean;
   readonly formatScid: (scid: ShortChannelId) => string;
   readonly payments: PaymentsApiDeps;
+  /** Channels being resolved on chain. */
+  readonly closing: (channelId: string) => ClosingEntry | undefined;
 }
 
 function sat(v: bigint): number {
@@ -131,11 +135,16 @@ export class NodeRpcApi extends NodePaymentsApi implements NodeApi {
     const wanted = (peerId: string): boolean => params.peer_id === undefined || params.peer_id === peerId;
     for (const actor of this.#d.actors()) {
       if (!wanted(actor.peerId)) continue;
-      const { channel: c, stage, confirmations, fundingSeen, core, failedReason } = actor.snapshot();
+      const snap = actor.snapshot();
+      const { channel: c, stage, confirmations, fundingSeen, core, failedReason } = snap;
+      const closing = closingInfo(snap, this.#d.closing(actor.channelId));
       const confs = c.isPending ? confirmations : Math.max(0, tip - c.confirmationHeight + 1);
       let state: ChannelResult['state'];
       let reason: string | undefined;
-      if (c.isPending) {
+      if (closing !== undefined) {
+        state = 'closing';
+        reason = closingReason(closing);
+      } else if (c.isPending) {
         state = 'pending_open';
         reason = !fundingSeen
           ? 'funding transaction not seen on chain yet'
@@ -169,6 +178,7 @@ export class NodeRpcApi extends NodePaymentsApi implements NodeApi {
         ...(c.externalFunding !== undefined
           ? { external_funding: { state: externalStateOf(actor.snapshot()), ...(c.externalFunding.submitted ? {} : { expires_at_ms: c.externalFunding.deadlineMs }) } }
           : {}),
+        ...(closing !== undefined ? { closing } : {}),
       });
     }
     for (const n of this.#d.funding.negotiations()) {
@@ -209,6 +219,47 @@ export class NodeRpcApi extends NodePaymentsApi implements NodeApi {
           peer_online: this.#d.onlinePeer(s.remotePub),
         });
       }
+    }
+    return out;
+  }
+
+  async shutdownChannel(params: ShutdownChannelParams): Promise<ShutdownChannelResult> {
+    const actor = this.#d.actors().find((a) => a.channelId === params.channel_id);
+    if (actor === undefined) throw new ChandError(ErrorCode.CHANNEL_NOT_FOUND, `no open or pending channel ${params.channel_id}`);
+    if (params.force === true) {
+      const { txid } = await actor.forceClose('requested by the user');
+      return { channel_id: actor.channelId, state: 'force_closed', closing_txid: txid };
+    }
+    let script: Uint8Array | undefined;
+    if (params.close_address !== undefined) script = this.#script(params.close_address, 'close_address');
+    if (params.close_script !== undefined) script = hex.decode(params.close_script);
+    const feeratePerKw = params.fee_rate_sat_per_vb === undefined ? undefined : Math.ceil(params.fee_rate_sat_per_vb * 250);
+    let result;
+    try {
+      result = await actor.shutdown({ ...(script === undefined ? {} : { script }), ...(feeratePerKw === undefined ? {} : { feeratePerKw }) });
+    } catch (err) {
+      if (err instanceof RangeError) throw invalid(params.close_script !== undefined ? 'close_script' : 'close_address', err.message, err);
+      throw err;
+    }
+    return { channel_id: actor.channelId, state: 'shutting_down', close_script: hex.encode(result.deliveryScript) };
+  }
+
+  async listClosedChannels(params: { readonly peer_id?: string }): Promise<readonly ClosedChannelResult[]> {
+    const out: ClosedChannelResult[] = [];
+    for (const s of await this.#d.closed.fetchClosedChannels(false)) {
+      if (params.peer_id !== undefined && params.peer_id !== s.remotePub) continue;
+      out.push({
+        channel_id: channelIdOf(s.chanPoint),
+        peer_id: s.remotePub,
+        close_type: CLOSE_TYPE_NAMES[s.closeType] ?? `close type ${s.closeType}`,
+        closing_txid: s.closingTxid,
+        close_height: s.closeHeight,
+        capacity_sat: sat(s.capacitySat),
+        settled_sat: sat(s.settledBalanceSat),
+        time_locked_sat: sat(s.timeLockedBalanceSat),
+        ...(s.shortChannelId !== 0n ? { short_channel_id: this.#d.formatScid(s.shortChannelId) } : {}),
+        fully_resolved: !s.isPending,
+      });
     }
     return out;
   }
@@ -355,3 +406,48 @@ function peerResult(info: { nodeId: string; address: string; inbound: boolean; f
   return { peer_id: info.nodeId, address: info.address, inbound: info.inbound, features: info.features, online_since_ms: info.onlineSinceMs };
 }
 
+
+/** The close of a channel as list_channels shows it, or undefined when it is not closing. */
+function closingInfo(snap: ChannelSnapshot, entry: ClosingEntry | undefined): ClosingInfo | undefined {
+  const close = snap.close;
+  if (close === undefined && entry === undefined) return undefined;
+  const report = entry?.report;
+  return {
+    phase: entry !== undefined ? 'resolving' : close!.phase,
+    ...(close?.closer !== undefined ? { closer: close.closer } : {}),
+    htlcs_in_flight: close?.waitingForHtlcs ?? 0,
+    ...(close?.lastFeeSat !== undefined ? { last_fee_sat: Number(close.lastFeeSat) } : {}),
+    ...((entry?.closeTxid ?? close?.closeTxid) !== undefined ? { closing_txid: entry?.closeTxid ?? close!.closeTxid! } : {}),
+    ...(entry?.kind !== undefined ? { close_kind: entry.kind.kind } : {}),
+    ...(report !== undefined ? { close_confirmations: report.closeConfirmations } : {}),
+    ...(report !== undefined
+      ? {
+          pending_outputs: report.pending.map((p) => ({
+            outpoint: `${p.outpoint.txid}:${p.outpoint.index}`,
+            amount_sat: Number(p.amountSat),
+            kind: p.kind,
+            waiting_for: p.waitingFor,
+            ...(p.maturityHeight !== undefined ? { maturity_height: p.maturityHeight } : {}),
+            ...(p.blocksLeft !== undefined ? { blocks_left: p.blocksLeft } : {}),
+            ...(p.paymentHash !== undefined ? { payment_hash: p.paymentHash } : {}),
+          })),
+        }
+      : {}),
+    ...(entry?.lastError !== undefined ? { last_error: entry.lastError } : {}),
+  };
+}
+
+function closingReason(c: ClosingInfo): string {
+  switch (c.phase) {
+    case 'shutting_down':
+      return c.htlcs_in_flight > 0 ? `shutdown: waiting for ${c.htlcs_in_flight} HTLC(s) to resolve` : 'shutdown: waiting for the peer';
+    case 'negotiating':
+      return `negotiating the closing fee${c.last_fee_sat !== undefined ? ` (last offer ${c.last_fee_sat} sat)` : ''}`;
+    case 'closing_tx_broadcast':
+      return `closing transaction ${c.closing_txid ?? ''} broadcast, waiting for it to confirm`.replace('  ', ' ');
+    case 'resolving': {
+      const waiting = (c.pending_outputs ?? []).map((p) => `${p.kind} ${p.waiting_for}${p.blocks_left !== undefined ? ` (${p.blocks_left} blocks)` : ''}`);
+      return `${c.close_kind ?? 'close'} on chain (${c.close_confirmations ?? 0} conf)${waiting.length > 0 ? `: ${waiting.join(', ')}` : ''}`;
+    }
+  }
+}

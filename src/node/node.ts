@@ -23,7 +23,10 @@ import { ChainWatcher } from '../chain/watcher.js';
 import { ChannelActor, formatScid } from '../channel/channel-actor.js';
 import { signedLocalCommitment, toLocalSweep } from '../channel/unilateral-close.js';
 import { addressToScript } from '../chain/network.js';
-import { ClosureType, type OutPoint } from '../chanstate/types.js';
+import { ChannelStatus, ClosureType, type OutPoint } from '../chanstate/types.js';
+import { ClosingManager } from './closing-manager.js';
+import { feeRateForTarget } from '../chain/fee-estimates.js';
+import { Feature } from '../wire/features.js';
 import { openChannelDb, type ChannelDb, type ChannelDbConfig } from '../channeldb/open.js';
 import type { OpenChannel } from '../chanstate/types.js';
 import { ChandError, ErrorCode } from '../errors.js';
@@ -47,6 +50,9 @@ import { PaymentSender } from '../htlcswitch/payment-sender.js';
 import { HtlcSwitch } from '../htlcswitch/switch.js';
 import type { ChannelHtlcEvents } from '../channel/channel-actor.js';
 import { onionSharedSecret } from '../onion/index.js';
+
+/** Blocks before an offered HTLC's expiry at which an unresolved one forces the channel on chain (lnd's default broadcast delta). */
+export const FORCE_CLOSE_DELTA = 10;
 
 /** File name of the node seed in the data directory. */
 export const SEED_FILE = 'seed.json';
@@ -105,6 +111,7 @@ export class ChandNode {
   readonly #sender: PaymentSender;
   readonly #switch: HtlcSwitch;
   readonly #htlcEvents: ChannelHtlcEvents;
+  readonly #closing: ClosingManager;
 
   private constructor(parts: {
     config: NodeConfig;
@@ -178,6 +185,36 @@ export class ChandNode {
       onPreimage: (channelId, htlcId, preimage) => this.#sender.onPreimage(channelId, htlcId, preimage),
       onForgotten: (channelId, htlcId) => this.#sender.onForgotten(channelId, htlcId),
     };
+    const chain = this.#chain;
+    this.#closing = new ClosingManager({
+      store: parts.db.channelState,
+      lifecycle: parts.db.coordinator,
+      invoices: parts.db.invoices,
+      chain: {
+        getTxStatus: (txid) => chain.getTxStatus(txid),
+        getTransaction: (txid) => chain.getTransaction(txid),
+        getOutspend: (txid, index) => chain.getOutspend(txid, index),
+        broadcast: (raw) => chain.broadcast(raw),
+        getRawTransaction: (txid) => chain.getRawTransaction(txid),
+        getTip: async () => ({ height: await chain.getTipHeight(), hash: await chain.getTipHash() }),
+      },
+      keys: parts.keyChain,
+      sweepScript: async () => addressToScript(await this.#wallet.newAddress(), NETWORKS[this.config.network]),
+      sweepFeerate: () => this.#feeratePerKw(6),
+      onPreimage: (channelId, htlcId, preimage) => this.#sender.onPreimage(channelId, htlcId, preimage),
+      onHtlcTimedOut: (channelId, htlcId) => this.#sender.onFailed(channelId, htlcId, { reason: new Uint8Array(0) }),
+      onFullyClosed: (channelId) => {
+        const actor = this.#actors.get(channelId);
+        this.#actors.delete(channelId);
+        if (actor !== undefined) {
+          const op = actor.snapshot().channel.fundingOutpoint;
+          this.#watcher.unwatchOutpoint(op.txid, op.index);
+          void actor.stop();
+        }
+      },
+      finalDepth: parts.config.closeDepth,
+      log: parts.log,
+    });
     const state = parts.db.channelState;
     this.#funding = new FundingManager({
       chainHash: this.chainHash,
@@ -254,6 +291,10 @@ export class ChandNode {
         if (!actor.snapshot().channel.isPending) this.#byFundingTxid.delete(e.txid);
       });
     });
+    this.#watcher.on('spent', (e) => {
+      const actor = this.#byFundingOutpoint(e);
+      if (actor !== undefined) void this.#closing.fundingSpent(actor, e.spendingTxid);
+    });
     this.#watcher.on('error', (err) => this.log('warn', 'chain poll failed', { error: err.message }));
 
     // Hydrate every stored channel before peers or RPC can reach the node.
@@ -271,8 +312,14 @@ export class ChandNode {
         this.log('warn', 'funding rebroadcast failed', { txid: channel.fundingOutpoint.txid, error: (err as Error).message });
       }
     }
+    for (const channel of channels) {
+      if ((channel.status & ChannelStatus.CoopBroadcasted) !== 0) await this.#closing.rebroadcastStored(channel, 'cooperative');
+      else if ((channel.status & ChannelStatus.CommitBroadcasted) !== 0) await this.#closing.rebroadcastStored(channel, 'commitment');
+    }
     for (const summary of await channelState.fetchClosedChannels(true)) {
       if (summary.closeType === ClosureType.FundingCanceled) this.#watchAborted(summary.chanPoint, summary.closeHeight);
+      // A close is stored only once every output is resolved; a crash before the next step leaves it pending.
+      else if (summary.closeType !== ClosureType.Abandoned) await coordinator.markChannelFullyClosed(summary.chanPoint);
     }
     await this.#sender.hydrate();
     this.log('info', 'hydrated channels', { channels: channels.length, pending: channels.filter((c) => c.isPending).length, aborted_watched: this.#aborted.size });
@@ -338,6 +385,7 @@ export class ChandNode {
         payments: this.#db.payments,
         now: () => Date.now(),
       },
+      closing: (channelId) => this.#closing.entry(channelId),
     };
   }
 
@@ -358,6 +406,25 @@ export class ChandNode {
         },
         crashPoint: this.#crash,
         now: () => Date.now(),
+        closing: {
+          deliveryScript: async () => addressToScript(await this.#wallet.newAddress(), NETWORKS[this.config.network]),
+          feerates: async () => {
+            const estimates = await this.#chain.getFeeEstimates();
+            const perKw = (target: number): number => Math.max(253, Math.ceil(feeRateForTarget(estimates, target) * 250));
+            return { min: perKw(1008), target: perKw(6), max: Math.max(perKw(1), perKw(6) * 2) };
+          },
+          peerFeatures: (peerId) => {
+            const theirs = new Set(this.#peers.peer(peerId)?.features ?? []);
+            const ours = chandInitFeatures();
+            const both = (f: number): boolean => (theirs.has(f & ~1) || theirs.has(f | 1)) && ours.offers(f);
+            return { anySegwit: both(Feature.shutdownAnySegwit), simpleClose: both(Feature.simpleClose), upfrontShutdown: both(Feature.upfrontShutdownScript) };
+          },
+          onChannelFailed: (channelId, reason) => {
+            const failed = this.#actors.get(channelId);
+            void failed?.forceClose(reason).catch((err: unknown) => this.log('error', 'force close after a channel failure did not go through', { channel_id: channelId, error: (err as Error).message }));
+          },
+          onCloseTx: () => undefined,
+        },
         onAborted: (channelId) => {
           this.#actors.delete(channelId);
           this.#byFundingTxid.delete(channel.fundingOutpoint.txid);
@@ -372,6 +439,8 @@ export class ChandNode {
     );
     this.#actors.set(actor.channelId, actor);
     await actor.start();
+    // Any spend of the funding output ends the channel's off-chain life: watch it from the start.
+    this.#watcher.watchOutpoint(channel.fundingOutpoint.txid, channel.fundingOutpoint.index);
     if (channel.isPending) {
       this.#byFundingTxid.set(channel.fundingOutpoint.txid, actor);
       this.#watcher.watchTransaction(channel.fundingOutpoint.txid, { depth: channel.numConfsRequired });
@@ -457,6 +526,8 @@ export class ChandNode {
       for (const [txid, entry] of [...this.#aborted]) await this.#recoverAborted(txid, entry);
       const tip = await this.#chain.getTipHeight();
       for (const actor of [...this.#actors.values()]) await actor.checkFundingTimeout(tip);
+      await this.#forceCloseExpiring(tip);
+      await this.#closing.tick();
     } catch (err) {
       this.log('warn', 'chain follow-up failed; retried', { error: (err as Error).message });
     } finally {
@@ -511,6 +582,40 @@ export class ChandNode {
       this.#aborted.delete(txid);
       this.log('info', 'recovered the coins of an aborted open', { txid, sweep_txid: sweepSpend.txid });
     }
+  }
+
+  #byFundingOutpoint(op: OutPoint): ChannelActor | undefined {
+    for (const actor of this.#actors.values()) {
+      const f = actor.snapshot().channel.fundingOutpoint;
+      if (f.txid === op.txid && f.index === op.index) return actor;
+    }
+    return undefined;
+  }
+
+  /** Sat per 1000 weight for a confirmation target, from the chain's estimates (floor 253). */
+  async #feeratePerKw(targetBlocks: number): Promise<number> {
+    return Math.max(253, Math.ceil(feeRateForTarget(await this.#chain.getFeeEstimates(), targetBlocks) * 250));
+  }
+
+  /**
+   * BOLT 2 "the timeout deadline": an HTLC we offered that is still unresolved this close to
+   * its expiry must be resolved on chain (the peer may be unresponsive), so the channel is
+   * force closed.
+   */
+  async #forceCloseExpiring(tip: number): Promise<void> {
+    for (const actor of this.#actors.values()) {
+      const snap = actor.snapshot();
+      if (snap.core === undefined || snap.close?.phase === 'closing_tx_broadcast' || this.#closing.entry(actor.channelId) !== undefined) continue;
+      const due = snap.core.pendingHtlcs.find((h) => !h.incoming && h.cltvExpiry <= tip + FORCE_CLOSE_DELTA);
+      if (due === undefined) continue;
+      this.log('warn', 'an HTLC we offered is about to expire unresolved: force closing', { channel_id: actor.channelId, htlc_id: due.htlcId, cltv_expiry: due.cltvExpiry, tip });
+      await actor.forceClose(`HTLC ${due.htlcId} expires at ${due.cltvExpiry}, tip ${tip}`).catch((err: unknown) => this.log('error', 'force close failed', { channel_id: actor.channelId, error: (err as Error).message }));
+    }
+  }
+
+  /** Channels being resolved on chain (for list_channels). */
+  closingEntries(): ReturnType<ClosingManager['entries']> {
+    return this.#closing.entries();
   }
 
   /** The actor of a channel, by channel id. */

@@ -68,6 +68,72 @@ export interface ChannelResult {
   readonly peer_online: boolean;
   /** For externally funded opens until they are open: the flow's state and deadline. */
   readonly external_funding?: { readonly state: ExternalFundingStateName; readonly expires_at_ms?: number };
+  /** While the channel closes: how far the close is and what each output of ours waits for. */
+  readonly closing?: ClosingInfo;
+}
+
+/** A close in progress, as list_channels shows it. */
+export interface ClosingInfo {
+  /** shutting_down: shutdown sent or received, HTLCs resolving; negotiating: closing_signed exchange; closing_tx_broadcast: a closing transaction is out; resolving: on chain, outputs being swept. */
+  readonly phase: 'shutting_down' | 'negotiating' | 'closing_tx_broadcast' | 'resolving';
+  readonly closer?: 'local' | 'remote';
+  /** HTLCs still on the commitments (a cooperative close waits for them). */
+  readonly htlcs_in_flight: number;
+  readonly last_fee_sat?: number;
+  readonly closing_txid?: string;
+  /** cooperative, local (our commitment), remote (theirs), breach (a revoked one of theirs), unknown. */
+  readonly close_kind?: string;
+  readonly close_confirmations?: number;
+  readonly pending_outputs?: readonly PendingOutputResult[];
+  readonly last_error?: string;
+}
+
+/** One output of a close still waiting for something. */
+export interface PendingOutputResult {
+  readonly outpoint: string;
+  readonly amount_sat: number;
+  readonly kind: string;
+  readonly waiting_for: string;
+  readonly maturity_height?: number;
+  readonly blocks_left?: number;
+  readonly payment_hash?: string;
+}
+
+/** Params of `shutdown_channel`, validated. */
+export interface ShutdownChannelParams {
+  readonly channel_id: string;
+  /** Our output's address (default: a new wallet address). */
+  readonly close_address?: string;
+  /** Our output's scriptpubkey, hex (instead of close_address). */
+  readonly close_script?: string;
+  /** Target feerate of the closing transaction. */
+  readonly fee_rate_sat_per_vb?: number;
+  /** Broadcast our commitment now instead of negotiating. */
+  readonly force?: boolean;
+}
+
+/** `shutdown_channel` result. */
+export interface ShutdownChannelResult {
+  readonly channel_id: string;
+  /** shutting_down: cooperative close under way (list_channels follows it); force_closed: our commitment was broadcast. */
+  readonly state: 'shutting_down' | 'force_closed';
+  readonly closing_txid?: string;
+  readonly close_script?: string;
+}
+
+/** One entry of `list_closed_channels`. */
+export interface ClosedChannelResult {
+  readonly channel_id: string;
+  readonly peer_id: string;
+  readonly close_type: string;
+  readonly closing_txid: string;
+  readonly close_height: number;
+  readonly capacity_sat: number;
+  /** What came back to us without a delay, and with one. */
+  readonly settled_sat: number;
+  readonly time_locked_sat: number;
+  readonly short_channel_id?: string;
+  readonly fully_resolved: boolean;
 }
 
 /** Params of `open_channel`, validated. */
@@ -106,6 +172,9 @@ export interface NodeApi extends ExternalFundingApi, PaymentsApi {
   listPeers(): Promise<readonly PeerResult[]>;
   openChannel(params: OpenChannelParams): Promise<OpenChannelResult>;
   listChannels(params: { readonly peer_id?: string; readonly include_closed?: boolean }): Promise<readonly ChannelResult[]>;
+  /** CHANNEL_NOT_FOUND if no such channel; CHANNEL_NOT_ACTIVE if it cannot close this way now. */
+  shutdownChannel(params: ShutdownChannelParams): Promise<ShutdownChannelResult>;
+  listClosedChannels(params: { readonly peer_id?: string }): Promise<readonly ClosedChannelResult[]>;
   newAddress(): Promise<{ readonly address: string }>;
   walletBalance(): Promise<WalletBalanceResult>;
 }

@@ -215,6 +215,32 @@ export const METHODS: readonly RpcMethod[] = [
     call: async (api, params) => ({ channels: await api.listChannels(params) }),
   }),
   defineMethod({
+    name: 'shutdown_channel',
+    summary: 'close a channel: cooperatively (shutdown, then fee negotiation once HTLCs resolve) or, with force, by broadcasting our commitment',
+    params: object({
+      channel_id: hex(32),
+      close_address: optional(string({ maxLength: 100 })),
+      close_script: optional(hexBytes({ maxBytes: 42 })),
+      fee_rate_sat_per_vb: optional(number({ gt: 0, max: MAX_FEE_RATE_SAT_PER_VB })),
+      force: optional(bool()),
+    }),
+    call: (api, params) => {
+      if (params.close_address !== undefined && params.close_script !== undefined) {
+        throw new InvalidParamsError('close_script', 'expected close_address or close_script, got both');
+      }
+      if (params.force === true && (params.close_address !== undefined || params.close_script !== undefined || params.fee_rate_sat_per_vb !== undefined)) {
+        throw new InvalidParamsError('force', 'expected no close_address, close_script or fee_rate_sat_per_vb with force: a force close pays to the commitment as signed');
+      }
+      return api.shutdownChannel(params);
+    },
+  }),
+  defineMethod({
+    name: 'list_closed_channels',
+    summary: 'channels closed and fully resolved on chain, optionally of one peer',
+    params: object({ peer_id: optional(pubkey()) }),
+    call: async (api, params) => ({ channels: await api.listClosedChannels(params) }),
+  }),
+  defineMethod({
     name: 'new_invoice',
     summary: 'create a BOLT 11 invoice to be paid to this node',
     params: object({

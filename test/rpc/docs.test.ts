@@ -58,6 +58,7 @@ const VALID_PARAMS: Record<string, Record<string, unknown>> = {
   cancel_invoice: { payment_hash: 'aa'.repeat(32) },
   send_payment: { invoice: 'lnbcrt10u1pexample' },
   get_payment: { payment_hash: 'aa'.repeat(32) },
+  shutdown_channel: { channel_id: 'ee'.repeat(32) },
 };
 
 describe('docs/rpc.md', () => {

@@ -10,7 +10,10 @@
  * `actor.deliver`. `idle` waits until the actor's mailbox is empty, including the
  * commitment_signed the actor schedules with setImmediate after an update.
  */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { utf8ToBytes } from '@noble/hashes/utils.js';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { p2wpkhScript } from '../../../src/bitcoin/script.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChannelActor, type ChannelActorDeps, type ChannelHtlcEvents } from '../../../src/channel/channel-actor.js';
@@ -44,6 +47,8 @@ export interface ActorNode {
   readonly logs: Array<{ level: string; msg: string; fields: Record<string, unknown> | undefined }>;
   /** Messages the actor sent that a pure core does not take (channel_ready), dropped on delivery. */
   readonly dropped: WireMessage[];
+  /** Channel failures the actor reported (the node would force close on each). */
+  readonly failures: Array<{ channelId: string; reason: string }>;
 }
 
 const unusedChain = (): Promise<never> => Promise.reject(new Error('the chain is not used by an open channel in this test'));
@@ -74,6 +79,13 @@ function depsOf(node: Omit<ActorNode, 'actor'>): ChannelActorDeps {
       throw new Error('an open channel was forgotten');
     },
     crashPoint: () => {},
+    closing: {
+      deliveryScript: async () => p2wpkhScript(sha256(utf8ToBytes(`${node.path}/close`)).subarray(0, 20)),
+      feerates: async () => ({ min: 253, target: 1000, max: 5000 }),
+      peerFeatures: () => ({ anySegwit: false, simpleClose: false, upfrontShutdown: false }),
+      onChannelFailed: (channelId, reason) => void node.failures.push({ channelId, reason }),
+      onCloseTx: () => undefined,
+    },
   };
 }
 
@@ -108,6 +120,7 @@ export async function actorNode(channel: OpenChannel, party: Party): Promise<Act
     htlcs: { fwdPkgs: [], synced: 0, preimages: [], forgotten: [] },
     logs: [],
     dropped: [],
+    failures: [],
   };
   // The actor is set right below; depsOf reads only the other fields.
   const node = base as unknown as ActorNode;

@@ -12,6 +12,8 @@ export interface Channel {
   short_channel_id?: string;
   local_balance_msat: string;
   remote_balance_msat: string;
+  funding_txid: string;
+  funding_output_index: number;
 }
 export interface Payment {
   payment_hash: string;

@@ -16,6 +16,9 @@ import type {
   PaymentResult,
   SendPaymentParams,
   ChannelResult,
+  ClosedChannelResult,
+  ShutdownChannelParams,
+  ShutdownChannelResult,
   ExternalFundingResult,
   NodeApi,
   NodeInfoResult,
@@ -53,6 +56,21 @@ export const NODE_INFO: NodeInfoResult = {
 
 export const PEER: PeerResult = { peer_id: PEER_ID, address: '127.0.0.1:9736', inbound: false, features: [1, 5], online_since_ms: 1_700_000_000_000 };
 
+export const CLOSED: readonly ClosedChannelResult[] = [
+  {
+    channel_id: 'dd'.repeat(32),
+    peer_id: PEER_ID,
+    close_type: 'cooperative close',
+    closing_txid: 'ee'.repeat(32),
+    close_height: 240,
+    capacity_sat: 100_000,
+    settled_sat: 49_800,
+    time_locked_sat: 0,
+    short_channel_id: '120x1x0',
+    fully_resolved: true,
+  },
+];
+
 export const CHANNELS: readonly ChannelResult[] = [
   {
     channel_id: 'aa'.repeat(32),
@@ -68,6 +86,17 @@ export const CHANNELS: readonly ChannelResult[] = [
     confirmations_required: 3,
     short_channel_id: '101x1x0',
     peer_online: true,
+    closing: {
+      phase: 'resolving',
+      closer: 'local',
+      htlcs_in_flight: 0,
+      last_fee_sat: 183,
+      closing_txid: 'ef'.repeat(32),
+      close_kind: 'local',
+      close_confirmations: 3,
+      pending_outputs: [{ outpoint: `${'ef'.repeat(32)}:1`, amount_sat: 490_000, kind: 'to_local', waiting_for: 'csv', maturity_height: 250, blocks_left: 141, payment_hash: 'aa'.repeat(32) }],
+      last_error: 'chain unreachable',
+    },
   },
   {
     channel_id: 'cc'.repeat(32),
@@ -176,6 +205,15 @@ export class FakeNode implements NodeApi {
   async listChannels(params: { readonly peer_id?: string; readonly include_closed?: boolean }): Promise<readonly ChannelResult[]> {
     this.#record('listChannels', params);
     return CHANNELS;
+  }
+  async shutdownChannel(params: ShutdownChannelParams): Promise<ShutdownChannelResult> {
+    this.#record('shutdownChannel', params);
+    // Every optional field filled (the docs test reads them all), as a repeated request would show them.
+    return { channel_id: params.channel_id, state: params.force === true ? 'force_closed' : 'shutting_down', closing_txid: 'ab'.repeat(32), close_script: '0014' + '11'.repeat(20) };
+  }
+  async listClosedChannels(params: { readonly peer_id?: string }): Promise<readonly ClosedChannelResult[]> {
+    this.#record('listClosedChannels', params);
+    return CLOSED;
   }
   async newAddress(): Promise<{ readonly address: string }> {
     this.#record('newAddress');
