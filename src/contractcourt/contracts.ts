@@ -28,7 +28,7 @@ import type { KeyChain, KeyLocator } from '../bitcoin/key-chain.js';
 import { perCommitmentPoint } from '../bitcoin/key-derivation.js';
 import { toLocalWitnessScript, offeredHtlcWitnessScript, receivedHtlcWitnessScript } from '../bitcoin/bolt3-scripts.js';
 import { p2wpkhScript, p2wshScript } from '../bitcoin/script.js';
-import { buildDelayedSweepTx, delayedSweepSighash, finalizeDelayedSweep } from '../bitcoin/sweep.js';
+import { buildDelayedSweepTx, delayedSweepSighash, finalizeDelayedSweep, type DelayedOutput } from '../bitcoin/sweep.js';
 import { encodeTx, txidOf, type BitcoinTx, type OutPoint } from '../bitcoin/transaction.js';
 import type { ChainTransaction } from '../chain/chain.js';
 import { buildViewTx, viewOf } from '../channel/core/commitment-view.js';
@@ -209,12 +209,8 @@ function secondLevelClaim(
   return { raw: encodeTx(signed), txid: txidOf(signed), feeSat: htlcTx.inputAmountSat - htlcTx.tx.outputs[0]!.value };
 }
 
-function delayedClaim(
-  ctx: ContractContext,
-  output: Parameters<typeof buildDelayedSweepTx>[0]['outputs'][number],
-  delayLocator: KeyLocator,
-  point: Uint8Array,
-): ClaimResult {
+/** Our signed sweep of a delayed output (to_local or a second-level output) after its CSV, or 'dust'. */
+function delayedClaim(ctx: ContractContext, output: DelayedOutput, delayLocator: KeyLocator, point: Uint8Array): ClaimResult {
   let sweep;
   try {
     sweep = buildDelayedSweepTx({ outputs: [output], destinationScript: ctx.sweepScript, feeratePerKw: ctx.feeratePerKw });

@@ -20,7 +20,6 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesEqual } from '../bitcoin/bytes.js';
 import { buildJusticeTx, finalizeJusticeTx, justiceSighash } from '../bitcoin/justice.js';
-import type { KeyChain } from '../bitcoin/key-chain.js';
 import { encodeTx, txidOf, type BitcoinTx, type OutPoint } from '../bitcoin/transaction.js';
 import type { Chain, ChainTransaction, TxStatus } from '../chain/chain.js';
 import { TxRejectedError } from '../chain/chain-errors.js';
@@ -28,7 +27,7 @@ import type { ChannelCommitment, OpenChannel, RevocationLogEntry } from '../chan
 import { bytesToHex } from '../codec/bytes.js';
 import { ChandError, ErrorCode } from '../errors.js';
 import { classifySpend, type CloseKind } from './classify.js';
-import { closeContracts, type Contract, type HtlcRef, type OutputKind } from './contracts.js';
+import { closeContracts, type Contract, type CourtKeys, type HtlcRef, type OutputKind } from './contracts.js';
 
 /** Default depth at which a resolution counts as final. */
 export const DEFAULT_FINAL_DEPTH = 6;
@@ -38,8 +37,8 @@ export interface ResolverDeps {
   readonly chain: Pick<Chain, 'getTxStatus' | 'getTransaction' | 'getOutspend' | 'broadcast'> & {
     getTip(): Promise<{ readonly height: number; readonly hash: string }>;
   };
-  /** Our keys (signDigest, signDigestTweaked, signDigestRevocation, shachainProducer). */
-  readonly keys: Pick<KeyChain, 'signDigest' | 'signDigestTweaked' | 'signDigestRevocation' | 'shachainProducer'>;
+  /** Our keys (a KeyChain: signDigest, signDigestTweaked, signDigestRevocation, shachainProducer). */
+  readonly keys: CourtKeys;
   /** Where our coins go (a wallet script). */
   readonly sweepScript: Uint8Array;
   /** Feerate of our sweeps and justice transactions (HTLC transactions use the commitment's). */
