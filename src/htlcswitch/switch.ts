@@ -81,6 +81,32 @@ export class HtlcSwitch {
     }
   }
 
+  /**
+   * The channel is closing on chain: its locked-in adds can no longer be answered off chain, but
+   * an invoice one pays can still be settled — the contract court then claims that HTLC's
+   * output with the preimage. Decides every unanswered add (the registry stores a settle
+   * before answering, and refuses an HTLC too close to its expiry to be claimed in time) and
+   * sends nothing.
+   */
+  async decideOnChain(link: ChannelLink, chanPoint: OutPoint): Promise<void> {
+    const height = await this.#deps.tipHeight();
+    for (const pkg of await this.#deps.fwdPkgs.loadFwdPkgs(chanPoint)) {
+      for (const [index, update] of pkg.adds.entries()) {
+        if (filterContains(pkg.ackFilter, index)) continue;
+        const msg = decodeStored(update.message);
+        if (msg?.type !== 'update_add_htlc') continue;
+        const key = `${link.channelId}/${msg.id}`;
+        if (this.#inProgress.has(key)) continue;
+        this.#inProgress.add(key);
+        try {
+          await this.#decide(link, msg, height);
+        } finally {
+          this.#inProgress.delete(key);
+        }
+      }
+    }
+  }
+
   /** Removes the channel's completed packages. */
   async sweep(chanPoint: OutPoint): Promise<void> {
     const pkgs = await this.#deps.fwdPkgs.loadFwdPkgs(chanPoint);

@@ -47,6 +47,8 @@ export interface ClosingManagerDeps {
   /** The payer learned a preimage on chain / an HTLC of ours timed out on chain. */
   readonly onPreimage: (channelId: string, htlcId: number, preimage: Uint8Array) => Promise<void>;
   readonly onHtlcTimedOut: (channelId: string, htlcId: number) => Promise<void>;
+  /** Decides the channel's locked-in incoming HTLCs no one answered (their invoices may settle, to be claimed on chain). */
+  readonly decideIncoming: (channelId: string) => Promise<void>;
   /** The channel is fully closed: the node drops its actor. */
   readonly onFullyClosed: (channelId: string) => void;
   /** Confirmations at which a close and its sweeps count as final. */
@@ -67,6 +69,8 @@ export interface ClosingEntry {
   readonly learned: Set<string>;
   sweepScript: Uint8Array | undefined;
   lastError: string | undefined;
+  /** The unanswered incoming HTLCs were decided (once per close). */
+  incomingDecided: boolean;
 }
 
 /** See the module comment. */
@@ -105,6 +109,7 @@ export class ClosingManager {
       learned: new Set(),
       sweepScript: existing?.sweepScript,
       lastError: undefined,
+      incomingDecided: false,
     });
     this.#deps.log('info', 'channel closing on chain', { channel_id: actor.channelId, closing_txid: spendingTxid });
   }
@@ -161,6 +166,10 @@ export class ClosingManager {
     let revokedState: RevocationLogEntry | undefined;
     if (kind.kind === 'breach') revokedState = await deps.store.findPreviousState(op, kind.commitHeight);
     entry.sweepScript ??= await deps.sweepScript();
+    if (!entry.incomingDecided) {
+      await deps.decideIncoming(entry.channelId);
+      entry.incomingDecided = true;
+    }
     const preimages = await this.#knownPreimages(channel, closeTx, pendingRemote);
     const report = await resolveClose(
       {

@@ -203,6 +203,10 @@ export class ChandNode {
       sweepFeerate: () => this.#feeratePerKw(6),
       onPreimage: (channelId, htlcId, preimage) => this.#sender.onPreimage(channelId, htlcId, preimage),
       onHtlcTimedOut: (channelId, htlcId) => this.#sender.onFailed(channelId, htlcId, { reason: new Uint8Array(0) }),
+      decideIncoming: async (channelId) => {
+        const actor = this.#actors.get(channelId);
+        if (actor !== undefined) await this.#switch.decideOnChain(actor, actor.snapshot().channel.fundingOutpoint);
+      },
       onFullyClosed: (channelId) => {
         const actor = this.#actors.get(channelId);
         this.#actors.delete(channelId);

@@ -44,11 +44,14 @@ async function pay(sat: number, channelId: string, expectedBobSat: number): Prom
 
 /** Bob's current commitment, signed by both sides, as his node would broadcast it (read with Bob stopped). */
 async function stealBobsCommitment(channelId: string): Promise<{ raw: Uint8Array; txid: string; height: number }> {
+  // The payer's success comes with the fulfill; Bob's own commitment follows one round later.
+  await new Promise((r) => setTimeout(r, 1_500));
   await bob.kill();
   const db = await openChannelDb({ backend: 'sqlite', path: bob.datadir });
   try {
     const channel = (await db.channelState.fetchAllChannels()).find((c) => channelIdOf(c.fundingOutpoint) === channelId);
     if (channel === undefined) throw new Error('Bob has no open channel with Alice');
+    expect(channel.localCommitment.htlcs, 'the stolen state has no HTLC in flight').toEqual([]);
     const keys = KeyChain.fromSeed(await readSeedFile(join(bob.datadir, 'seed.json')), 'regtest');
     const { raw, txid } = signedLocalCommitment(channel, keys);
     return { raw: encodeTx(decodeTx(raw)), txid, height: channel.localCommitment.commitHeight };
@@ -88,9 +91,11 @@ async function expectPunished(channelId: string, stolen: { raw: Uint8Array; txid
     fees += tx.fee;
   }
   const total = revoked.outputs.reduce((s, o) => s + o.value, 0n);
-  // Bob's to_local went into a transaction whose inputs use the revocation path (witness `<sig> 1 <script>`).
+  // Bob's to_local went into a transaction whose input uses the revocation path (witness `<sig> 1 <script>`).
   const justice = txs.find((tx) => tx.inputs.some((i) => i.witness.length === 3 && i.witness[1]!.length === 1 && i.witness[1]![0] === 1));
-  expect(justice, 'a justice transaction spends through the revocation branch').toBeDefined();
+  expect(revoked.outputs).toHaveLength(2); // Bob's to_local and Alice's to_remote
+  const shape = txs.map((tx) => `${tx.txid}: ${tx.inputs.map((i) => `${i.txid}:${i.index} [${i.witness.map((w) => w.length).join(',')}]`).join(' ')}`).join('\n');
+  expect(justice, `a justice transaction spends through the revocation branch; spenders:\n${shape}\nAlice's log:\n${alice.output.slice(-3000)}`).toBeDefined();
 
   const closed = await mineUntil(net, 'Alice records the punished breach', () => closedChannel(alice, channelId), 6);
   expect(closed.close_type).toBe('breach punished');

@@ -65,6 +65,7 @@ describe('resolveConfig defaults', () => {
       allowMainnet: false,
       logLevel: 'info',
       chainPollMs: 5000,
+      closeDepth: 6,
       externalFundingTimeoutSecs: 600,
     });
   });

@@ -29,6 +29,8 @@ let alice: TestNode;
 let bob: TestNode;
 let signer: Wallet;
 const CAPACITY = 400_000;
+/** The channel that opened in the submitted-flow test (Alice holds all of it). */
+let openedFunding: { txid: string; index: number } | undefined;
 const TIMEOUT_SECS = 10;
 
 beforeAll(async () => {
@@ -132,6 +134,8 @@ describe('external funding deadlines across restarts', () => {
       return lists.every((l) => l.some((c) => c.channel_id === opened.channel_id && c.state === 'open')) ? true : undefined;
     }, 45_000);
     expect((await state(opened.channel_id)).state).toBe('open');
+    const listed = (await alice.channels()).find((c) => c.channel_id === opened.channel_id) as unknown as { funding_output_index: number };
+    openedFunding = { txid: opened.funding_txid, index: listed.funding_output_index };
   });
 
   it("the peer's error ends an unsigned flow and clears it", async () => {
@@ -145,6 +149,12 @@ describe('external funding deadlines across restarts', () => {
     expect(alice.output).toContain('external funding aborted by the peer');
     expect((await alice.channels()).some((c) => c.channel_id === opened.channel_id)).toBe(false);
     expect(await storedFlows(alice)).toBe(0);
+    // Bob's error also covers the channel that opened above (he lost it): BOLT 1 fails it, so
+    // Alice broadcasts her commitment of it.
+    if (openedFunding !== undefined) {
+      const funding = openedFunding;
+      await waitFor('alice force closes the open channel Bob lost', async () => ((await net.devnet.getOutspend(funding.txid, funding.index)).spent ? true : undefined), 30_000);
+    }
   });
 
   it('an aborted open whose funding confirms anyway is closed with our commitment and swept back to the wallet', async () => {
@@ -179,7 +189,25 @@ describe('external funding deadlines across restarts', () => {
       const b = await alice.call<{ confirmed_sat: number }>('wallet_balance');
       return b.confirmed_sat > 0 ? b : undefined;
     });
-    expect(BigInt(balance.confirmed_sat) + commitment.fee + sweep.fee).toBe(BigInt(CAPACITY));
+    expect(sweep.outputs).toHaveLength(1);
+    expect(sweep.outputs[0]!.value + commitment.fee + sweep.fee).toBe(BigInt(CAPACITY));
+    // The wallet holds this sweep and the one of the channel force closed above (its to_local
+    // matured in the same blocks): each is its channel's capacity minus the two fees.
+    let expected = sweep.outputs[0]!.value;
+    if (openedFunding !== undefined) {
+      const spend = await net.devnet.getOutspend(openedFunding.txid, openedFunding.index);
+      expect(spend.spent).toBe(true);
+      const other = (await net.devnet.getTransaction(spend.spent ? spend.txid : ''))!;
+      const otherSweepTxid = await waitFor('the other channel swept', async () => {
+        const o = await net.devnet.getOutspend(other.txid, 0).then(async (s0) => (s0.spent ? s0 : net.devnet.getOutspend(other.txid, 1)));
+        return o.spent && o.status.confirmed ? o.txid : undefined;
+      }, 30_000);
+      const otherSweep = (await net.devnet.getTransaction(otherSweepTxid))!;
+      expect(otherSweep.outputs[0]!.value + other.fee + otherSweep.fee).toBe(BigInt(CAPACITY));
+      expected += otherSweep.outputs[0]!.value;
+    }
+    await waitFor('both sweeps in the wallet', async () => (BigInt((await alice.call<{ confirmed_sat: number }>('wallet_balance')).confirmed_sat) === expected ? true : undefined), 30_000);
+    expect(BigInt(balance.confirmed_sat) <= expected).toBe(true);
     await waitFor('the aborted channel fully resolved', () => (alice.output.includes('recovered the coins of an aborted open') ? true : undefined), 30_000);
   });
 });

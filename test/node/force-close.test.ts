@@ -5,7 +5,8 @@
  *   right after storing it: the restart rebroadcasts it), Bob sweeps his to_remote at once,
  *   Alice sweeps her to_local only after her to_self_delay; SIGKILLs between the steps lose
  *   nothing and double-spend nothing; both wallets end with their balances to the sat minus the
- *   fees actually paid; the channel is fully closed and purged, and the link node goes with it.
+ *   fees actually paid; the channel is fully closed and purged; Bob's link node stays while a
+ *   second channel with him is open and goes when that one closes too.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openChannelDb } from '../../src/channeldb/open.js';
@@ -31,8 +32,24 @@ afterAll(async () => {
   await net?.stop();
 });
 
+/** What Alice's stopped database says about Bob's link node and her channels. */
+async function aliceStore(): Promise<{ linkNode: boolean; openChannels: number; closedChannels: number; closedAwaitingPurge: number }> {
+  await alice.kill();
+  const db = await openChannelDb({ backend: 'sqlite', path: alice.datadir });
+  try {
+    const err = await db.linkNodes.fetchLinkNode(bob.nodeId).then(() => undefined, (e: unknown) => e);
+    if (err !== undefined && !isChandError(err, ErrorCode.LINK_NODE_NOT_FOUND)) throw err;
+    const counts = await db.channelState.counts();
+    return { linkNode: err === undefined, openChannels: counts.openChannels, closedChannels: counts.closedChannels, closedAwaitingPurge: counts.closedAwaitingPurge };
+  } finally {
+    await db.close();
+  }
+}
+
 describe('force close', () => {
   it('Alice broadcasts her commitment; Bob is paid at once, Alice after her delay; restarts at each step lose nothing', async () => {
+    // A second channel with the same peer keeps its link node until it closes too.
+    const otherId = await openChannel(net, alice, bob, 100_000);
     const channelId = await openChannel(net, alice, bob, CAPACITY_SAT);
     const inv = await bob.call<Invoice>('new_invoice', { amount_msat: String(PAY_SAT * 1000), description: 'before the force close' });
     expect((await alice.call<Payment>('send_payment', { invoice: inv.invoice, timeout_secs: 60 })).status).toBe('succeeded');
@@ -106,19 +123,19 @@ describe('force close', () => {
     expect(await settledWalletSat(alice, before.alice + aliceGets)).toBe(before.alice + aliceGets);
     expect(await settledWalletSat(bob, before.bob + bobGets)).toBe(before.bob + bobGets);
 
-    // The peer had no other channel: its link node is gone; the bulk data is purged (read from
-    // Alice's database with the node stopped).
+    // The peer still has the other channel: its link node stays; the closed channel's bulk data
+    // is purged (read from Alice's database with the node stopped).
     await new Promise((r) => setTimeout(r, 1500)); // a tick after the close runs the purge
-    await alice.kill();
-    const db = await openChannelDb({ backend: 'sqlite', path: alice.datadir });
-    try {
-      const err = await db.linkNodes.fetchLinkNode(bob.nodeId).then(() => undefined, (e: unknown) => e);
-      expect(isChandError(err, ErrorCode.LINK_NODE_NOT_FOUND)).toBe(true);
-      const counts = await db.channelState.counts();
-      expect(counts).toMatchObject({ openChannels: 0, closedChannels: 1, closedAwaitingPurge: 0, fwdPkgs: 0 });
-    } finally {
-      await db.close();
-    }
+    expect(await aliceStore()).toEqual({ linkNode: true, openChannels: 1, closedChannels: 1, closedAwaitingPurge: 0 });
+    await alice.start();
+
+    // Closing the other channel too removes the link node.
+    await alice.connect(bob);
+    await waitFor('the other channel is reestablished', async () => ((await channelOf(alice, otherId)).peer_online ? true : undefined));
+    await alice.call('shutdown_channel', { channel_id: otherId });
+    await mineUntil(net, 'the other channel closes', () => closedChannel(alice, otherId), 6);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await aliceStore()).toEqual({ linkNode: false, openChannels: 0, closedChannels: 2, closedAwaitingPurge: 0 });
     await alice.start();
   }, 420_000);
 });

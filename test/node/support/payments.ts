@@ -14,6 +14,7 @@ export interface Channel {
   remote_balance_msat: string;
   funding_txid: string;
   funding_output_index: number;
+  peer_online: boolean;
 }
 export interface Payment {
   payment_hash: string;

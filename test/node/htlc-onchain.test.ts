@@ -1,0 +1,166 @@
+/**
+ * HTLCs resolved on chain between two real node processes (devnet, SQLite). Bob is SIGKILLed
+ * at the exact moment an HTLC from Alice is locked into both commitments (after he stored the
+ * revocation that locks it in, before he answered it), so the HTLC is in flight when the
+ * channel goes on chain:
+ * - Bob stays down: as the HTLC nears its expiry Alice force closes on her own (BOLT 2's
+ *   deadline for an unresponsive peer), her HTLC-timeout transaction takes the HTLC back after
+ *   the expiry, its output is swept after her delay, the payment fails; Bob, started again,
+ *   sweeps his to_remote and does not mark the invoice paid.
+ * - Alice force closes at once and Bob comes back: Bob settles the invoice and claims the HTLC
+ *   on Alice's commitment with the preimage; Alice learns the preimage from that spend and her
+ *   payment succeeds.
+ * Every transaction is validated by devnet and checked for standardness; each wallet ends with
+ * what its outputs were worth minus the fees actually paid.
+ */
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ChainTransaction } from '../../src/chain/chain.js';
+import { TestNetwork, waitFor, type TestNode } from '../support/test-network.js';
+import { chainTx, closedChannel, expectStandard, listedChannel, mineUntil, settledWalletSat } from './support/closing.js';
+import { channelOf, openChannel, type Invoice, type Payment } from './support/payments.js';
+
+let net: TestNetwork;
+let alice: TestNode;
+let bob: TestNode;
+
+const CAPACITY_SAT = 400_000;
+const HTLC_SAT = 40_000;
+
+beforeAll(async () => {
+  net = await TestNetwork.start({ nodes: ['alice', 'bob'], nodeArgs: ['--close-depth', '1'] });
+  alice = net.node('alice');
+  bob = net.node('bob');
+}, 180_000);
+
+afterAll(async () => {
+  await net?.stop();
+});
+
+/** Opens a channel, pays Bob 50,000 sat, then leaves an HTLC of HTLC_SAT locked in with Bob dead. */
+async function htlcInFlightBobDown(): Promise<{ channelId: string; invoice: Invoice; aliceMsat: bigint; bobMsat: bigint; before: { alice: bigint; bob: bigint } }> {
+  const channelId = await openChannel(net, alice, bob, CAPACITY_SAT);
+  const first = await bob.call<Invoice>('new_invoice', { amount_msat: '50000000', description: 'first' });
+  expect((await alice.call<Payment>('send_payment', { invoice: first.invoice, timeout_secs: 60 })).status).toBe('succeeded');
+  await waitFor('balances settle', async () => ((await channelOf(alice, channelId)).remote_balance_msat === '50000000' ? true : undefined));
+  const c = await channelOf(alice, channelId);
+  const invoice = await bob.call<Invoice>('new_invoice', { amount_msat: String(HTLC_SAT * 1000), description: 'stuck', min_final_cltv_expiry_delta: 18 });
+  const before = { alice: await settledWalletSat(alice), bob: await settledWalletSat(bob) };
+  await bob.restart({ env: { CHAND_TEST_CRASH_AT: 'after-store:revocation' } });
+  await bob.connect(alice);
+  await waitFor('reestablished', async () => ((await channelOf(alice, channelId)).state === 'open' && (await channelOf(alice, channelId)).peer_online ? true : undefined));
+  expect((await alice.call<Payment>('send_payment', { invoice: invoice.invoice, no_wait: true })).status).toBe('in_flight');
+  await waitFor('Bob dies with the HTLC locked in', async () => (bob.pid === undefined ? true : undefined));
+  return { channelId, invoice, aliceMsat: BigInt(c.local_balance_msat), bobMsat: BigInt(c.remote_balance_msat), before };
+}
+
+/** Every transaction spending (directly or further down) the given outputs, until unspent outputs. */
+async function descendants(txid: string, indexes: readonly number[]): Promise<ChainTransaction[]> {
+  const out = new Map<string, ChainTransaction>();
+  const queue = indexes.map((index) => ({ txid, index }));
+  for (let guard = 0; queue.length > 0 && guard < 100; guard++) {
+    const { txid: t, index } = queue.shift()!;
+    const s = await net.devnet.getOutspend(t, index);
+    if (!s.spent || out.has(s.txid)) continue;
+    const child = await chainTx(net, s.txid);
+    out.set(s.txid, child);
+    child.outputs.forEach((_o, i) => queue.push({ txid: s.txid, index: i }));
+  }
+  return [...out.values()];
+}
+
+describe('HTLCs on chain', () => {
+  it('an unresponsive peer: Alice force closes before the expiry, times the HTLC out on chain, the payment fails', async () => {
+    const { channelId, invoice, aliceMsat, bobMsat, before } = await htlcInFlightBobDown();
+    const { funding_txid: fundingTxid, funding_output_index: fundingIndex } = await channelOf(alice, channelId);
+
+    // Alice force closes by herself once the HTLC is 10 blocks from its expiry.
+    const commitmentSpend = await mineUntil(net, 'Alice force closes near the expiry', async () => {
+      const s = await net.devnet.getOutspend(fundingTxid, fundingIndex);
+      return s.spent ? s : undefined;
+    }, 30);
+    const commitment = await chainTx(net, commitmentSpend.txid);
+    expectStandard(commitment, 'commitment');
+    expect(commitment.outputs).toHaveLength(3); // to_local, to_remote, the HTLC
+    const htlcIndex = commitment.outputs.findIndex((o) => o.value === BigInt(HTLC_SAT));
+    const toRemoteIndex = commitment.outputs.findIndex((o) => o.value === bobMsat / 1000n);
+    expect(htlcIndex).toBeGreaterThanOrEqual(0);
+    expect(toRemoteIndex).toBeGreaterThanOrEqual(0);
+    const aliceIndexes = commitment.outputs.map((_o, i) => i).filter((i) => i !== toRemoteIndex);
+    expect(commitment.outputs[aliceIndexes.find((i) => i !== htlcIndex)!]!.value).toBe(aliceMsat / 1000n - BigInt(HTLC_SAT) - commitment.fee);
+
+    // The HTLC-timeout goes out only at the expiry; list_channels says what each output waits for.
+    await net.devnet.mine(1);
+    const waiting = await waitFor('Alice lists the HTLC waiting for its expiry', async () => {
+      const l = await listedChannel(alice, channelId);
+      return l?.closing?.pending_outputs?.find((p) => p.kind === 'htlc_offered' && p.waiting_for === 'cltv');
+    });
+    expect(waiting.blocks_left! > 0).toBe(true);
+    const timeout = await mineUntil(net, 'the HTLC-timeout transaction confirms', async () => {
+      const s = await net.devnet.getOutspend(commitment.txid, htlcIndex);
+      return s.spent && s.status.confirmed ? s : undefined;
+    }, 20);
+    const timeoutTx = await chainTx(net, timeout.txid);
+    expectStandard(timeoutTx, 'HTLC-timeout');
+    expect(timeoutTx.locktime).toBeGreaterThan(0);
+
+    // Its output, and to_local, are Alice's after her to_self_delay.
+    await alice.restart(); // between the second-level transaction and its sweep
+    await net.devnet.mine(140);
+    const closed = await mineUntil(net, 'Alice records the close', () => closedChannel(alice, channelId), 12);
+    expect(closed.close_type).toBe('force closed by us');
+    const paid = await alice.call<Payment>('get_payment', { payment_hash: invoice.payment_hash });
+    expect(paid.status).toBe('failed');
+
+    const aliceTxs = await descendants(commitment.txid, aliceIndexes);
+    for (const tx of aliceTxs) expectStandard(tx, `Alice's resolution ${tx.txid}`);
+    const aliceOutputs = aliceIndexes.reduce((s, i) => s + commitment.outputs[i]!.value, 0n);
+    const aliceFees = aliceTxs.reduce((s, tx) => s + tx.fee, 0n);
+    expect(await settledWalletSat(alice, before.alice + aliceOutputs - aliceFees)).toBe(before.alice + aliceOutputs - aliceFees);
+
+    // Bob comes back after the expiry: he sweeps his to_remote and does not take the invoice as paid.
+    await bob.start();
+    const bobClosed = await mineUntil(net, 'Bob records the close', () => closedChannel(bob, channelId), 6);
+    expect(bobClosed.close_type).toBe('force closed by the peer');
+    const bobTxs = await descendants(commitment.txid, [toRemoteIndex]);
+    expect(bobTxs).toHaveLength(1);
+    expectStandard(bobTxs[0]!, "Bob's to_remote sweep");
+    expect(await settledWalletSat(bob, before.bob + bobMsat / 1000n - bobTxs[0]!.fee)).toBe(before.bob + bobMsat / 1000n - bobTxs[0]!.fee);
+    expect((await bob.call<Invoice>('get_invoice', { payment_hash: invoice.payment_hash })).state).toBe('open');
+  }, 420_000);
+
+  it('Bob claims the HTLC on chain with the preimage; Alice learns it there and her payment succeeds', async () => {
+    const { channelId, invoice, bobMsat, before } = await htlcInFlightBobDown();
+    const { closing_txid: commitmentTxid } = await alice.call<{ closing_txid: string }>('shutdown_channel', { channel_id: channelId, force: true });
+    await net.devnet.mine(1);
+    await bob.start();
+    const commitment = await chainTx(net, commitmentTxid);
+    const htlcIndex = commitment.outputs.findIndex((o) => o.value === BigInt(HTLC_SAT));
+    const toRemoteIndex = commitment.outputs.findIndex((o) => o.value === bobMsat / 1000n);
+    const claim = await mineUntil(net, 'Bob claims the HTLC with the preimage', async () => {
+      const s = await net.devnet.getOutspend(commitmentTxid, htlcIndex);
+      return s.spent && s.status.confirmed ? s : undefined;
+    }, 6);
+    const claimTx = await chainTx(net, claim.txid);
+    expectStandard(claimTx, "Bob's HTLC claim");
+    const revealed = claimTx.inputs[0]!.witness.find((w) => createHash('sha256').update(w).digest('hex') === invoice.payment_hash);
+    expect(revealed, 'the claim reveals the preimage').toBeDefined();
+
+    const paid = await waitFor("Alice's payment succeeds from the on-chain preimage", async () => {
+      const p = await alice.call<Payment>('get_payment', { payment_hash: invoice.payment_hash });
+      return p.status !== 'in_flight' ? p : undefined;
+    }, 60_000);
+    expect(paid.status).toBe('succeeded');
+    expect(paid.preimage).toBe(Buffer.from(revealed!).toString('hex'));
+    const settled = await bob.call<Invoice>('get_invoice', { payment_hash: invoice.payment_hash });
+    expect(settled.state).toBe('settled');
+    expect(settled.preimage).toBe(paid.preimage);
+
+    const bobClosed = await mineUntil(net, 'Bob records the close', () => closedChannel(bob, channelId), 6);
+    expect(bobClosed.close_type).toBe('force closed by the peer');
+    const bobTxs = await descendants(commitmentTxid, [toRemoteIndex, htlcIndex]);
+    const bobFees = bobTxs.reduce((s, tx) => s + tx.fee, 0n);
+    const bobGets = bobMsat / 1000n + BigInt(HTLC_SAT) - bobFees;
+    expect(await settledWalletSat(bob, before.bob + bobGets)).toBe(before.bob + bobGets);
+  }, 420_000);
+});
