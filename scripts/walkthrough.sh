@@ -80,3 +80,17 @@ ALICE_ID=$( (chand info --datadir "$DEMO/alice") | sed -n 's/^node_id: //p')
 step "the balances after both payments"
 (chand channel list --datadir "$DEMO/alice")
 (chand channel list --datadir "$DEMO/bob")
+
+step "Alice closes the channel cooperatively; six blocks confirm it"
+CHANNEL_ID=$( (chand channel list --datadir "$DEMO/alice") | awk '$2 == "open" {print $1}' | head -1)
+(chand channel close --datadir "$DEMO/alice" "$CHANNEL_ID")
+retry bash -c "$(declare -f chand); chand channel list --datadir '$DEMO/alice' | grep -q ' closing '"
+(chand devnet mine --url "$ESPLORA" 6)
+retry bash -c "$(declare -f chand); chand channel closed --datadir '$DEMO/alice' | grep -q 'cooperative close'"
+retry bash -c "$(declare -f chand); chand channel closed --datadir '$DEMO/bob' | grep -q 'cooperative close'"
+(chand channel closed --datadir "$DEMO/alice")
+
+step "the wallets after the close"
+retry bash -c "$(declare -f chand); chand wallet balance --datadir '$DEMO/bob' | grep -q 'confirmed_sat: 49000$'"
+(chand wallet balance --datadir "$DEMO/alice")
+(chand wallet balance --datadir "$DEMO/bob")

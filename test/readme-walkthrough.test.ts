@@ -66,10 +66,21 @@ describe('README walk-through', () => {
     const keysend = out.slice(out.indexOf('== Bob pays 1,000 sat back'), out.indexOf('== the balances after both payments'));
     expect(keysend).toMatch(/^status: succeeded$/m);
     expect(keysend).toMatch(/^keysend: true$/m);
-    const after = out.slice(out.indexOf('== the balances after both payments')).split('\n').filter((l) => /^[0-9a-f]{64}\s/.test(l));
+    const after = out.slice(out.indexOf('== the balances after both payments'), out.indexOf('== Alice closes the channel')).split('\n').filter((l) => /^[0-9a-f]{64}\s/.test(l));
     expect(after).toHaveLength(2);
     // Alice (the funder) lists 1,000,000 - 49,000 sat locally before fees; Bob 49,000 sat.
     expect(after[0]).toMatch(/\s951000000\s+49000000\s/);
     expect(after[1]).toMatch(/\s49000000\s+951000000\s/);
+    // The cooperative close: both list it closed; Bob's wallet holds exactly his 49,000 sat (the
+    // funder pays the closing fee), Alice's her change plus 951,000 sat minus that fee.
+    const close = out.slice(out.indexOf('== Alice closes the channel'), out.indexOf('== the wallets after the close'));
+    expect(close).toMatch(/^[0-9a-f]{64}\s+cooperative close\s+1000000\s+\d+\s+\d+\s+[0-9a-f]{64}\s/m);
+    const wallets = out.slice(out.indexOf('== the wallets after the close'));
+    const confirmed = [...wallets.matchAll(/^confirmed_sat: (\d+)$/gm)].map((m) => Number(m[1]));
+    expect(confirmed).toHaveLength(2);
+    expect(confirmed[1]).toBe(49_000);
+    const settled = Number(/^[0-9a-f]{64}\s+cooperative close\s+1000000\s+(\d+)\s/m.exec(close)![1]);
+    expect(settled).toBeGreaterThan(950_000);
+    expect(settled).toBeLessThan(951_000);
   }, 300_000);
 });

@@ -59,6 +59,8 @@ export interface ResolverInput {
   readonly pendingRemote?: ChannelCommitment;
   /** findPreviousState(height) when classifySpend says breach (required then). */
   readonly revokedState?: RevocationLogEntry;
+  /** Our `shutdown` scriptpubkey (fetchShutdownInfo), for what a cooperative close paid us; default the upfront script. */
+  readonly deliveryScript?: Uint8Array;
 }
 
 /** Why an output is not resolved yet. */
@@ -172,7 +174,7 @@ export async function resolveClose(deps: ResolverDeps, input: ResolverInput): Pr
 
   for (const c of contracts) await walk(step, c, status.blockHeight);
   await claimRevoked(step);
-  if (status.confirmations >= finalDepth && kind.kind === 'cooperative') step.settledSat += coopSettled(channel, closeTx);
+  if (status.confirmations >= finalDepth && kind.kind === 'cooperative') step.settledSat += coopSettled(input.deliveryScript ?? channel.localShutdownScript, closeTx);
   const report = finish(step, kind, status.confirmations, status.blockHeight);
   // HTLCs without an output fail once the close is deep (BOLT 5: dust and dangling HTLCs). On a
   // breach only once all is done, so that a preimage the cheater reveals first is not missed:
@@ -310,8 +312,7 @@ function paidTo(spend: ChainTransaction, script: Uint8Array): bigint {
   return spend.outputs.reduce((sum, o) => (bytesEqual(o.script, script) ? sum + o.value : sum), 0n);
 }
 
-function coopSettled(channel: OpenChannel, closeTx: BitcoinTx): bigint {
-  const script = channel.localShutdownScript;
+function coopSettled(script: Uint8Array | undefined, closeTx: BitcoinTx): bigint {
   if (script === undefined) return 0n;
   return closeTx.outputs.reduce((sum, o) => (bytesEqual(o.script, script) ? sum + o.value : sum), 0n);
 }

@@ -34,7 +34,7 @@ import type { LogFn } from '../channel/channel-actor.js';
 export interface ClosingManagerDeps {
   readonly store: Pick<
     ChannelStateStore,
-    'fetchChannel' | 'remoteCommitChainTip' | 'findPreviousState' | 'closeChannel' | 'putOnchainFinalHtlcOutcome' | 'purgeClosedChannels' | 'fetchBroadcastedCommitment' | 'fetchBroadcastedCooperative'
+    'fetchChannel' | 'fetchShutdownInfo' | 'remoteCommitChainTip' | 'findPreviousState' | 'closeChannel' | 'putOnchainFinalHtlcOutcome' | 'purgeClosedChannels' | 'fetchBroadcastedCommitment' | 'fetchBroadcastedCooperative'
   >;
   readonly lifecycle: Pick<ChannelLifecycle, 'markChannelFullyClosed'>;
   readonly invoices: Pick<InvoiceStore, 'fetchInvoice'>;
@@ -171,6 +171,7 @@ export class ClosingManager {
       entry.incomingDecided = true;
     }
     const preimages = await this.#knownPreimages(channel, closeTx, pendingRemote);
+    const deliveryScript = kind.kind === 'cooperative' ? (await deps.store.fetchShutdownInfo(op))?.deliveryScript : undefined;
     const report = await resolveClose(
       {
         chain: deps.chain,
@@ -180,7 +181,13 @@ export class ClosingManager {
         preimageFor: (hash) => preimages.get(hash),
         finalDepth: deps.finalDepth,
       },
-      { channel, closeTx, ...(pendingRemote === undefined ? {} : { pendingRemote }), ...(revokedState === undefined ? {} : { revokedState }) },
+      {
+        channel,
+        closeTx,
+        ...(pendingRemote === undefined ? {} : { pendingRemote }),
+        ...(revokedState === undefined ? {} : { revokedState }),
+        ...(deliveryScript === undefined ? {} : { deliveryScript }),
+      },
     );
     entry.report = report;
     for (const b of report.broadcast) deps.log('info', 'broadcast a resolution transaction', { channel_id: entry.channelId, txid: b.txid, purpose: b.purpose });

@@ -38,7 +38,7 @@ async function channelWithBalances(paySat: number): Promise<string> {
 }
 
 /** Waits until both nodes list the channel as closed and resolved; returns the closing txid. */
-async function bothClosed(channelId: string): Promise<string> {
+async function bothClosed(channelId: string): Promise<{ txid: string; settled: { alice: number; bob: number } }> {
   const closed = await mineUntil(net, 'both nodes record the close', async () => {
     const [a, b] = await Promise.all([closedChannel(alice, channelId), closedChannel(bob, channelId)]);
     return a !== undefined && b !== undefined ? { a, b } : undefined;
@@ -48,12 +48,12 @@ async function bothClosed(channelId: string): Promise<string> {
   expect(closed.a.closing_txid).toBe(closed.b.closing_txid);
   expect(await listedChannel(alice, channelId)).toBeUndefined();
   expect(await listedChannel(bob, channelId)).toBeUndefined();
-  return closed.a.closing_txid;
+  return { txid: closed.a.closing_txid, settled: { alice: closed.a.settled_sat, bob: closed.b.settled_sat } };
 }
 
 /** Checks the closing transaction and each wallet's credit: Bob his balance, Alice hers minus the fee. */
-async function expectPaidOut(closingTxid: string, before: { alice: bigint; bob: bigint }, balances: { aliceMsat: bigint; bobMsat: bigint }): Promise<void> {
-  const tx = await chainTx(net, closingTxid);
+async function expectPaidOut(closed: { txid: string; settled: { alice: number; bob: number } }, before: { alice: bigint; bob: bigint }, balances: { aliceMsat: bigint; bobMsat: bigint }): Promise<void> {
+  const tx = await chainTx(net, closed.txid);
   expect(tx.status.confirmed).toBe(true);
   expectStandard(tx, 'closing transaction');
   const fee = tx.fee;
@@ -62,6 +62,7 @@ async function expectPaidOut(closingTxid: string, before: { alice: bigint; bob: 
   const bobGets = balances.bobMsat / 1000n;
   const byValue = (a: bigint, b: bigint): number => (a < b ? -1 : a > b ? 1 : 0);
   expect(tx.outputs.map((o) => o.value).sort(byValue)).toEqual([aliceGets, bobGets].sort(byValue));
+  expect(closed.settled).toEqual({ alice: Number(aliceGets), bob: Number(bobGets) });
   expect(await settledWalletSat(alice, before.alice + aliceGets)).toBe(before.alice + aliceGets);
   expect(await settledWalletSat(bob, before.bob + bobGets)).toBe(before.bob + bobGets);
 }
@@ -85,9 +86,9 @@ describe('cooperative close', () => {
       return l?.closing?.closing_txid;
     });
     expect((await listedChannel(bob, channelId))?.state).toBe('closing');
-    const closingTxid = await bothClosed(channelId);
-    expect(closingTxid).toBe(broadcast);
-    await expectPaidOut(closingTxid, before, balances);
+    const closed = await bothClosed(channelId);
+    expect(closed.txid).toBe(broadcast);
+    await expectPaidOut(closed, before, balances);
   }, 240_000);
 
   it('with an HTLC in flight: the close waits for it, then pays the new balances', async () => {
@@ -120,8 +121,7 @@ describe('cooperative close', () => {
     const c = await channelOf(alice, channelId);
     const balances = { aliceMsat: BigInt(c.local_balance_msat), bobMsat: BigInt(c.remote_balance_msat) };
     expect(balances.bobMsat).toBe(55_000_000n);
-    const closingTxid = await bothClosed(channelId);
-    await expectPaidOut(closingTxid, before, balances);
+    await expectPaidOut(await bothClosed(channelId), before, balances);
   }, 240_000);
 
   it('both nodes SIGKILLed in the middle of the negotiation still close', async () => {
@@ -141,7 +141,6 @@ describe('cooperative close', () => {
     expect((await net.devnet.getOutspend(c.funding_txid, c.funding_output_index)).spent).toBe(false);
 
     await Promise.all([alice.start(), bob.start()]);
-    const closingTxid = await bothClosed(channelId);
-    await expectPaidOut(closingTxid, before, balances);
+    await expectPaidOut(await bothClosed(channelId), before, balances);
   }, 300_000);
 });

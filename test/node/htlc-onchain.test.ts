@@ -10,6 +10,10 @@
  * - Alice force closes at once and Bob comes back: Bob settles the invoice and claims the HTLC
  *   on Alice's commitment with the preimage; Alice learns the preimage from that spend and her
  *   payment succeeds.
+ * - Bob comes back while Alice is away and force closes himself: his HTLC-success transaction
+ *   (the peer's signature from his commitment, the preimage from the invoice he settles on
+ *   chain) takes the HTLC, its output is his after his delay; Alice, started later, learns the
+ *   preimage from it and her payment succeeds.
  * Every transaction is validated by devnet and checked for standardness; each wallet ends with
  * what its outputs were worth minus the fees actually paid.
  */
@@ -74,7 +78,8 @@ describe('HTLCs on chain', () => {
     const { channelId, invoice, aliceMsat, bobMsat, before } = await htlcInFlightBobDown();
     const { funding_txid: fundingTxid, funding_output_index: fundingIndex } = await channelOf(alice, channelId);
 
-    // Alice force closes by herself once the HTLC is 10 blocks from its expiry.
+    // Alice force closes by herself once the HTLC is 10 blocks from its expiry (18 blocks away now).
+    await net.devnet.mine(5);
     const commitmentSpend = await mineUntil(net, 'Alice force closes near the expiry', async () => {
       const s = await net.devnet.getOutspend(fundingTxid, fundingIndex);
       return s.spent ? s : undefined;
@@ -96,6 +101,9 @@ describe('HTLCs on chain', () => {
       return l?.closing?.pending_outputs?.find((p) => p.kind === 'htlc_offered' && p.waiting_for === 'cltv');
     });
     expect(waiting.blocks_left! > 0).toBe(true);
+    await net.devnet.mine(waiting.blocks_left! - 1);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect((await net.devnet.getOutspend(commitment.txid, htlcIndex)).spent, 'no HTLC-timeout before the expiry').toBe(false);
     const timeout = await mineUntil(net, 'the HTLC-timeout transaction confirms', async () => {
       const s = await net.devnet.getOutspend(commitment.txid, htlcIndex);
       return s.spent && s.status.confirmed ? s : undefined;
@@ -162,5 +170,67 @@ describe('HTLCs on chain', () => {
     const bobFees = bobTxs.reduce((s, tx) => s + tx.fee, 0n);
     const bobGets = bobMsat / 1000n + BigInt(HTLC_SAT) - bobFees;
     expect(await settledWalletSat(bob, before.bob + bobGets)).toBe(before.bob + bobGets);
+
+    // Alice's to_local comes back after her delay; the HTLC was Bob's.
+    await net.devnet.mine(144);
+    const aliceClosed = await mineUntil(net, 'Alice records the close', () => closedChannel(alice, channelId), 6);
+    expect(aliceClosed.close_type).toBe('force closed by us');
+    const aliceIndexes = commitment.outputs.map((_o, i) => i).filter((i) => i !== toRemoteIndex && i !== htlcIndex);
+    const aliceTxs = await descendants(commitmentTxid, aliceIndexes);
+    const aliceGets = aliceIndexes.reduce((s, i) => s + commitment.outputs[i]!.value, 0n) - aliceTxs.reduce((s, tx) => s + tx.fee, 0n);
+    expect(await settledWalletSat(alice, before.alice + aliceGets)).toBe(before.alice + aliceGets);
+  }, 420_000);
+
+  it('Bob force closes holding the HTLC: HTLC-success with the preimage, swept after his delay; Alice learns the preimage', async () => {
+    const { channelId, invoice, aliceMsat, bobMsat, before } = await htlcInFlightBobDown();
+    await alice.kill(); // Alice is away: Bob cannot settle off chain
+    await bob.start();
+    const { closing_txid: commitmentTxid } = await bob.call<{ closing_txid: string }>('shutdown_channel', { channel_id: channelId, force: true });
+    const commitment = await mineUntil(net, "Bob's commitment confirms", async () => {
+      const tx = await net.devnet.getTransaction(commitmentTxid);
+      return tx?.status.confirmed === true ? tx : undefined;
+    }, 2);
+    expectStandard(commitment, "Bob's commitment");
+    const htlcIndex = commitment.outputs.findIndex((o) => o.value === BigInt(HTLC_SAT));
+    const toRemoteIndex = commitment.outputs.findIndex((o) => o.value === aliceMsat / 1000n - BigInt(HTLC_SAT) - commitment.fee);
+    expect(htlcIndex).toBeGreaterThanOrEqual(0);
+    expect(toRemoteIndex).toBeGreaterThanOrEqual(0); // Alice funded: the commitment fee is hers
+    const bobIndexes = commitment.outputs.map((_o, i) => i).filter((i) => i !== toRemoteIndex);
+    expect(commitment.outputs[bobIndexes.find((i) => i !== htlcIndex)!]!.value).toBe(bobMsat / 1000n);
+
+    // Bob settles the invoice on chain: the HTLC-success transaction reveals the preimage.
+    const success = await mineUntil(net, 'the HTLC-success transaction confirms', async () => {
+      const s = await net.devnet.getOutspend(commitmentTxid, htlcIndex);
+      return s.spent && s.status.confirmed ? s : undefined;
+    }, 4);
+    const successTx = await chainTx(net, success.txid);
+    expectStandard(successTx, 'HTLC-success');
+    const revealed = successTx.inputs[0]!.witness.find((w) => createHash('sha256').update(w).digest('hex') === invoice.payment_hash);
+    expect(revealed, 'the HTLC-success transaction reveals the preimage').toBeDefined();
+    expect((await bob.call<Invoice>('get_invoice', { payment_hash: invoice.payment_hash })).state).toBe('settled');
+
+    // Alice comes back: her payment succeeds from the preimage on chain; she sweeps her to_remote.
+    await alice.start();
+    const paid = await waitFor("Alice's payment succeeds from the on-chain preimage", async () => {
+      const p = await alice.call<Payment>('get_payment', { payment_hash: invoice.payment_hash });
+      return p.status !== 'in_flight' ? p : undefined;
+    }, 60_000);
+    expect(paid.status).toBe('succeeded');
+    expect(paid.preimage).toBe(Buffer.from(revealed!).toString('hex'));
+    const aliceClosed = await mineUntil(net, 'Alice records the close', () => closedChannel(alice, channelId), 6);
+    expect(aliceClosed.close_type).toBe('force closed by the peer');
+
+    // Bob's to_local and the HTLC-success output are his after his to_self_delay.
+    await net.devnet.mine(140);
+    const bobClosed = await mineUntil(net, 'Bob records the close', () => closedChannel(bob, channelId), 12);
+    expect(bobClosed.close_type).toBe('force closed by us');
+    const bobTxs = await descendants(commitmentTxid, bobIndexes);
+    for (const tx of bobTxs) expectStandard(tx, `Bob's resolution ${tx.txid}`);
+    const bobGets = bobIndexes.reduce((s, i) => s + commitment.outputs[i]!.value, 0n) - bobTxs.reduce((s, tx) => s + tx.fee, 0n);
+    expect(await settledWalletSat(bob, before.bob + bobGets)).toBe(before.bob + bobGets);
+    const aliceTxs = await descendants(commitmentTxid, [toRemoteIndex]);
+    expect(aliceTxs).toHaveLength(1);
+    const aliceGets = commitment.outputs[toRemoteIndex]!.value - aliceTxs[0]!.fee;
+    expect(await settledWalletSat(alice, before.alice + aliceGets)).toBe(before.alice + aliceGets);
   }, 420_000);
 });

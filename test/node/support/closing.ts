@@ -43,12 +43,14 @@ export async function settledWalletSat(node: TestNode, expected?: bigint): Promi
   return waitFor(`${node.name} wallet balance settles${expected === undefined ? '' : ` at ${expected}`}`, async () => {
     const b = await node.call<{ confirmed_sat: number; unconfirmed_sat: number }>('wallet_balance');
     const now = BigInt(b.confirmed_sat);
-    if (b.unconfirmed_sat !== 0) return undefined;
-    if (expected !== undefined) return now === expected ? now : undefined;
     stable = now === last ? stable + 1 : 0;
     last = now;
+    if (b.unconfirmed_sat !== 0) return undefined;
+    if (expected !== undefined) return now === expected ? now : undefined;
     return stable >= 3 ? now : undefined;
-  }, 60_000, 300);
+  }, 60_000, 300).catch((err: Error) => {
+    throw new Error(`${err.message}; last seen ${last} sat${expected === undefined ? '' : ` (${last - expected} off)`}`);
+  });
 }
 
 /** The transaction as devnet holds it (throws if unknown). */
