@@ -6,7 +6,6 @@
  * the feerate times its weight).
  */
 import { expect } from 'vitest';
-import { commitmentSighash } from '../../src/bitcoin/commitment.js';
 import { fundingScriptPubKey } from '../../src/bitcoin/bolt3-scripts.js';
 import { KeyChain } from '../../src/bitcoin/key-chain.js';
 import { dustThreshold, p2wpkhScript } from '../../src/bitcoin/script.js';
@@ -16,12 +15,10 @@ import { DevnetLedger } from '../../src/chain/devnet/ledger.js';
 import { REGTEST, scriptToAddress } from '../../src/chain/network.js';
 import { signedLocalCommitment } from '../../src/channel/unilateral-close.js';
 import type { OpenChannel } from '../../src/chanstate/types.js';
-import { bytesToHex, hexToBytes } from '../../src/codec/bytes.js';
+import { hexToBytes } from '../../src/codec/bytes.js';
 import { resolveClose, type ResolverDeps, type ResolverInput, type ResolverReport } from '../../src/contractcourt/resolver.js';
-import { buildInitialCommitments, pendingChannelRecord, type ChannelTerms } from '../../src/funding/initial-channel.js';
 import { createMemoryEngine } from '../../src/kv/memory-engine.js';
-import { CHAIN_HASHES } from '../../src/linknode/store.js';
-import { A, B, CAPACITY_SAT, FEERATE, PUSH_MSAT, SCID, deliver, drain, offer, preimageOf, reconnect, run, storedNode, type Party, type StoredNode } from '../channel/core/support.js';
+import { A, B, CAPACITY_SAT, FEERATE, PUSH_MSAT, channelPairAt, deliver, drain, offer, preimageOf, reconnect, run, storedNode, type Party, type StoredNode } from '../channel/core/support.js';
 
 export { A, B, CAPACITY_SAT, FEERATE, PUSH_MSAT, deliver, drain, offer, preimageOf, run, type StoredNode };
 
@@ -43,25 +40,9 @@ export async function openLedger(): Promise<DevnetLedger> {
   return DevnetLedger.open({ engine: createMemoryEngine(), initialBlocks: 3 });
 }
 
-/** Both records of a channel on `outpoint` (test/channel/core/support.ts `channelPair`, with a real funding outpoint). */
-export function channelPairAt(outpoint: OutPoint): { a: OpenChannel; b: OpenChannel } {
-  const common = { chainHash: CHAIN_HASHES.regtest, capacitySat: CAPACITY_SAT, pushMsat: PUSH_MSAT, feeratePerKw: FEERATE, minimumDepth: 1, channelFlags: 0 };
-  const termsA: ChannelTerms = { ...common, isInitiator: true, peerId: B.nodeId, ours: A.side, theirs: B.side, keys: A.keys };
-  const termsB: ChannelTerms = { ...common, isInitiator: false, peerId: A.nodeId, ours: B.side, theirs: A.side, keys: B.keys };
-  const ca = buildInitialCommitments(termsA, outpoint);
-  const cb = buildInitialCommitments(termsB, outpoint);
-  const sigA = A.chain.signDigest(A.keys.funding.locator, commitmentSighash(ca.remote));
-  const sigB = B.chain.signDigest(B.keys.funding.locator, commitmentSighash(cb.remote));
-  const open = (rec: OpenChannel, peer: Party): OpenChannel => ({
-    ...rec,
-    isPending: false,
-    shortChannelId: SCID,
-    confirmationHeight: 1,
-    remoteRevocation: { ...rec.remoteRevocation, nextPoint: bytesToHex(peer.chain.shachainProducer(peer.keys.shachainRoot).perCommitmentPoint(1n)) },
-  });
-  const a = pendingChannelRecord({ terms: termsA, fundingOutpoint: outpoint, commitments: ca, theirSignature: sigB, ourSignature: sigA, broadcastHeight: 1 });
-  const b = pendingChannelRecord({ terms: termsB, fundingOutpoint: outpoint, commitments: cb, theirSignature: sigA, ourSignature: sigB, broadcastHeight: 1 });
-  return { a: open(a, B), b: open(b, A) };
+/** Both records of a channel on `outpoint`, funded at height 1 (test/channel/core/support.ts `channelPairAt`). */
+function pairOnLedger(outpoint: OutPoint): { a: OpenChannel; b: OpenChannel } {
+  return channelPairAt(outpoint, { minimumDepth: 1, broadcastHeight: 1, confirmationHeight: 1 });
 }
 
 /** Pays the channel's 2-of-2 from the faucet, confirms it, and opens both nodes on memory stores. */
@@ -70,7 +51,7 @@ export async function ledgerChannel(): Promise<LedgerChannel> {
   const script = fundingScriptPubKey(hexToBytes(A.side.fundingPubkey), hexToBytes(B.side.fundingPubkey));
   const outpoint = await ledger.faucet(scriptToAddress(script, REGTEST)!, CAPACITY_SAT);
   await ledger.mine(1);
-  const pair = channelPairAt(outpoint);
+  const pair = pairOnLedger(outpoint);
   const a = await storedNode('A', pair.a, A);
   const b = await storedNode('B', pair.b, B);
   await reconnect(a, b);

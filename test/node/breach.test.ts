@@ -8,82 +8,71 @@
  * started after it (still within the delay).
  */
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { KeyChain } from '../../src/bitcoin/key-chain.js';
 import { readSeedFile } from '../../src/bitcoin/node-seed.js';
 import { encodeTx, decodeTx } from '../../src/bitcoin/transaction.js';
 import { signedLocalCommitment } from '../../src/channel/unilateral-close.js';
 import { openChannelDb } from '../../src/channeldb/open.js';
 import { channelIdOf } from '../../src/chanstate/channel-id.js';
-import { TestNetwork, waitFor, type TestNode } from '../support/test-network.js';
-import { chainTx, closedChannel, expectStandard, mineUntil, settledWalletSat } from './support/closing.js';
+import { waitFor } from '../support/test-network.js';
+import { chainTx, closedChannel, expectStandard, mineUntil, settledWalletSat, twoNodes } from './support/closing.js';
 import { channelOf, openChannel, type Invoice, type Payment } from './support/payments.js';
 
-let net: TestNetwork;
-let alice: TestNode;
-let bob: TestNode;
 
 const CAPACITY_SAT = 300_000;
 
-beforeAll(async () => {
-  net = await TestNetwork.start({ nodes: ['alice', 'bob'], nodeArgs: ['--close-depth', '2'] });
-  alice = net.node('alice');
-  bob = net.node('bob');
-}, 180_000);
-
-afterAll(async () => {
-  await net?.stop();
-});
+const t = twoNodes(['--close-depth', '2']);
 
 async function pay(sat: number, channelId: string, expectedBobSat: number): Promise<void> {
-  const inv = await bob.call<Invoice>('new_invoice', { amount_msat: String(sat * 1000), description: 'breach test' });
-  const paid = await alice.call<Payment>('send_payment', { invoice: inv.invoice, timeout_secs: 60 });
+  const inv = await t.bob.call<Invoice>('new_invoice', { amount_msat: String(sat * 1000), description: 'breach test' });
+  const paid = await t.alice.call<Payment>('send_payment', { invoice: inv.invoice, timeout_secs: 60 });
   expect(paid.status, paid.failure_reason).toBe('succeeded');
-  await waitFor('balances settle', async () => ((await channelOf(alice, channelId)).remote_balance_msat === String(expectedBobSat * 1000) ? true : undefined));
+  await waitFor('balances settle', async () => ((await channelOf(t.alice, channelId)).remote_balance_msat === String(expectedBobSat * 1000) ? true : undefined));
 }
 
 /** Bob's current commitment, signed by both sides, as his node would broadcast it (read with Bob stopped). */
 async function stealBobsCommitment(channelId: string): Promise<{ raw: Uint8Array; txid: string; height: number }> {
   // The payer's success comes with the fulfill; Bob's own commitment follows one round later.
   await new Promise((r) => setTimeout(r, 1_500));
-  await bob.kill();
-  const db = await openChannelDb({ backend: 'sqlite', path: bob.datadir });
+  await t.bob.kill();
+  const db = await openChannelDb({ backend: 'sqlite', path: t.bob.datadir });
   try {
     const channel = (await db.channelState.fetchAllChannels()).find((c) => channelIdOf(c.fundingOutpoint) === channelId);
     if (channel === undefined) throw new Error('Bob has no open channel with Alice');
     expect(channel.localCommitment.htlcs, 'the stolen state has no HTLC in flight').toEqual([]);
-    const keys = KeyChain.fromSeed(await readSeedFile(join(bob.datadir, 'seed.json')), 'regtest');
+    const keys = KeyChain.fromSeed(await readSeedFile(join(t.bob.datadir, 'seed.json')), 'regtest');
     const { raw, txid } = signedLocalCommitment(channel, keys);
     return { raw: encodeTx(decodeTx(raw)), txid, height: channel.localCommitment.commitHeight };
   } finally {
     await db.close();
-    await bob.start();
-    await bob.connect(alice);
+    await t.bob.start();
+    await t.bob.connect(t.alice);
   }
 }
 
 /** Broadcasts the revoked commitment and checks Alice's justice transaction takes all of it. */
 async function expectPunished(channelId: string, stolen: { raw: Uint8Array; txid: string }, before: { alice: bigint; bob: bigint }, aliceDown: boolean): Promise<void> {
-  const fundingTxid = (await channelOf(alice, channelId)).funding_txid;
-  if (aliceDown) await alice.kill();
-  expect(await net.devnet.broadcast(stolen.raw)).toBe(stolen.txid);
-  await net.devnet.mine(1);
-  const revoked = await chainTx(net, stolen.txid);
+  const fundingTxid = (await channelOf(t.alice, channelId)).funding_txid;
+  if (aliceDown) await t.alice.kill();
+  expect(await t.net.devnet.broadcast(stolen.raw)).toBe(stolen.txid);
+  await t.net.devnet.mine(1);
+  const revoked = await chainTx(t.net, stolen.txid);
   expect(revoked.inputs[0]!.txid).toBe(fundingTxid);
   if (aliceDown) {
-    await net.devnet.mine(3); // Alice is down for a few blocks, well within Bob's delay
-    await alice.start();
+    await t.net.devnet.mine(3); // Alice is down for a few blocks, well within Bob's delay
+    await t.alice.start();
   }
   // Bob's to_local is locked for Alice's to_self_delay on his commitment (144); Alice takes it at
   // once with the revocation key (the justice transaction) and sweeps her own to_remote.
-  const spenders = await mineUntil(net, "Alice's justice and sweep confirm", async () => {
-    const spends = await Promise.all(revoked.outputs.map((_o, i) => net.devnet.getOutspend(stolen.txid, i)));
+  const spenders = await mineUntil(t.net, "Alice's justice and sweep confirm", async () => {
+    const spends = await Promise.all(revoked.outputs.map((_o, i) => t.net.devnet.getOutspend(stolen.txid, i)));
     if (!spends.every((s) => s.spent && s.status.confirmed)) return undefined;
     return [...new Set(spends.map((s) => (s.spent ? s.txid : '')))];
   }, 6).catch((err: Error) => {
-    throw new Error(`${err.message}\nAlice's log:\n${alice.output.slice(-4000)}`);
+    throw new Error(`${err.message}\nAlice's log:\n${t.alice.output.slice(-4000)}`);
   });
-  const txs = await Promise.all(spenders.map((txid) => chainTx(net, txid)));
+  const txs = await Promise.all(spenders.map((txid) => chainTx(t.net, txid)));
   let fees = 0n;
   for (const tx of txs) {
     expectStandard(tx, `resolution ${tx.txid}`);
@@ -95,34 +84,34 @@ async function expectPunished(channelId: string, stolen: { raw: Uint8Array; txid
   const justice = txs.find((tx) => tx.inputs.some((i) => i.witness.length === 3 && i.witness[1]!.length === 1 && i.witness[1]![0] === 1));
   expect(revoked.outputs).toHaveLength(2); // Bob's to_local and Alice's to_remote
   const shape = txs.map((tx) => `${tx.txid}: ${tx.inputs.map((i) => `${i.txid}:${i.index} [${i.witness.map((w) => w.length).join(',')}]`).join(' ')}`).join('\n');
-  expect(justice, `a justice transaction spends through the revocation branch; spenders:\n${shape}\nAlice's log:\n${alice.output.slice(-3000)}`).toBeDefined();
+  expect(justice, `a justice transaction spends through the revocation branch; spenders:\n${shape}\nAlice's log:\n${t.alice.output.slice(-3000)}`).toBeDefined();
 
-  const closed = await mineUntil(net, 'Alice records the punished breach', () => closedChannel(alice, channelId), 6);
+  const closed = await mineUntil(t.net, 'Alice records the punished breach', () => closedChannel(t.alice, channelId), 6);
   expect(closed.close_type).toBe('breach punished');
   // Alice has the whole channel, minus the two fees of the revoked commitment and her justice.
-  expect(await settledWalletSat(alice, before.alice + total - fees)).toBe(before.alice + total - fees);
-  expect(await settledWalletSat(bob)).toBe(before.bob);
+  expect(await settledWalletSat(t.alice, before.alice + total - fees)).toBe(before.alice + total - fees);
+  expect(await settledWalletSat(t.bob)).toBe(before.bob);
 }
 
 describe('breach', () => {
   it("Bob broadcasts a revoked commitment: Alice's justice transaction takes every output", async () => {
-    const channelId = await openChannel(net, alice, bob, CAPACITY_SAT);
+    const channelId = await openChannel(t.net, t.alice, t.bob, CAPACITY_SAT);
     await pay(100_000, channelId, 100_000);
     const stolen = await stealBobsCommitment(channelId); // Bob holds 100,000 sat in it
-    await waitFor('reestablished', async () => ((await channelOf(alice, channelId)).state === 'open' ? true : undefined));
+    await waitFor('reestablished', async () => ((await channelOf(t.alice, channelId)).state === 'open' ? true : undefined));
     await pay(60_000, channelId, 160_000); // ...which this payment revokes (Bob's balance grows: he would not gain)
     await pay(20_000, channelId, 180_000);
-    const before = { alice: await settledWalletSat(alice), bob: await settledWalletSat(bob) };
+    const before = { alice: await settledWalletSat(t.alice), bob: await settledWalletSat(t.bob) };
     await expectPunished(channelId, stolen, before, false);
   }, 300_000);
 
   it('Alice was down when Bob broadcast it: she punishes it at start, within the delay', async () => {
-    const channelId = await openChannel(net, alice, bob, CAPACITY_SAT);
+    const channelId = await openChannel(t.net, t.alice, t.bob, CAPACITY_SAT);
     await pay(150_000, channelId, 150_000);
     const stolen = await stealBobsCommitment(channelId);
-    await waitFor('reestablished', async () => ((await channelOf(alice, channelId)).state === 'open' ? true : undefined));
+    await waitFor('reestablished', async () => ((await channelOf(t.alice, channelId)).state === 'open' ? true : undefined));
     await pay(10_000, channelId, 160_000);
-    const before = { alice: await settledWalletSat(alice), bob: await settledWalletSat(bob) };
+    const before = { alice: await settledWalletSat(t.alice), bob: await settledWalletSat(t.bob) };
     await expectPunished(channelId, stolen, before, true);
   }, 300_000);
 });

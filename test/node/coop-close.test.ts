@@ -5,55 +5,44 @@
  * minus the fee actually paid). Then a close with an HTLC in flight (the close waits for it),
  * and a close where both nodes are SIGKILLed in the middle of the negotiation.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestNetwork, waitFor, type TestNode } from '../support/test-network.js';
-import { chainTx, closedChannel, expectStandard, listedChannel, mineUntil, settledWalletSat } from './support/closing.js';
+import { describe, expect, it } from 'vitest';
+import { waitFor } from '../support/test-network.js';
+import { chainTx, closedChannel, expectStandard, listedChannel, mineUntil, settledWalletSat, twoNodes } from './support/closing.js';
 import { channelOf, errorOf, openChannel, type Invoice, type Payment } from './support/payments.js';
 
-let net: TestNetwork;
-let alice: TestNode;
-let bob: TestNode;
 
 const CAPACITY_SAT = 400_000;
 
-beforeAll(async () => {
-  net = await TestNetwork.start({ nodes: ['alice', 'bob'], nodeArgs: ['--close-depth', '1'] });
-  alice = net.node('alice');
-  bob = net.node('bob');
-}, 180_000);
-
-afterAll(async () => {
-  await net?.stop();
-});
+const t = twoNodes(['--close-depth', '1']);
 
 /** Opens a channel Alice → Bob and pays Bob `paySat` so both sides have a balance. */
 async function channelWithBalances(paySat: number): Promise<string> {
-  const channelId = await openChannel(net, alice, bob, CAPACITY_SAT);
-  const inv = await bob.call<Invoice>('new_invoice', { amount_msat: String(paySat * 1000), description: 'before the close' });
-  const paid = await alice.call<Payment>('send_payment', { invoice: inv.invoice, timeout_secs: 60 });
+  const channelId = await openChannel(t.net, t.alice, t.bob, CAPACITY_SAT);
+  const inv = await t.bob.call<Invoice>('new_invoice', { amount_msat: String(paySat * 1000), description: 'before the close' });
+  const paid = await t.alice.call<Payment>('send_payment', { invoice: inv.invoice, timeout_secs: 60 });
   expect(paid.status, paid.failure_reason).toBe('succeeded');
   // The payment succeeds at the fulfill; the balances move once the commitment round completes.
-  await waitFor('the balances settle', async () => ((await channelOf(alice, channelId)).remote_balance_msat === String(paySat * 1000) ? true : undefined));
+  await waitFor('the balances settle', async () => ((await channelOf(t.alice, channelId)).remote_balance_msat === String(paySat * 1000) ? true : undefined));
   return channelId;
 }
 
 /** Waits until both nodes list the channel as closed and resolved; returns the closing txid. */
 async function bothClosed(channelId: string): Promise<{ txid: string; settled: { alice: number; bob: number } }> {
-  const closed = await mineUntil(net, 'both nodes record the close', async () => {
-    const [a, b] = await Promise.all([closedChannel(alice, channelId), closedChannel(bob, channelId)]);
+  const closed = await mineUntil(t.net, 'both nodes record the close', async () => {
+    const [a, b] = await Promise.all([closedChannel(t.alice, channelId), closedChannel(t.bob, channelId)]);
     return a !== undefined && b !== undefined ? { a, b } : undefined;
   }, 6);
   expect(closed.a.close_type).toBe('cooperative close');
   expect(closed.b.close_type).toBe('cooperative close');
   expect(closed.a.closing_txid).toBe(closed.b.closing_txid);
-  expect(await listedChannel(alice, channelId)).toBeUndefined();
-  expect(await listedChannel(bob, channelId)).toBeUndefined();
+  expect(await listedChannel(t.alice, channelId)).toBeUndefined();
+  expect(await listedChannel(t.bob, channelId)).toBeUndefined();
   return { txid: closed.a.closing_txid, settled: { alice: closed.a.settled_sat, bob: closed.b.settled_sat } };
 }
 
 /** Checks the closing transaction and each wallet's credit: Bob his balance, Alice hers minus the fee. */
 async function expectPaidOut(closed: { txid: string; settled: { alice: number; bob: number } }, before: { alice: bigint; bob: bigint }, balances: { aliceMsat: bigint; bobMsat: bigint }): Promise<void> {
-  const tx = await chainTx(net, closed.txid);
+  const tx = await chainTx(t.net, closed.txid);
   expect(tx.status.confirmed).toBe(true);
   expectStandard(tx, 'closing transaction');
   const fee = tx.fee;
@@ -63,29 +52,29 @@ async function expectPaidOut(closed: { txid: string; settled: { alice: number; b
   const byValue = (a: bigint, b: bigint): number => (a < b ? -1 : a > b ? 1 : 0);
   expect(tx.outputs.map((o) => o.value).sort(byValue)).toEqual([aliceGets, bobGets].sort(byValue));
   expect(closed.settled).toEqual({ alice: Number(aliceGets), bob: Number(bobGets) });
-  expect(await settledWalletSat(alice, before.alice + aliceGets)).toBe(before.alice + aliceGets);
-  expect(await settledWalletSat(bob, before.bob + bobGets)).toBe(before.bob + bobGets);
+  expect(await settledWalletSat(t.alice, before.alice + aliceGets)).toBe(before.alice + aliceGets);
+  expect(await settledWalletSat(t.bob, before.bob + bobGets)).toBe(before.bob + bobGets);
 }
 
 describe('cooperative close', () => {
   it('of an idle channel: shutdown, fee negotiation, closing tx mined, wallets credited to the sat', async () => {
     const channelId = await channelWithBalances(60_000);
-    const c = await channelOf(alice, channelId);
+    const c = await channelOf(t.alice, channelId);
     const balances = { aliceMsat: BigInt(c.local_balance_msat), bobMsat: BigInt(c.remote_balance_msat) };
-    const before = { alice: await settledWalletSat(alice), bob: await settledWalletSat(bob) };
+    const before = { alice: await settledWalletSat(t.alice), bob: await settledWalletSat(t.bob) };
 
-    const started = await alice.call<{ state: string; close_script: string }>('shutdown_channel', { channel_id: channelId });
+    const started = await t.alice.call<{ state: string; close_script: string }>('shutdown_channel', { channel_id: channelId });
     expect(started.state).toBe('shutting_down');
     expect(started.close_script).toMatch(/^0014[0-9a-f]{40}$/);
     // New payments are refused at once on both sides.
-    const inv = await bob.call<Invoice>('new_invoice', { amount_msat: '1000', description: 'too late' });
-    expect((await errorOf(alice.call('send_payment', { invoice: inv.invoice }))).code).toBe('CHANNEL_NOT_ACTIVE');
+    const inv = await t.bob.call<Invoice>('new_invoice', { amount_msat: '1000', description: 'too late' });
+    expect((await errorOf(t.alice.call('send_payment', { invoice: inv.invoice }))).code).toBe('CHANNEL_NOT_ACTIVE');
 
     const broadcast = await waitFor('closing tx broadcast', async () => {
-      const l = await listedChannel(alice, channelId);
+      const l = await listedChannel(t.alice, channelId);
       return l?.closing?.closing_txid;
     });
-    expect((await listedChannel(bob, channelId))?.state).toBe('closing');
+    expect((await listedChannel(t.bob, channelId))?.state).toBe('closing');
     const closed = await bothClosed(channelId);
     expect(closed.txid).toBe(broadcast);
     await expectPaidOut(closed, before, balances);
@@ -93,32 +82,32 @@ describe('cooperative close', () => {
 
   it('with an HTLC in flight: the close waits for it, then pays the new balances', async () => {
     const channelId = await channelWithBalances(30_000);
-    const before = { alice: await settledWalletSat(alice), bob: await settledWalletSat(bob) };
+    const before = { alice: await settledWalletSat(t.alice), bob: await settledWalletSat(t.bob) };
     // Bob is paused (SIGSTOP) so the HTLC stays in flight while Alice asks to close.
-    const inv = await bob.call<Invoice>('new_invoice', { amount_msat: '25000000', description: 'in flight' });
-    process.kill(bob.pid!, 'SIGSTOP');
+    const inv = await t.bob.call<Invoice>('new_invoice', { amount_msat: '25000000', description: 'in flight' });
+    process.kill(t.bob.pid!, 'SIGSTOP');
     let resumed = false;
     try {
-      const sent = await alice.call<Payment>('send_payment', { invoice: inv.invoice, no_wait: true });
+      const sent = await t.alice.call<Payment>('send_payment', { invoice: inv.invoice, no_wait: true });
       expect(sent.status).toBe('in_flight');
-      await alice.call('shutdown_channel', { channel_id: channelId });
+      await t.alice.call('shutdown_channel', { channel_id: channelId });
       const waiting = await waitFor('Alice shows the close waiting for the HTLC', async () => {
-        const l = await listedChannel(alice, channelId);
+        const l = await listedChannel(t.alice, channelId);
         return l?.closing?.phase === 'shutting_down' && l.closing.htlcs_in_flight === 1 ? l : undefined;
       });
       expect(waiting.state).toBe('closing');
-      process.kill(bob.pid!, 'SIGCONT');
+      process.kill(t.bob.pid!, 'SIGCONT');
       resumed = true;
     } finally {
-      if (!resumed) process.kill(bob.pid!, 'SIGCONT');
+      if (!resumed) process.kill(t.bob.pid!, 'SIGCONT');
     }
     const paid = await waitFor('the in-flight payment settles', async () => {
-      const p = await alice.call<Payment>('get_payment', { payment_hash: inv.payment_hash });
+      const p = await t.alice.call<Payment>('get_payment', { payment_hash: inv.payment_hash });
       return p.status !== 'in_flight' ? p : undefined;
     }, 60_000);
     expect(paid.status, paid.failure_reason).toBe('succeeded');
-    await waitFor('the balances settle', async () => ((await channelOf(alice, channelId)).remote_balance_msat === '55000000' ? true : undefined));
-    const c = await channelOf(alice, channelId);
+    await waitFor('the balances settle', async () => ((await channelOf(t.alice, channelId)).remote_balance_msat === '55000000' ? true : undefined));
+    const c = await channelOf(t.alice, channelId);
     const balances = { aliceMsat: BigInt(c.local_balance_msat), bobMsat: BigInt(c.remote_balance_msat) };
     expect(balances.bobMsat).toBe(55_000_000n);
     await expectPaidOut(await bothClosed(channelId), before, balances);
@@ -126,21 +115,21 @@ describe('cooperative close', () => {
 
   it('both nodes SIGKILLed in the middle of the negotiation still close', async () => {
     const channelId = await channelWithBalances(45_000);
-    const c = await channelOf(alice, channelId);
+    const c = await channelOf(t.alice, channelId);
     const balances = { aliceMsat: BigInt(c.local_balance_msat), bobMsat: BigInt(c.remote_balance_msat) };
-    const before = { alice: await settledWalletSat(alice), bob: await settledWalletSat(bob) };
+    const before = { alice: await settledWalletSat(t.alice), bob: await settledWalletSat(t.bob) };
     // Alice dies right after sending her first closing_signed; Bob right after storing the agreed
     // closing transaction, before he broadcast it or answered.
-    await alice.restart({ env: { CHAND_TEST_CRASH_AT: 'after-send:closing_signed' } });
-    await bob.restart({ env: { CHAND_TEST_CRASH_AT: 'after-store:coop-close' } });
-    await alice.connect(bob);
-    await waitFor('Alice reconnected and the channel is reestablished', async () => ((await channelOf(alice, channelId)).state === 'open' ? true : undefined));
-    await alice.call('shutdown_channel', { channel_id: channelId }).catch(() => undefined); // the call may race her crash
-    await waitFor('both crash at their points', async () => (alice.pid === undefined && bob.pid === undefined ? true : undefined), 60_000);
+    await t.alice.restart({ env: { CHAND_TEST_CRASH_AT: 'after-send:closing_signed' } });
+    await t.bob.restart({ env: { CHAND_TEST_CRASH_AT: 'after-store:coop-close' } });
+    await t.alice.connect(t.bob);
+    await waitFor('Alice reconnected and the channel is reestablished', async () => ((await channelOf(t.alice, channelId)).state === 'open' ? true : undefined));
+    await t.alice.call('shutdown_channel', { channel_id: channelId }).catch(() => undefined); // the call may race her crash
+    await waitFor('both crash at their points', async () => (t.alice.pid === undefined && t.bob.pid === undefined ? true : undefined), 60_000);
     // Nothing spent the funding output yet: Bob stored the closing transaction but died before broadcasting it.
-    expect((await net.devnet.getOutspend(c.funding_txid, c.funding_output_index)).spent).toBe(false);
+    expect((await t.net.devnet.getOutspend(c.funding_txid, c.funding_output_index)).spent).toBe(false);
 
-    await Promise.all([alice.start(), bob.start()]);
+    await Promise.all([t.alice.start(), t.bob.start()]);
     await expectPaidOut(await bothClosed(channelId), before, balances);
   }, 300_000);
 });

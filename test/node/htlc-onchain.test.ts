@@ -18,73 +18,47 @@
  * what its outputs were worth minus the fees actually paid.
  */
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ChainTransaction } from '../../src/chain/chain.js';
-import { TestNetwork, waitFor, type TestNode } from '../support/test-network.js';
-import { chainTx, closedChannel, expectStandard, listedChannel, mineUntil, settledWalletSat } from './support/closing.js';
+import { describe, expect, it } from 'vitest';
+import { waitFor } from '../support/test-network.js';
+import { chainTx, closedChannel, expectStandard, listedChannel, mineUntil, settledWalletSat, descendants, twoNodes } from './support/closing.js';
 import { channelOf, openChannel, type Invoice, type Payment } from './support/payments.js';
 
-let net: TestNetwork;
-let alice: TestNode;
-let bob: TestNode;
 
 const CAPACITY_SAT = 400_000;
 const HTLC_SAT = 40_000;
 
-beforeAll(async () => {
-  net = await TestNetwork.start({ nodes: ['alice', 'bob'], nodeArgs: ['--close-depth', '1'] });
-  alice = net.node('alice');
-  bob = net.node('bob');
-}, 180_000);
-
-afterAll(async () => {
-  await net?.stop();
-});
+const t = twoNodes(['--close-depth', '1']);
 
 /** Opens a channel, pays Bob 50,000 sat, then leaves an HTLC of HTLC_SAT locked in with Bob dead. */
 async function htlcInFlightBobDown(): Promise<{ channelId: string; invoice: Invoice; aliceMsat: bigint; bobMsat: bigint; before: { alice: bigint; bob: bigint } }> {
-  const channelId = await openChannel(net, alice, bob, CAPACITY_SAT);
-  const first = await bob.call<Invoice>('new_invoice', { amount_msat: '50000000', description: 'first' });
-  expect((await alice.call<Payment>('send_payment', { invoice: first.invoice, timeout_secs: 60 })).status).toBe('succeeded');
-  await waitFor('balances settle', async () => ((await channelOf(alice, channelId)).remote_balance_msat === '50000000' ? true : undefined));
-  const c = await channelOf(alice, channelId);
-  const invoice = await bob.call<Invoice>('new_invoice', { amount_msat: String(HTLC_SAT * 1000), description: 'stuck', min_final_cltv_expiry_delta: 18 });
-  const before = { alice: await settledWalletSat(alice), bob: await settledWalletSat(bob) };
-  await bob.restart({ env: { CHAND_TEST_CRASH_AT: 'after-store:revocation' } });
-  await bob.connect(alice);
-  await waitFor('reestablished', async () => ((await channelOf(alice, channelId)).state === 'open' && (await channelOf(alice, channelId)).peer_online ? true : undefined));
-  expect((await alice.call<Payment>('send_payment', { invoice: invoice.invoice, no_wait: true })).status).toBe('in_flight');
-  await waitFor('Bob dies with the HTLC locked in', async () => (bob.pid === undefined ? true : undefined));
+  const channelId = await openChannel(t.net, t.alice, t.bob, CAPACITY_SAT);
+  const first = await t.bob.call<Invoice>('new_invoice', { amount_msat: '50000000', description: 'first' });
+  expect((await t.alice.call<Payment>('send_payment', { invoice: first.invoice, timeout_secs: 60 })).status).toBe('succeeded');
+  await waitFor('balances settle', async () => ((await channelOf(t.alice, channelId)).remote_balance_msat === '50000000' ? true : undefined));
+  const c = await channelOf(t.alice, channelId);
+  const invoice = await t.bob.call<Invoice>('new_invoice', { amount_msat: String(HTLC_SAT * 1000), description: 'stuck', min_final_cltv_expiry_delta: 18 });
+  const before = { alice: await settledWalletSat(t.alice), bob: await settledWalletSat(t.bob) };
+  await t.bob.restart({ env: { CHAND_TEST_CRASH_AT: 'after-store:revocation' } });
+  await t.bob.connect(t.alice);
+  await waitFor('reestablished', async () => ((await channelOf(t.alice, channelId)).state === 'open' && (await channelOf(t.alice, channelId)).peer_online ? true : undefined));
+  expect((await t.alice.call<Payment>('send_payment', { invoice: invoice.invoice, no_wait: true })).status).toBe('in_flight');
+  await waitFor('Bob dies with the HTLC locked in', async () => (t.bob.pid === undefined ? true : undefined));
   return { channelId, invoice, aliceMsat: BigInt(c.local_balance_msat), bobMsat: BigInt(c.remote_balance_msat), before };
 }
 
-/** Every transaction spending (directly or further down) the given outputs, until unspent outputs. */
-async function descendants(txid: string, indexes: readonly number[]): Promise<ChainTransaction[]> {
-  const out = new Map<string, ChainTransaction>();
-  const queue = indexes.map((index) => ({ txid, index }));
-  for (let guard = 0; queue.length > 0 && guard < 100; guard++) {
-    const { txid: t, index } = queue.shift()!;
-    const s = await net.devnet.getOutspend(t, index);
-    if (!s.spent || out.has(s.txid)) continue;
-    const child = await chainTx(net, s.txid);
-    out.set(s.txid, child);
-    child.outputs.forEach((_o, i) => queue.push({ txid: s.txid, index: i }));
-  }
-  return [...out.values()];
-}
 
 describe('HTLCs on chain', () => {
   it('an unresponsive peer: Alice force closes before the expiry, times the HTLC out on chain, the payment fails', async () => {
     const { channelId, invoice, aliceMsat, bobMsat, before } = await htlcInFlightBobDown();
-    const { funding_txid: fundingTxid, funding_output_index: fundingIndex } = await channelOf(alice, channelId);
+    const { funding_txid: fundingTxid, funding_output_index: fundingIndex } = await channelOf(t.alice, channelId);
 
     // Alice force closes by herself once the HTLC is 10 blocks from its expiry (18 blocks away now).
-    await net.devnet.mine(5);
-    const commitmentSpend = await mineUntil(net, 'Alice force closes near the expiry', async () => {
-      const s = await net.devnet.getOutspend(fundingTxid, fundingIndex);
+    await t.net.devnet.mine(5);
+    const commitmentSpend = await mineUntil(t.net, 'Alice force closes near the expiry', async () => {
+      const s = await t.net.devnet.getOutspend(fundingTxid, fundingIndex);
       return s.spent ? s : undefined;
     }, 30);
-    const commitment = await chainTx(net, commitmentSpend.txid);
+    const commitment = await chainTx(t.net, commitmentSpend.txid);
     expectStandard(commitment, 'commitment');
     expect(commitment.outputs).toHaveLength(3); // to_local, to_remote, the HTLC
     const htlcIndex = commitment.outputs.findIndex((o) => o.value === BigInt(HTLC_SAT));
@@ -95,99 +69,99 @@ describe('HTLCs on chain', () => {
     expect(commitment.outputs[aliceIndexes.find((i) => i !== htlcIndex)!]!.value).toBe(aliceMsat / 1000n - BigInt(HTLC_SAT) - commitment.fee);
 
     // The HTLC-timeout goes out only at the expiry; list_channels says what each output waits for.
-    await net.devnet.mine(1);
+    await t.net.devnet.mine(1);
     const waiting = await waitFor('Alice lists the HTLC waiting for its expiry', async () => {
-      const l = await listedChannel(alice, channelId);
+      const l = await listedChannel(t.alice, channelId);
       return l?.closing?.pending_outputs?.find((p) => p.kind === 'htlc_offered' && p.waiting_for === 'cltv');
     });
     expect(waiting.blocks_left! > 0).toBe(true);
-    await net.devnet.mine(waiting.blocks_left! - 1);
+    await t.net.devnet.mine(waiting.blocks_left! - 1);
     await new Promise((r) => setTimeout(r, 1_000));
-    expect((await net.devnet.getOutspend(commitment.txid, htlcIndex)).spent, 'no HTLC-timeout before the expiry').toBe(false);
-    const timeout = await mineUntil(net, 'the HTLC-timeout transaction confirms', async () => {
-      const s = await net.devnet.getOutspend(commitment.txid, htlcIndex);
+    expect((await t.net.devnet.getOutspend(commitment.txid, htlcIndex)).spent, 'no HTLC-timeout before the expiry').toBe(false);
+    const timeout = await mineUntil(t.net, 'the HTLC-timeout transaction confirms', async () => {
+      const s = await t.net.devnet.getOutspend(commitment.txid, htlcIndex);
       return s.spent && s.status.confirmed ? s : undefined;
     }, 20);
-    const timeoutTx = await chainTx(net, timeout.txid);
+    const timeoutTx = await chainTx(t.net, timeout.txid);
     expectStandard(timeoutTx, 'HTLC-timeout');
     expect(timeoutTx.locktime).toBeGreaterThan(0);
 
     // Its output, and to_local, are Alice's after her to_self_delay.
-    await alice.restart(); // between the second-level transaction and its sweep
-    await net.devnet.mine(140);
-    const closed = await mineUntil(net, 'Alice records the close', () => closedChannel(alice, channelId), 12);
+    await t.alice.restart(); // between the second-level transaction and its sweep
+    await t.net.devnet.mine(140);
+    const closed = await mineUntil(t.net, 'Alice records the close', () => closedChannel(t.alice, channelId), 12);
     expect(closed.close_type).toBe('force closed by us');
-    const paid = await alice.call<Payment>('get_payment', { payment_hash: invoice.payment_hash });
+    const paid = await t.alice.call<Payment>('get_payment', { payment_hash: invoice.payment_hash });
     expect(paid.status).toBe('failed');
 
-    const aliceTxs = await descendants(commitment.txid, aliceIndexes);
+    const aliceTxs = await descendants(t.net, commitment.txid, aliceIndexes);
     for (const tx of aliceTxs) expectStandard(tx, `Alice's resolution ${tx.txid}`);
     const aliceOutputs = aliceIndexes.reduce((s, i) => s + commitment.outputs[i]!.value, 0n);
     const aliceFees = aliceTxs.reduce((s, tx) => s + tx.fee, 0n);
-    expect(await settledWalletSat(alice, before.alice + aliceOutputs - aliceFees)).toBe(before.alice + aliceOutputs - aliceFees);
+    expect(await settledWalletSat(t.alice, before.alice + aliceOutputs - aliceFees)).toBe(before.alice + aliceOutputs - aliceFees);
 
     // Bob comes back after the expiry: he sweeps his to_remote and does not take the invoice as paid.
-    await bob.start();
-    const bobClosed = await mineUntil(net, 'Bob records the close', () => closedChannel(bob, channelId), 6);
+    await t.bob.start();
+    const bobClosed = await mineUntil(t.net, 'Bob records the close', () => closedChannel(t.bob, channelId), 6);
     expect(bobClosed.close_type).toBe('force closed by the peer');
-    const bobTxs = await descendants(commitment.txid, [toRemoteIndex]);
+    const bobTxs = await descendants(t.net, commitment.txid, [toRemoteIndex]);
     expect(bobTxs).toHaveLength(1);
     expectStandard(bobTxs[0]!, "Bob's to_remote sweep");
-    expect(await settledWalletSat(bob, before.bob + bobMsat / 1000n - bobTxs[0]!.fee)).toBe(before.bob + bobMsat / 1000n - bobTxs[0]!.fee);
-    expect((await bob.call<Invoice>('get_invoice', { payment_hash: invoice.payment_hash })).state).toBe('open');
+    expect(await settledWalletSat(t.bob, before.bob + bobMsat / 1000n - bobTxs[0]!.fee)).toBe(before.bob + bobMsat / 1000n - bobTxs[0]!.fee);
+    expect((await t.bob.call<Invoice>('get_invoice', { payment_hash: invoice.payment_hash })).state).toBe('open');
   }, 420_000);
 
   it('Bob claims the HTLC on chain with the preimage; Alice learns it there and her payment succeeds', async () => {
     const { channelId, invoice, bobMsat, before } = await htlcInFlightBobDown();
-    const { closing_txid: commitmentTxid } = await alice.call<{ closing_txid: string }>('shutdown_channel', { channel_id: channelId, force: true });
-    await net.devnet.mine(1);
-    await bob.start();
-    const commitment = await chainTx(net, commitmentTxid);
+    const { closing_txid: commitmentTxid } = await t.alice.call<{ closing_txid: string }>('shutdown_channel', { channel_id: channelId, force: true });
+    await t.net.devnet.mine(1);
+    await t.bob.start();
+    const commitment = await chainTx(t.net, commitmentTxid);
     const htlcIndex = commitment.outputs.findIndex((o) => o.value === BigInt(HTLC_SAT));
     const toRemoteIndex = commitment.outputs.findIndex((o) => o.value === bobMsat / 1000n);
-    const claim = await mineUntil(net, 'Bob claims the HTLC with the preimage', async () => {
-      const s = await net.devnet.getOutspend(commitmentTxid, htlcIndex);
+    const claim = await mineUntil(t.net, 'Bob claims the HTLC with the preimage', async () => {
+      const s = await t.net.devnet.getOutspend(commitmentTxid, htlcIndex);
       return s.spent && s.status.confirmed ? s : undefined;
     }, 6);
-    const claimTx = await chainTx(net, claim.txid);
+    const claimTx = await chainTx(t.net, claim.txid);
     expectStandard(claimTx, "Bob's HTLC claim");
     const revealed = claimTx.inputs[0]!.witness.find((w) => createHash('sha256').update(w).digest('hex') === invoice.payment_hash);
     expect(revealed, 'the claim reveals the preimage').toBeDefined();
 
     const paid = await waitFor("Alice's payment succeeds from the on-chain preimage", async () => {
-      const p = await alice.call<Payment>('get_payment', { payment_hash: invoice.payment_hash });
+      const p = await t.alice.call<Payment>('get_payment', { payment_hash: invoice.payment_hash });
       return p.status !== 'in_flight' ? p : undefined;
     }, 60_000);
     expect(paid.status).toBe('succeeded');
     expect(paid.preimage).toBe(Buffer.from(revealed!).toString('hex'));
-    const settled = await bob.call<Invoice>('get_invoice', { payment_hash: invoice.payment_hash });
+    const settled = await t.bob.call<Invoice>('get_invoice', { payment_hash: invoice.payment_hash });
     expect(settled.state).toBe('settled');
     expect(settled.preimage).toBe(paid.preimage);
 
-    const bobClosed = await mineUntil(net, 'Bob records the close', () => closedChannel(bob, channelId), 6);
+    const bobClosed = await mineUntil(t.net, 'Bob records the close', () => closedChannel(t.bob, channelId), 6);
     expect(bobClosed.close_type).toBe('force closed by the peer');
-    const bobTxs = await descendants(commitmentTxid, [toRemoteIndex, htlcIndex]);
+    const bobTxs = await descendants(t.net, commitmentTxid, [toRemoteIndex, htlcIndex]);
     const bobFees = bobTxs.reduce((s, tx) => s + tx.fee, 0n);
     const bobGets = bobMsat / 1000n + BigInt(HTLC_SAT) - bobFees;
-    expect(await settledWalletSat(bob, before.bob + bobGets)).toBe(before.bob + bobGets);
+    expect(await settledWalletSat(t.bob, before.bob + bobGets)).toBe(before.bob + bobGets);
 
     // Alice's to_local comes back after her delay; the HTLC was Bob's.
-    await net.devnet.mine(144);
-    const aliceClosed = await mineUntil(net, 'Alice records the close', () => closedChannel(alice, channelId), 6);
+    await t.net.devnet.mine(144);
+    const aliceClosed = await mineUntil(t.net, 'Alice records the close', () => closedChannel(t.alice, channelId), 6);
     expect(aliceClosed.close_type).toBe('force closed by us');
     const aliceIndexes = commitment.outputs.map((_o, i) => i).filter((i) => i !== toRemoteIndex && i !== htlcIndex);
-    const aliceTxs = await descendants(commitmentTxid, aliceIndexes);
+    const aliceTxs = await descendants(t.net, commitmentTxid, aliceIndexes);
     const aliceGets = aliceIndexes.reduce((s, i) => s + commitment.outputs[i]!.value, 0n) - aliceTxs.reduce((s, tx) => s + tx.fee, 0n);
-    expect(await settledWalletSat(alice, before.alice + aliceGets)).toBe(before.alice + aliceGets);
+    expect(await settledWalletSat(t.alice, before.alice + aliceGets)).toBe(before.alice + aliceGets);
   }, 420_000);
 
   it('Bob force closes holding the HTLC: HTLC-success with the preimage, swept after his delay; Alice learns the preimage', async () => {
     const { channelId, invoice, aliceMsat, bobMsat, before } = await htlcInFlightBobDown();
-    await alice.kill(); // Alice is away: Bob cannot settle off chain
-    await bob.start();
-    const { closing_txid: commitmentTxid } = await bob.call<{ closing_txid: string }>('shutdown_channel', { channel_id: channelId, force: true });
-    const commitment = await mineUntil(net, "Bob's commitment confirms", async () => {
-      const tx = await net.devnet.getTransaction(commitmentTxid);
+    await t.alice.kill(); // Alice is away: Bob cannot settle off chain
+    await t.bob.start();
+    const { closing_txid: commitmentTxid } = await t.bob.call<{ closing_txid: string }>('shutdown_channel', { channel_id: channelId, force: true });
+    const commitment = await mineUntil(t.net, "Bob's commitment confirms", async () => {
+      const tx = await t.net.devnet.getTransaction(commitmentTxid);
       return tx?.status.confirmed === true ? tx : undefined;
     }, 2);
     expectStandard(commitment, "Bob's commitment");
@@ -199,38 +173,38 @@ describe('HTLCs on chain', () => {
     expect(commitment.outputs[bobIndexes.find((i) => i !== htlcIndex)!]!.value).toBe(bobMsat / 1000n);
 
     // Bob settles the invoice on chain: the HTLC-success transaction reveals the preimage.
-    const success = await mineUntil(net, 'the HTLC-success transaction confirms', async () => {
-      const s = await net.devnet.getOutspend(commitmentTxid, htlcIndex);
+    const success = await mineUntil(t.net, 'the HTLC-success transaction confirms', async () => {
+      const s = await t.net.devnet.getOutspend(commitmentTxid, htlcIndex);
       return s.spent && s.status.confirmed ? s : undefined;
     }, 4);
-    const successTx = await chainTx(net, success.txid);
+    const successTx = await chainTx(t.net, success.txid);
     expectStandard(successTx, 'HTLC-success');
     const revealed = successTx.inputs[0]!.witness.find((w) => createHash('sha256').update(w).digest('hex') === invoice.payment_hash);
     expect(revealed, 'the HTLC-success transaction reveals the preimage').toBeDefined();
-    expect((await bob.call<Invoice>('get_invoice', { payment_hash: invoice.payment_hash })).state).toBe('settled');
+    expect((await t.bob.call<Invoice>('get_invoice', { payment_hash: invoice.payment_hash })).state).toBe('settled');
 
     // Alice comes back: her payment succeeds from the preimage on chain; she sweeps her to_remote.
-    await alice.start();
+    await t.alice.start();
     const paid = await waitFor("Alice's payment succeeds from the on-chain preimage", async () => {
-      const p = await alice.call<Payment>('get_payment', { payment_hash: invoice.payment_hash });
+      const p = await t.alice.call<Payment>('get_payment', { payment_hash: invoice.payment_hash });
       return p.status !== 'in_flight' ? p : undefined;
     }, 60_000);
     expect(paid.status).toBe('succeeded');
     expect(paid.preimage).toBe(Buffer.from(revealed!).toString('hex'));
-    const aliceClosed = await mineUntil(net, 'Alice records the close', () => closedChannel(alice, channelId), 6);
+    const aliceClosed = await mineUntil(t.net, 'Alice records the close', () => closedChannel(t.alice, channelId), 6);
     expect(aliceClosed.close_type).toBe('force closed by the peer');
 
     // Bob's to_local and the HTLC-success output are his after his to_self_delay.
-    await net.devnet.mine(140);
-    const bobClosed = await mineUntil(net, 'Bob records the close', () => closedChannel(bob, channelId), 12);
+    await t.net.devnet.mine(140);
+    const bobClosed = await mineUntil(t.net, 'Bob records the close', () => closedChannel(t.bob, channelId), 12);
     expect(bobClosed.close_type).toBe('force closed by us');
-    const bobTxs = await descendants(commitmentTxid, bobIndexes);
+    const bobTxs = await descendants(t.net, commitmentTxid, bobIndexes);
     for (const tx of bobTxs) expectStandard(tx, `Bob's resolution ${tx.txid}`);
     const bobGets = bobIndexes.reduce((s, i) => s + commitment.outputs[i]!.value, 0n) - bobTxs.reduce((s, tx) => s + tx.fee, 0n);
-    expect(await settledWalletSat(bob, before.bob + bobGets)).toBe(before.bob + bobGets);
-    const aliceTxs = await descendants(commitmentTxid, [toRemoteIndex]);
+    expect(await settledWalletSat(t.bob, before.bob + bobGets)).toBe(before.bob + bobGets);
+    const aliceTxs = await descendants(t.net, commitmentTxid, [toRemoteIndex]);
     expect(aliceTxs).toHaveLength(1);
     const aliceGets = commitment.outputs[toRemoteIndex]!.value - aliceTxs[0]!.fee;
-    expect(await settledWalletSat(alice, before.alice + aliceGets)).toBe(before.alice + aliceGets);
+    expect(await settledWalletSat(t.alice, before.alice + aliceGets)).toBe(before.alice + aliceGets);
   }, 420_000);
 });

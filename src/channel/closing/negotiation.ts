@@ -378,24 +378,7 @@ export class ClosingNegotiation {
   }
 
   #build(feeSat: bigint, dustLimitSat: bigint, omitLocalOutput: boolean, omitRemoteOutput: boolean): ClosingTx {
-    const t = this.#terms;
-    const params: ClosingTxParams = {
-      fundingOutpoint: t.fundingOutpoint,
-      fundingAmountSat: t.fundingAmountSat,
-      localFundingPubkey: t.localFundingPubkey,
-      remoteFundingPubkey: t.remoteFundingPubkey,
-      localScript: t.localScript,
-      remoteScript: t.remoteScript,
-      localAmountMsat: t.localBalanceMsat,
-      remoteAmountMsat: t.remoteBalanceMsat,
-      feeSat,
-      // BOLT 3: "MUST subtract the fee given by `fee_satoshis` from the output to the funder."
-      feePayer: t.weAreFunder ? 'local' : 'remote',
-      dustLimitSat,
-      omitLocalOutput,
-      omitRemoteOutput,
-    };
-    return buildClosingTx(params);
+    return buildClosingTx({ ...closingParams(this.#terms, feeSat, dustLimitSat), omitLocalOutput, omitRemoteOutput });
   }
 
   #sign(closing: ClosingTx): Uint8Array {
@@ -441,7 +424,12 @@ function checkTerms(t: ClosingTerms): void {
   assertBigInt('ourFeeRange.maxFeeSat', t.ourFeeRange.maxFeeSat, t.ourFeeRange.minFeeSat, funderBalanceSat(t));
   assertBigInt('ourFeeSat', t.ourFeeSat, t.ourFeeRange.minFeeSat, t.ourFeeRange.maxFeeSat);
   // Builds once so a malformed outpoint, key or script is reported now, not mid-negotiation.
-  buildClosingTx({
+  buildClosingTx(closingParams(t, 0n, 0n));
+}
+
+/** The BOLT 3 legacy closing transaction of `t` at `feeSat`, outputs below `dustLimitSat` left out. */
+function closingParams(t: ClosingChannelTerms, feeSat: bigint, dustLimitSat: bigint): ClosingTxParams {
+  return {
     fundingOutpoint: t.fundingOutpoint,
     fundingAmountSat: t.fundingAmountSat,
     localFundingPubkey: t.localFundingPubkey,
@@ -450,10 +438,11 @@ function checkTerms(t: ClosingTerms): void {
     remoteScript: t.remoteScript,
     localAmountMsat: t.localBalanceMsat,
     remoteAmountMsat: t.remoteBalanceMsat,
-    feeSat: 0n,
+    feeSat,
+    // BOLT 3: "MUST subtract the fee given by `fee_satoshis` from the output to the funder."
     feePayer: t.weAreFunder ? 'local' : 'remote',
-    dustLimitSat: 0n,
-  });
+    dustLimitSat,
+  };
 }
 
 function checkBalances(t: ClosingChannelTerms): void {

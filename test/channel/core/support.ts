@@ -89,7 +89,15 @@ export function channelPair(): { a: OpenChannel; b: OpenChannel; outpoint: OutPo
     lockTime: 0,
   };
   const outpoint: OutPoint = { txid: txidOf(fundingTx), index: 1 };
-  const common = { chainHash: CHAIN_HASHES.regtest, capacitySat: CAPACITY_SAT, pushMsat: PUSH_MSAT, feeratePerKw: FEERATE, minimumDepth: 3, channelFlags: 0 };
+  return { ...channelPairAt(outpoint, { minimumDepth: 3, broadcastHeight: 699_990, confirmationHeight: 700_000 }), outpoint };
+}
+
+/** channelPair on a given funding outpoint (e.g. one really on a devnet ledger), with its heights. */
+export function channelPairAt(
+  outpoint: OutPoint,
+  heights: { minimumDepth: number; broadcastHeight: number; confirmationHeight: number },
+): { a: OpenChannel; b: OpenChannel } {
+  const common = { chainHash: CHAIN_HASHES.regtest, capacitySat: CAPACITY_SAT, pushMsat: PUSH_MSAT, feeratePerKw: FEERATE, minimumDepth: heights.minimumDepth, channelFlags: 0 };
   const termsA: ChannelTerms = { ...common, isInitiator: true, peerId: B.nodeId, ours: A.side, theirs: B.side, keys: A.keys };
   const termsB: ChannelTerms = { ...common, isInitiator: false, peerId: A.nodeId, ours: B.side, theirs: A.side, keys: B.keys };
   const ca = buildInitialCommitments(termsA, outpoint);
@@ -100,12 +108,12 @@ export function channelPair(): { a: OpenChannel; b: OpenChannel; outpoint: OutPo
     ...rec,
     isPending: false,
     shortChannelId: SCID,
-    confirmationHeight: 700_000,
+    confirmationHeight: heights.confirmationHeight,
     remoteRevocation: { ...rec.remoteRevocation, nextPoint: bytesToHex(peer.chain.shachainProducer(peer.keys.shachainRoot).perCommitmentPoint(1n)) },
   });
-  const a = pendingChannelRecord({ terms: termsA, fundingOutpoint: outpoint, commitments: ca, theirSignature: sigB, ourSignature: sigA, broadcastHeight: 699_990 });
-  const b = pendingChannelRecord({ terms: termsB, fundingOutpoint: outpoint, commitments: cb, theirSignature: sigA, ourSignature: sigB, broadcastHeight: 699_990 });
-  return { a: open(a, B), b: open(b, A), outpoint };
+  const a = pendingChannelRecord({ terms: termsA, fundingOutpoint: outpoint, commitments: ca, theirSignature: sigB, ourSignature: sigA, broadcastHeight: heights.broadcastHeight });
+  const b = pendingChannelRecord({ terms: termsB, fundingOutpoint: outpoint, commitments: cb, theirSignature: sigA, ourSignature: sigB, broadcastHeight: heights.broadcastHeight });
+  return { a: open(a, B), b: open(b, A) };
 }
 
 /** A fresh view of a channel record with nothing pending. */

@@ -3,10 +3,10 @@
  * the fee of a transaction as devnet validated it, bounded mining until a condition holds,
  * and the standardness check every transaction chand broadcast in these flows must pass.
  */
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { dustThreshold } from '../../../src/bitcoin/script.js';
 import type { ChainTransaction } from '../../../src/chain/chain.js';
-import { waitFor, type TestNetwork, type TestNode } from '../../support/test-network.js';
+import { TestNetwork, waitFor, type TestNode } from '../../support/test-network.js';
 import type { Channel } from './payments.js';
 
 /** One entry of list_closed_channels. */
@@ -29,6 +29,27 @@ export type ClosingChannel = Channel & {
     pending_outputs?: Array<{ outpoint: string; amount_sat: number; kind: string; waiting_for: string; blocks_left?: number; maturity_height?: number }>;
   };
 };
+
+/** devnet and two node processes, Alice and Bob, for one test file. */
+export interface TwoNodes {
+  net: TestNetwork;
+  alice: TestNode;
+  bob: TestNode;
+}
+
+/** Starts devnet, Alice and Bob (with `nodeArgs`) before the file's tests and stops every process after them. */
+export function twoNodes(nodeArgs: readonly string[]): TwoNodes {
+  const t = {} as TwoNodes;
+  beforeAll(async () => {
+    t.net = await TestNetwork.start({ nodes: ['alice', 'bob'], nodeArgs });
+    t.alice = t.net.node('alice');
+    t.bob = t.net.node('bob');
+  }, 180_000);
+  afterAll(async () => {
+    await t.net?.stop();
+  });
+  return t;
+}
 
 /** The node's confirmed + unconfirmed wallet balance (reserved coins excluded), in sat. */
 export async function walletSat(node: TestNode): Promise<bigint> {
@@ -58,6 +79,21 @@ export async function chainTx(net: TestNetwork, txid: string): Promise<ChainTran
   const tx = await net.devnet.getTransaction(txid);
   if (tx === undefined) throw new Error(`devnet does not know ${txid}`);
   return tx;
+}
+
+/** Every transaction spending the given outputs of `txid`, directly or further down, until unspent outputs (bounded). */
+export async function descendants(net: TestNetwork, txid: string, indexes: readonly number[]): Promise<ChainTransaction[]> {
+  const out = new Map<string, ChainTransaction>();
+  const queue = indexes.map((index) => ({ txid, index }));
+  for (let guard = 0; queue.length > 0 && guard < 100; guard++) {
+    const next = queue.shift()!;
+    const spend = await net.devnet.getOutspend(next.txid, next.index);
+    if (!spend.spent || out.has(spend.txid)) continue;
+    const child = await chainTx(net, spend.txid);
+    out.set(spend.txid, child);
+    child.outputs.forEach((_o, i) => queue.push({ txid: spend.txid, index: i }));
+  }
+  return [...out.values()];
 }
 
 /** Mines one block at a time until `check` passes (at most `maxBlocks`), waiting for the nodes between blocks. */
