@@ -106,9 +106,17 @@ export interface ChannelClosingDeps {
   peerFeatures(peerId: string): { anySegwit: boolean; simpleClose: boolean; upfrontShutdown: boolean };
   /** The channel failed (the peer broke the protocol, sent `error`, or negotiation failed): the node decides to force close. */
   onChannelFailed(channelId: string, reason: string): void;
-  /** A closing transaction (ours or the cooperative one) was stored; `broadcast` says whether the chain took it now (the node rebroadcasts at start either way). */
+  /** A closing transaction (ours or the cooperative one) was stored and its broadcast tried (the node rebroadcasts at start either way). */
   onCloseTx(channelId: string, txid: string, kind: 'cooperative' | 'commitment'): void;
+  /** How long we wait for the peer's answer to our closing_signed before failing the channel (default NEGOTIATION_TIMEOUT_MS). */
+  readonly negotiationTimeoutMs?: number;
 }
+
+/**
+ * BOLT 2: a sender of closing_signed that "doesn't receive a closing_signed response after a
+ * reasonable amount of time: MUST fail the channel". Two minutes, on one connection.
+ */
+export const NEGOTIATION_TIMEOUT_MS = 120_000;
 
 /** Progress of a cooperative close (BOLT 2 "Channel Close") on the current connection. */
 interface CloseProgress {
@@ -212,6 +220,7 @@ export class ChannelActor implements ChannelLink {
   #failed: string | undefined;
   #signScheduled = false;
   #close: CloseProgress | undefined;
+  #negotiationTimer: NodeJS.Timeout | undefined;
   /** Set once a closing transaction (ours or the cooperative one) was stored: the channel takes no more updates. */
   #closeTx: { txid: string | undefined; kind: 'cooperative' | 'commitment' | 'spent' } | undefined;
 
@@ -294,6 +303,7 @@ export class ChannelActor implements ChannelLink {
   /** Waits for queued events, then ignores new ones. */
   async stop(): Promise<void> {
     clearTimeout(this.#deadlineTimer);
+    clearTimeout(this.#negotiationTimer);
     const last = this.#mailbox;
     this.#stopped = true;
     await last;
@@ -424,6 +434,7 @@ export class ChannelActor implements ChannelLink {
       if (this.#close !== undefined) {
         // BOLT 2: shutdown is retransmitted after the reconnection; negotiation starts over.
         this.#close = { ...this.#close, sent: false, theirs: undefined, negotiation: undefined };
+        clearTimeout(this.#negotiationTimer);
       }
       if (this.#core !== undefined) await this.#step({ kind: 'disconnected' });
     });
@@ -885,6 +896,7 @@ export class ChannelActor implements ChannelLink {
 
   async #onClosingSigned(msg: ClosingSigned): Promise<void> {
     if (this.#closeTx !== undefined) return; // a retransmission after we finished
+    clearTimeout(this.#negotiationTimer);
     await this.#advanceClose();
     const negotiation = this.#close?.negotiation;
     if (negotiation === undefined) {
@@ -905,6 +917,7 @@ export class ChannelActor implements ChannelLink {
     switch (stepResult.action) {
       case 'send':
         await this.#send(closingSigned(stepResult.message));
+        this.#armNegotiationTimer(stepResult.message.feeSat);
         return;
       case 'send_and_done':
         // Persist before send: the peer can broadcast as soon as it has our signature.
@@ -923,6 +936,19 @@ export class ChannelActor implements ChannelLink {
         }
         return this.#failChannel(`closing negotiation failed: ${stepResult.reason}`);
     }
+  }
+
+  #armNegotiationTimer(feeSat: bigint): void {
+    clearTimeout(this.#negotiationTimer);
+    const negotiation = this.#close?.negotiation;
+    const ms = this.#deps.closing.negotiationTimeoutMs ?? NEGOTIATION_TIMEOUT_MS;
+    this.#negotiationTimer = setTimeout(() => {
+      void this.#enqueue('closing-timeout', async () => {
+        // Still the same negotiation, unanswered (an answer, a disconnect or the end clears it).
+        if (this.#close?.negotiation !== negotiation || negotiation?.lastSentFeeSat !== feeSat || this.#closeTx !== undefined) return;
+        await this.#failChannel(`no closing_signed answer within ${Math.round(ms / 1000)} s`);
+      });
+    }, ms);
   }
 
   async #coopDone(raw: Uint8Array, txid: string, feeSat: bigint): Promise<void> {

@@ -120,8 +120,13 @@ export class ClosingManager {
    */
   async rebroadcastStored(channel: OpenChannel, kind: 'cooperative' | 'commitment'): Promise<void> {
     const op = channel.fundingOutpoint;
-    const raw = kind === 'cooperative' ? await this.#deps.store.fetchBroadcastedCooperative(op) : await this.#deps.store.fetchBroadcastedCommitment(op);
-    if (raw.length === 0) return;
+    let raw: Uint8Array;
+    try {
+      raw = kind === 'cooperative' ? await this.#deps.store.fetchBroadcastedCooperative(op) : await this.#deps.store.fetchBroadcastedCommitment(op);
+    } catch (err) {
+      if (isChandError(err, ErrorCode.NO_CLOSE_TX)) return;
+      throw err;
+    }
     try {
       const txid = await this.#deps.chain.broadcast(raw);
       this.#deps.log('info', 'rebroadcast a stored closing transaction', { funding_txid: op.txid, txid, kind });

@@ -13,7 +13,6 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { utf8ToBytes } from '@noble/hashes/utils.js';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { p2wpkhScript } from '../../../src/bitcoin/script.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChannelActor, type ChannelActorDeps, type ChannelHtlcEvents } from '../../../src/channel/channel-actor.js';
@@ -80,11 +79,13 @@ function depsOf(node: Omit<ActorNode, 'actor'>): ChannelActorDeps {
     },
     crashPoint: () => {},
     closing: {
-      deliveryScript: async () => p2wpkhScript(sha256(utf8ToBytes(`${node.path}/close`)).subarray(0, 20)),
+      deliveryScript: async () => Uint8Array.of(0x00, 0x14, ...sha256(utf8ToBytes(`${node.path}/close`)).subarray(0, 20)), // P2WPKH
       feerates: async () => ({ min: 253, target: 1000, max: 5000 }),
       peerFeatures: () => ({ anySegwit: false, simpleClose: false, upfrontShutdown: false }),
       onChannelFailed: (channelId, reason) => void node.failures.push({ channelId, reason }),
       onCloseTx: () => undefined,
+      // Short, so a test sees an unanswered closing_signed fail the channel.
+      negotiationTimeoutMs: 500,
     },
   };
 }
