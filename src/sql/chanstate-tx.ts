@@ -719,10 +719,6 @@ export async function readRevocation(tx: SqlTx, channelId: number): Promise<Remo
  * revocation (one secret appended) writes one row.
  */
 export async function writeRevocation(tx: SqlTx, channelId: number, state: RemoteRevocationState, stored?: readonly SecretRow[], openBlock?: Uint8Array): Promise<void> {
-  const rows = state.secrets.map((e, seq) => {
-    const row = { channel_id: channelId, seq, secret_index: u64Col(e.index, 'a shachain index'), secret: bytesCol(e.secret, 'secret') };
-    return { ...row, crc: rowCrc('revocation_secrets', row) };
-  });
   const points = pointsRow(channelId, pointColumns(state));
   if (openBlock === undefined) await upsertPoints.defer(tx, [points]);
   else {
@@ -730,10 +726,23 @@ export async function writeRevocation(tx: SqlTx, channelId: number, state: Remot
     await upsertPointsAndBlock.defer(tx, [{ ...points, ...block, open_log_block_crc: rowCrc('revocation_open_blocks', block) }]);
   }
   const before = stored ?? (await selectSecrets.rows(tx, channelId));
+  const secrets = state.secrets;
   let keep = 0;
-  while (keep < before.length && keep < rows.length && big(before[keep]!.secret_index) === rows[keep]!.secret_index && equalBytes(before[keep]!.secret, rows[keep]!.secret)) keep++;
+  while (
+    keep < before.length &&
+    keep < secrets.length &&
+    big(before[keep]!.secret_index) === u64Col(secrets[keep]!.index, 'a shachain index') &&
+    equalBytes(before[keep]!.secret, secrets[keep]!.secret)
+  ) {
+    keep++;
+  }
   if (keep < before.length) await deleteSecretsFrom.defer(tx, channelId, keep);
-  await insertSecretRows.defer(tx, rows.slice(keep));
+  // Rows (and their checksums) only for the secrets that change.
+  const rows = secrets.slice(keep).map((e, i) => {
+    const row = { channel_id: channelId, seq: keep + i, secret_index: u64Col(e.index, 'a shachain index'), secret: bytesCol(e.secret, 'secret') };
+    return { ...row, crc: rowCrc('revocation_secrets', row) };
+  });
+  await insertSecretRows.defer(tx, rows);
 }
 
 // --- external funding -----------------------------------------------------------------------
