@@ -16,6 +16,11 @@ interface Profile {
   readonly timeDeltas: readonly number[];
 }
 
+// Piped into `head`: a closed stdout ends the report, not the process with an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code !== 'EPIPE') throw err;
+  process.exit(0);
+});
 const [file, topArg] = process.argv.slice(2);
 if (file === undefined) throw new TypeError('expected a .cpuprofile path, got none');
 const top = topArg === undefined ? 30 : Number.parseInt(topArg, 10);
