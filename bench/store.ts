@@ -68,8 +68,12 @@ const { values: flags } = parseArgs({
     'close-states': { type: 'string' },
     'purge-batch': { type: 'string' },
     out: { type: 'string', default: join(import.meta.dirname, 'results') },
+    /** Comma-separated subset of hot,concurrent,bytes,close,load (default: all). */
+    scenarios: { type: 'string', default: 'hot,concurrent,bytes,close,load' },
   },
 });
+const SCENARIOS = new Set(flags.scenarios!.split(',').map((s) => s.trim()));
+for (const s of SCENARIOS) if (!['hot', 'concurrent', 'bytes', 'close', 'load'].includes(s)) throw new TypeError(`expected --scenarios from hot,concurrent,bytes,close,load, got ${s}`);
 const quick = flags.quick === true;
 const int = (value: string | undefined, full: number, small: number) => (value === undefined ? (quick ? small : full) : Number.parseInt(value, 10));
 const SIZES = {
@@ -579,24 +583,38 @@ for (const engine of engines) {
   try {
     const db = await engine.open();
     const hot: HotPathResult[] = [];
-    for (const [j, htlcs] of HTLC_COUNTS.entries()) {
-      const r = await hotPath(db, htlcs, htlcs === 50 ? SIZES.rounds50 : SIZES.rounds, 1_000 + j);
-      log(`  hot path ${htlcs} HTLCs: ${r.roundsPerSec.toFixed(0)} rounds/s (raw ${r.rawRoundsPerSec.toFixed(0)}), p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms`);
-      hot.push(r);
+    if (SCENARIOS.has('hot')) {
+      for (const [j, htlcs] of HTLC_COUNTS.entries()) {
+        const r = await hotPath(db, htlcs, htlcs === 50 ? SIZES.rounds50 : SIZES.rounds, 1_000 + j);
+        log(`  hot path ${htlcs} HTLCs: ${r.roundsPerSec.toFixed(0)} rounds/s (raw ${r.rawRoundsPerSec.toFixed(0)}), p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms`);
+        hot.push(r);
+      }
     }
-    const concurrent = await concurrentChannels(db, SIZES.concurrentChannels, SIZES.concurrentRounds);
-    log(`  ${SIZES.concurrentChannels} channels concurrently: ${concurrent.roundsPerSec.toFixed(0)} rounds/s (${concurrent.retries} retries)`);
-    const bytes = await bytesPerState(db, SIZES.states);
-    log(`  bytes/state: ${JSON.stringify(bytes)}`);
-    const closeStates = engine.name === 'memory' ? Math.min(SIZES.closeStates, MEMORY_CLOSE_STATES_CAP) : SIZES.closeStates;
-    if (closeStates < SIZES.closeStates) engine.notes.push(`memory: the close test uses ${closeStates.toLocaleString('en')} states (its purge deletes from a sorted array, O(n) per key)`);
-    const close = await closeLargeChannel(db, closeStates, SIZES.purgeBatch);
-    log(`  close ${closeStates} states: ${close.closeMs.toFixed(1)} ms, longest purge batch ${close.maxBatchMs.toFixed(1)} ms (${close.batches} batches, ${close.purgeSeconds.toFixed(1)} s)`);
-    const load = await loadChannels(engine, db, SIZES.channels);
-    log(`  load ${load.loaded} channels: ${load.readyMs.toFixed(0)} ms`);
-    if (engine.config === undefined) await db.close();
+    let concurrent: EngineResult['concurrent'];
+    if (SCENARIOS.has('concurrent')) {
+      concurrent = await concurrentChannels(db, SIZES.concurrentChannels, SIZES.concurrentRounds);
+      log(`  ${SIZES.concurrentChannels} channels concurrently: ${concurrent.roundsPerSec.toFixed(0)} rounds/s (${concurrent.retries} retries)`);
+    }
+    let bytes: EngineResult['bytesPerState'];
+    if (SCENARIOS.has('bytes')) {
+      bytes = await bytesPerState(db, SIZES.states);
+      log(`  bytes/state: ${JSON.stringify(bytes)}`);
+    }
+    let close: EngineResult['close'];
+    if (SCENARIOS.has('close')) {
+      const closeStates = engine.name === 'memory' ? Math.min(SIZES.closeStates, MEMORY_CLOSE_STATES_CAP) : SIZES.closeStates;
+      if (closeStates < SIZES.closeStates) engine.notes.push(`memory: the close test uses ${closeStates.toLocaleString('en')} states (its purge deletes from a sorted array, O(n) per key)`);
+      close = await closeLargeChannel(db, closeStates, SIZES.purgeBatch);
+      log(`  close ${closeStates} states: ${close.closeMs.toFixed(1)} ms, longest purge batch ${close.maxBatchMs.toFixed(1)} ms (${close.batches} batches, ${close.purgeSeconds.toFixed(1)} s)`);
+    }
+    let load: EngineResult['load'];
+    if (SCENARIOS.has('load')) {
+      load = await loadChannels(engine, db, SIZES.channels);
+      log(`  load ${load.loaded} channels: ${load.readyMs.toFixed(0)} ms`);
+    }
+    if (engine.config === undefined || !SCENARIOS.has('load')) await db.close();
     notes.push(...engine.notes);
-    results.push({ engine: engine.name, hotPath: hot, concurrent, bytesPerState: bytes, load, close, seconds: (now() - e0) / 1000 });
+    results.push({ engine: engine.name, hotPath: hot, ...(concurrent && { concurrent }), ...(bytes && { bytesPerState: bytes }), ...(load && { load }), ...(close && { close }), seconds: (now() - e0) / 1000 });
   } finally {
     await dispose(engine);
   }
@@ -633,7 +651,7 @@ for (const r of results) {
   const single = r.hotPath.find((h) => h.htlcs === 5)?.roundsPerSec;
   const times = r.concurrent === undefined || single === undefined ? undefined : r.concurrent.roundsPerSec / single;
   lines.push(
-    `| ${r.engine} | ${f0(r.concurrent?.roundsPerSec)} | ${times === undefined ? '—' : `${times.toFixed(1)}×`} | ${f1(b0)} | ${f1(b5)} | ${f1(perHtlc)} | ${f1(perFreshHtlc)} | ${f0(r.load?.readyMs)} | ${f1(r.close?.closeMs)} (${r.close?.states.toLocaleString('en')}) | ${f1(r.close?.maxBatchMs)} | ${r.close?.batches} / ${f1(r.close?.purgeSeconds)} |`,
+    `| ${r.engine} | ${f0(r.concurrent?.roundsPerSec)} | ${times === undefined ? '—' : `${times.toFixed(1)}×`} | ${f1(b0)} | ${f1(b5)} | ${f1(perHtlc)} | ${f1(perFreshHtlc)} | ${f0(r.load?.readyMs)} | ${f1(r.close?.closeMs)} (${r.close?.states.toLocaleString('en') ?? '—'}) | ${f1(r.close?.maxBatchMs)} | ${r.close?.batches ?? '—'} / ${f1(r.close?.purgeSeconds)} |`,
   );
 }
 lines.push('', ...[...new Set(notes)].map((n) => `- ${n}`), `- total run time ${f1((now() - started) / 1000)} s`);
@@ -650,7 +668,7 @@ log(`wrote ${file}`);
 
 // The migration row (bench/migrate-bench.ts): revoked states moved LMDB → SQLite per second,
 // beside SQLite's raw bulk-insert rate for the same bytes; its own table and JSON.
-if (wanted.has('lmdb') && wanted.has('sqlite')) {
+if (wanted.has('lmdb') && wanted.has('sqlite') && SCENARIOS.size === 5) {
   const { runMigrateBench } = await import('./migrate-bench.js');
   await runMigrateBench({ quick, out: flags.out!, log });
 }

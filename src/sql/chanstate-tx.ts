@@ -15,7 +15,7 @@
  * checksum (checksums.ts), written here and verified on every read.
  */
 import type { ChannelStateOptions } from '../chanstate/store.js';
-import { listedChannel, type ChannelPartDecoders } from '../chanstate/lazy-parts.js';
+import { listedChannel, type ChannelPartDecoders, type EagerChannelFields } from '../chanstate/lazy-parts.js';
 import { sql, type ExpressionBuilder, type Expression, type Insertable, type Selectable, type SelectQueryBuilder, type SqlBool } from 'kysely';
 import { channelIdOf, formatOutPoint } from '../chanstate/channel-id.js';
 import type { ChannelInfo } from '../chanstate/records.js';
@@ -35,7 +35,7 @@ import {
 } from '../chanstate/types.js';
 import { equalBytes, hexToBytes } from '../codec/bytes.js';
 import { ChandError, ErrorCode } from '../errors.js';
-import { CRC_COLUMNS, crcOfValues, rowCrc, verifyRowCrc, type CrcTable, type CrcValue } from './checksums.js';
+import { CRC_COLUMNS, crcOfValues, rowCrc, verifyRowCrc, type CrcTable } from './checksums.js';
 import { CLOSE_TYPES, amountCol, big, boolOf, bytes, bytesCol, enumOf, flag, hex, hexCol, hexOf, i32Col, num, plain, u64Col, u64Of, uintCol } from './columns.js';
 import { ConfigSide, KEY_INDEX_COUNTER, Party, type ChannelConfigsTable, type ChannelsTable, type CommitmentsTable, type Database, type HtlcsTable } from './schema.js';
 import { prepare, PreparedInsert, runMany } from './prepared.js';
@@ -276,7 +276,18 @@ function requireConfig(configs: Map<string, ChannelConfig>, channelId: number, s
 
 /** The info of a channels row with its two configs. */
 export function infoOfRow(row: Selectable<ChannelsTable>, configs: { local: ChannelConfig; remote: ChannelConfig }): ChannelInfo {
-  const info: ChannelInfo = {
+  return fieldsOfRow(row, configs) as ChannelInfo;
+}
+
+type Writable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * The info fields of a channels row, with the configs when given (in their place among the
+ * fields) and without them otherwise (a listing's eager part). Optional fields are added
+ * only when stored: one object per row, however many are present.
+ */
+function fieldsOfRow(row: Selectable<ChannelsTable>, configs?: { local: ChannelConfig; remote: ChannelConfig }): Omit<ChannelInfo, 'localConfig' | 'remoteConfig'> {
+  const info: Writable<Omit<ChannelInfo, 'localConfig' | 'remoteConfig'>> = {
     chanType: num(row.chan_type),
     chainHash: hexOf(row.chain_hash, 32, 'channels.chain_hash'),
     fundingOutpoint: { txid: hexOf(row.txid, 32, 'channels.txid'), index: num(row.output_index) },
@@ -294,20 +305,17 @@ export function infoOfRow(row: Selectable<ChannelsTable>, configs: { local: Chan
     totalMsatReceived: big(row.total_msat_received),
     initialLocalBalanceMsat: big(row.initial_local_balance_msat),
     initialRemoteBalanceMsat: big(row.initial_remote_balance_msat),
-    localConfig: configs.local,
-    remoteConfig: configs.remote,
+    ...(configs === undefined ? undefined : { localConfig: configs.local, remoteConfig: configs.remote }),
     revocationKeyLocator: { family: num(row.revocation_key_family), index: num(row.revocation_key_index) },
     thawHeight: num(row.thaw_height),
   };
-  return {
-    ...info,
-    ...(row.real_scid === null ? {} : { realScid: u64Of(row.real_scid) }),
-    ...(row.close_confirmation_height === null ? {} : { closeConfirmationHeight: num(row.close_confirmation_height) }),
-    ...(row.funding_tx === null ? {} : { fundingTx: bytes(row.funding_tx) }),
-    ...(row.local_shutdown_script === null ? {} : { localShutdownScript: bytes(row.local_shutdown_script) }),
-    ...(row.remote_shutdown_script === null ? {} : { remoteShutdownScript: bytes(row.remote_shutdown_script) }),
-    ...(row.memo === null ? {} : { memo: bytes(row.memo) }),
-  };
+  if (row.real_scid !== null) info.realScid = u64Of(row.real_scid);
+  if (row.close_confirmation_height !== null) info.closeConfirmationHeight = num(row.close_confirmation_height);
+  if (row.funding_tx !== null) info.fundingTx = bytes(row.funding_tx);
+  if (row.local_shutdown_script !== null) info.localShutdownScript = bytes(row.local_shutdown_script);
+  if (row.remote_shutdown_script !== null) info.remoteShutdownScript = bytes(row.remote_shutdown_script);
+  if (row.memo !== null) info.memo = bytes(row.memo);
+  return info;
 }
 
 // --- commitments and HTLCs --------------------------------------------------------------
@@ -711,10 +719,6 @@ export async function readRevocation(tx: SqlTx, channelId: number): Promise<Remo
  * revocation (one secret appended) writes one row.
  */
 export async function writeRevocation(tx: SqlTx, channelId: number, state: RemoteRevocationState, stored?: readonly SecretRow[], openBlock?: Uint8Array): Promise<void> {
-  const rows = state.secrets.map((e, seq) => {
-    const row = { channel_id: channelId, seq, secret_index: u64Col(e.index, 'a shachain index'), secret: bytesCol(e.secret, 'secret') };
-    return { ...row, crc: rowCrc('revocation_secrets', row) };
-  });
   const points = pointsRow(channelId, pointColumns(state));
   if (openBlock === undefined) await upsertPoints.defer(tx, [points]);
   else {
@@ -722,10 +726,23 @@ export async function writeRevocation(tx: SqlTx, channelId: number, state: Remot
     await upsertPointsAndBlock.defer(tx, [{ ...points, ...block, open_log_block_crc: rowCrc('revocation_open_blocks', block) }]);
   }
   const before = stored ?? (await selectSecrets.rows(tx, channelId));
+  const secrets = state.secrets;
   let keep = 0;
-  while (keep < before.length && keep < rows.length && big(before[keep]!.secret_index) === rows[keep]!.secret_index && equalBytes(before[keep]!.secret, rows[keep]!.secret)) keep++;
+  while (
+    keep < before.length &&
+    keep < secrets.length &&
+    big(before[keep]!.secret_index) === u64Col(secrets[keep]!.index, 'a shachain index') &&
+    equalBytes(before[keep]!.secret, secrets[keep]!.secret)
+  ) {
+    keep++;
+  }
   if (keep < before.length) await deleteSecretsFrom.defer(tx, channelId, keep);
-  await insertSecretRows.defer(tx, rows.slice(keep));
+  // Rows (and their checksums) only for the secrets that change.
+  const rows = secrets.slice(keep).map((e, i) => {
+    const row = { channel_id: channelId, seq: keep + i, secret_index: u64Col(e.index, 'a shachain index'), secret: bytesCol(e.secret, 'secret') };
+    return { ...row, crc: rowCrc('revocation_secrets', row) };
+  });
+  await insertSecretRows.defer(tx, rows);
 }
 
 // --- external funding -----------------------------------------------------------------------
@@ -753,14 +770,14 @@ export async function readExternalFunding(tx: SqlTx, channelId: number): Promise
 
 // --- whole channels -------------------------------------------------------------------------
 
-// Columns the listing reads, in the order its rows come back as arrays.
+// Columns the listing reads, in the order its rows come back as arrays. The short channel
+// ids come last, in halves (SPLIT_SCIDS).
 const LIST_CHANNEL_COLUMNS = [
   'id',
   'chan_type',
   'chain_hash',
   'txid',
   'output_index',
-  'short_channel_id',
   'is_pending',
   'is_initiator',
   'status',
@@ -777,7 +794,6 @@ const LIST_CHANNEL_COLUMNS = [
   'revocation_key_family',
   'revocation_key_index',
   'thaw_height',
-  'real_scid',
   'close_confirmation_height',
   'funding_tx',
   'local_shutdown_script',
@@ -785,6 +801,23 @@ const LIST_CHANNEL_COLUMNS = [
   'memo',
   'last_was_revoke',
 ] as const;
+/**
+ * The two short channel id columns of the listing, each as its high (arithmetic shift) and
+ * low 32 bits: every real scid is above 2^53 (the block height sits in the top 24 bits), and
+ * halves stay small integers a driver returns without a BigInt each (sqlite.ts listingRows).
+ */
+const SPLIT_SCIDS = [
+  sql<number>`short_channel_id >> 32`.as('scid_high'),
+  sql<number>`short_channel_id & 4294967295`.as('scid_low'),
+  sql<number | null>`real_scid >> 32`.as('real_scid_high'),
+  sql<number | null>`real_scid & 4294967295`.as('real_scid_low'),
+];
+
+/** The stored INT8 value of an id read in halves (SPLIT_SCIDS). */
+function joinHalves(high: unknown, low: unknown): bigint {
+  return (BigInt(high as bigint | number) << 32n) | BigInt(low as bigint | number);
+}
+
 const LIST_COMMITMENT_COLUMNS = ['party', ...CRC_COLUMNS.commitments, 'crc'] as const;
 const LIST_HTLC_COLUMNS = ['party', ...CRC_COLUMNS.htlcs, 'crc'] as const;
 const LIST_POINT_COLUMNS = [...CRC_COLUMNS.revocation_states, 'crc'] as const;
@@ -813,7 +846,7 @@ function objectOf<R>(columns: readonly string[], values: readonly unknown[]): R 
 function verifyArrayCrc(table: CrcTable, values: readonly unknown[], from: number, where: () => string): void {
   const stored = values[values.length - 1];
   if (stored === null || stored === undefined) throw new ChandError(ErrorCode.DB_CORRUPT, `stored data failed its integrity check: ${table} row ${where()} has no checksum`);
-  if (Number(stored) !== crcOfValues(values.slice(from, values.length - 1) as CrcValue[])) {
+  if (Number(stored) !== crcOfValues(values, from, values.length - 1)) {
     throw new ChandError(ErrorCode.DB_CORRUPT, `stored data failed its integrity check: ${table} row ${where()} does not match its checksum`);
   }
 }
@@ -855,8 +888,6 @@ const LISTED_PARTS: ChannelPartDecoders<ListedRows> = {
   externalFunding: (s) => externalFundingOfRow(objectOf(LIST_EXTERNAL_COLUMNS, s.external!)),
 };
 
-const NO_CONFIG = {} as ChannelConfig;
-
 /** `map`'s list under `id`, created if missing. */
 function listOf<T>(map: Map<number, T[]>, id: number): T[] {
   let list = map.get(id);
@@ -878,7 +909,7 @@ export async function loadChannels(tx: SqlTx, filter: ChannelFilter): Promise<Op
     await runMany(
       tx,
       [
-        tx.selectFrom('channels').select(LIST_CHANNEL_COLUMNS).where(filter).orderBy('txid').orderBy('output_index'),
+        tx.selectFrom('channels').select(LIST_CHANNEL_COLUMNS).select(SPLIT_SCIDS).where(filter).orderBy('txid').orderBy('output_index'),
         tx.selectFrom('commitments').select(LIST_COMMITMENT_COLUMNS).where('channel_id', 'in', ids).where('party', '<', Party.RemoteTip),
         tx.selectFrom('htlcs').select(LIST_HTLC_COLUMNS).where('channel_id', 'in', ids).where('party', '<', Party.RemoteTip).orderBy('channel_id').orderBy('party').orderBy('seq'),
         tx.selectFrom('revocation_states').select(LIST_POINT_COLUMNS).where('channel_id', 'in', ids),
@@ -924,8 +955,12 @@ export async function loadChannels(tx: SqlTx, filter: ChannelFilter): Promise<Op
 
   return rows.map((values) => {
     const row = objectOf<Selectable<ChannelsTable>>(LIST_CHANNEL_COLUMNS, values);
+    const at = LIST_CHANNEL_COLUMNS.length;
+    row.short_channel_id = joinHalves(values[at], values[at + 1]);
+    row.real_scid = values[at + 2] === null ? null : joinHalves(values[at + 2], values[at + 3]);
     const id = num(row.id);
-    const { localConfig: _l, remoteConfig: _r, ...info } = infoOfRow(row, { local: NO_CONFIG, remote: NO_CONFIG });
+    const info = fieldsOfRow(row) as Writable<EagerChannelFields>;
+    info.lastWasRevoke = boolOf(row.last_was_revoke, 'channels.last_was_revoke');
     const slots = commitmentsById.get(id) ?? [];
     const slot = (party: number) => {
       const c = slots.find((r) => num(r[0] as bigint) === party);
@@ -943,7 +978,7 @@ export async function loadChannels(tx: SqlTx, filter: ChannelFilter): Promise<Op
       secrets: secretsById.get(id) ?? [],
       external,
     };
-    return listedChannel({ ...info, lastWasRevoke: boolOf(row.last_was_revoke, 'channels.last_was_revoke') }, listed, LISTED_PARTS, external !== undefined);
+    return listedChannel(info, listed, LISTED_PARTS, external !== undefined);
   });
 }
 

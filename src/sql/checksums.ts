@@ -83,13 +83,31 @@ function reserve(at: number, n: number): void {
   scratchView = new DataView(next.buffer);
 }
 
+const TWO_32 = 2 ** 32;
+const SAFE_BIG = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** Writes integer `value` at `at` as its 64-bit two's complement, big-endian. */
+function writeInt64(at: number, value: bigint | number): void {
+  // Safe integers (every column value but a u64 at or above 2^53) need no BigInt
+  // arithmetic: the high word is floor(n / 2^32), the low word what remains.
+  let n: number;
+  if (typeof value === 'number') n = value;
+  else if (value >= -SAFE_BIG && value <= SAFE_BIG) n = Number(value);
+  else return scratchView.setBigInt64(at, BigInt.asIntN(64, value));
+  const high = Math.floor(n / TWO_32);
+  scratchView.setInt32(at, high);
+  scratchView.setUint32(at + 4, n - high * TWO_32);
+}
+
 /**
- * The CRC32 of `values` in the canonical encoding, as a signed 32-bit integer (the INT4
- * column value). TypeError for a value of another type (a string, a boolean): a caller bug.
+ * The CRC32 of `values[from..to)` (default: all of them) in the canonical encoding, as a
+ * signed 32-bit integer (the INT4 column value). TypeError for a value of another type (a
+ * string, a boolean, an integer beyond 2^53 as a number): a caller bug.
  */
-export function crcOfValues(values: readonly CrcValue[]): number {
+export function crcOfValues(values: readonly unknown[], from = 0, to = values.length): number {
   let at = 0;
-  for (const value of values) {
+  for (let i = from; i < to; i++) {
+    const value = values[i];
     if (value === null || value === undefined) {
       reserve(at, 1);
       scratch[at++] = 0;
@@ -97,7 +115,7 @@ export function crcOfValues(values: readonly CrcValue[]): number {
       if (typeof value === 'number' && !Number.isSafeInteger(value)) throw new TypeError(`expected an integer column value, got ${value}`);
       reserve(at, 9);
       scratch[at] = 1;
-      scratchView.setBigInt64(at + 1, BigInt.asIntN(64, BigInt(value)));
+      writeInt64(at + 1, value);
       at += 9;
     } else if (value instanceof Uint8Array) {
       reserve(at, 5 + value.length);

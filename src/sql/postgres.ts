@@ -120,6 +120,24 @@ const poolTypes = {
   },
 };
 
+/**
+ * The type parsers of listing queries (batches read as arrays, transactions.ts BatchRunner):
+ * INT8 values that are safe integers come back as numbers, the others as BigInt. A BigInt
+ * per integer column is most of what a listing of thousands of channels allocates, and its
+ * readers take either (columns.ts).
+ */
+const listingTypes = {
+  getTypeParser(oid: number, format?: string) {
+    if (oid === 20 && format !== 'binary') {
+      return (value: string) => {
+        const n = Number(value);
+        return Number.isSafeInteger(n) ? n : BigInt(value);
+      };
+    }
+    return poolTypes.getTypeParser(oid, format);
+  },
+};
+
 /** Asked of a pooled client (never sent to the server), answers with the client's batch runner. */
 const BATCH_RUNNER = '/* chand: batch runner */';
 
@@ -188,7 +206,7 @@ function namingPool(pool: pg.Pool): PostgresPool {
       const send = async (statements: string[], arrays = false): Promise<pg.QueryResult[]> => {
         try {
           const text = statements.join(';\n');
-          const results = (await (arrays ? client.query({ text, rowMode: 'array' }) : client.query(text))) as unknown as pg.QueryResult | pg.QueryResult[];
+          const results = (await (arrays ? client.query({ text, rowMode: 'array', types: listingTypes as never }) : client.query(text))) as unknown as pg.QueryResult | pg.QueryResult[];
           return Array.isArray(results) ? results : [results];
         } catch (err) {
           if (postgresFaultOf(err) === 'unavailable') broken.set(client, err as Error);

@@ -132,7 +132,8 @@ export function prepare<A extends readonly unknown[], R>(build: (db: SqlTx, ...a
  * Runs bound statements (PreparedStatement.bind, or any compiled query) in order and returns
  * their results: in one round trip where the dialect batches (PostgreSQL), one after the
  * other otherwise. The first failure rejects, and later statements do not run. With
- * `arrays`, rows are arrays of the selected columns in select-list order.
+ * `arrays`, rows are arrays of the selected columns in select-list order, and an integer
+ * may be a number (where safe) or a bigint, depending on the dialect.
  */
 export async function runMany(tx: SqlTx, queries: readonly CompiledQuery[], arrays = false): Promise<QueryResult<unknown>[]> {
   const direct = directRunnerOf(tx);

@@ -127,6 +127,36 @@ export function checkSqliteFile(file: string): void {
   }
 }
 
+/** True if every number in `rows` is a safe integer (or not an integer column at all). */
+function allSafe(rows: readonly unknown[][]): boolean {
+  for (const row of rows) for (const v of row) if (typeof v === 'number' && !Number.isSafeInteger(v)) return false;
+  return true;
+}
+
+/**
+ * The rows of a listing query as arrays of column values (arrays cost the driver far less
+ * than objects; listings read thousands of rows), integers as numbers: a BigInt per integer
+ * column is most of what a listing of thousands of channels allocates. The schema has no
+ * REAL columns, so a number that is not a safe integer can only be an int64 at or beyond
+ * 2^53 that lost precision (every smaller one converts exactly): then the query runs again
+ * with integers as BigInts, which callers take as well (columns.ts).
+ */
+function listingRows(statement: BetterSqlite3.Statement, parameters: unknown[]): unknown[][] {
+  statement.raw(true);
+  try {
+    statement.safeIntegers(false);
+    try {
+      const rows = statement.all(parameters) as unknown[][];
+      if (allSafe(rows)) return rows;
+    } finally {
+      statement.safeIntegers(true);
+    }
+    return statement.all(parameters) as unknown[][];
+  } finally {
+    statement.raw(false);
+  }
+}
+
 /** Most distinct statements kept prepared (multi-row inserts vary with their row count). */
 const STATEMENT_CACHE_SIZE = 1000;
 
@@ -182,13 +212,7 @@ export function openSqliteBackend(options: SqliteOptions): SqlBackend {
     const parameters = query.parameters as unknown[];
     if (statement.reader) {
       if (!arrays) return { rows: statement.all(parameters) };
-      // Arrays cost the driver far less than objects (listings read thousands of rows).
-      statement.raw(true);
-      try {
-        return { rows: statement.all(parameters) };
-      } finally {
-        statement.raw(false);
-      }
+      return { rows: listingRows(statement, parameters) };
     }
     const { changes, lastInsertRowid } = statement.run(parameters);
     return { rows: [], numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid) };

@@ -152,7 +152,9 @@ export const DEFER_MARKER = '/* deferred */ ';
 
 /**
  * Runs one compiled statement on a transaction's connection, bypassing Kysely's pipeline;
- * with `arrays`, a query's rows come back as arrays of its selected columns, in order.
+ * with `arrays`, a query's rows come back as arrays of its selected columns, in order, and
+ * an integer may come back as a number when it is a safe integer (a listing's rows: cheaper
+ * than a BigInt each; readers take either, columns.ts).
  */
 export type DirectRunner = (query: CompiledQuery, arrays?: boolean) => QueryResult<unknown>;
 
@@ -167,7 +169,8 @@ export function directRunnerOf(tx: SqlTx): DirectRunner | undefined {
 /**
  * Runs several statements of a transaction, in order, in one round trip to the server;
  * fails with the first statement's error (those after it do not run). With `arrays`, rows
- * come back as arrays of the selected columns, in order.
+ * come back as arrays of the selected columns, in order, integers as numbers where safe (as
+ * DirectRunner's).
  */
 export type BatchRunner = (queries: readonly CompiledQuery[], arrays?: boolean) => Promise<QueryResult<unknown>[]>;
 
