@@ -15,7 +15,10 @@
  *   `error` listener failures are only reflected in the backoff.
  *
  * Each poll reads the items one by one and stops at the first failure, so a backend outage
- * costs one request per poll. Listeners run synchronously inside the poll; one that throws
+ * costs one request per poll. Outpoints cost one request each, and a node watches one per
+ * channel: when the chain can tell its tip (`getTipHash`), they are read only when the tip
+ * changed, when one was newly watched, or every `outpointRefreshMs` (default 12 intervals) for
+ * spends still in the mempool. Listeners run synchronously inside the poll; one that throws
  * counts as a failed poll and is reported on `error`.
  */
 import { EventEmitter } from 'node:events';
@@ -56,7 +59,9 @@ export interface ChainWatcherEvents {
 
 /** Options of ChainWatcher. */
 export interface ChainWatcherOptions {
-  readonly chain: Pick<Chain, 'getTxStatus' | 'getOutspend'>;
+  readonly chain: Pick<Chain, 'getTxStatus' | 'getOutspend'> & Partial<Pick<Chain, 'getTipHash'>>;
+  /** With a chain that has getTipHash: the longest time between outpoint reads while the tip stays, ms (default 12 poll intervals). */
+  readonly outpointRefreshMs?: number;
   /** Time between polls when all is well, ms (default 10 000). */
   readonly pollIntervalMs?: number;
   /** Upper bound of the backoff after failures, ms (default 300 000). */
@@ -79,7 +84,12 @@ interface OutpointWatch extends OutPoint {
 
 /** Polls a Chain and emits confirmations, spends and depth. Lifecycle: start() / stop(). */
 export class ChainWatcher extends EventEmitter<ChainWatcherEvents> {
-  readonly #chain: Pick<Chain, 'getTxStatus' | 'getOutspend'>;
+  readonly #chain: Pick<Chain, 'getTxStatus' | 'getOutspend'> & Partial<Pick<Chain, 'getTipHash'>>;
+  readonly #outpointRefreshMs: number;
+  /** The tip at the last complete outpoint read, when, and whether an outpoint was added since. */
+  #outpointsReadAt: { tip: string | undefined; ms: number; generation: number } = { tip: undefined, ms: 0, generation: -1 };
+  /** Bumped by every newly watched outpoint. */
+  #outpointGeneration = 0;
   readonly #interval: number;
   readonly #maxBackoff: number;
   readonly #defaultDepth: number;
@@ -96,6 +106,7 @@ export class ChainWatcher extends EventEmitter<ChainWatcherEvents> {
     this.#interval = options.pollIntervalMs ?? 10_000;
     this.#maxBackoff = options.maxBackoffMs ?? 300_000;
     this.#defaultDepth = options.defaultDepth ?? 6;
+    this.#outpointRefreshMs = options.outpointRefreshMs ?? this.#interval * 12;
     if (!(this.#interval > 0)) throw new RangeError(`expected pollIntervalMs > 0, got ${this.#interval}`);
     if (!(this.#maxBackoff >= this.#interval)) throw new RangeError(`expected maxBackoffMs >= pollIntervalMs, got ${this.#maxBackoff}`);
     if (!Number.isInteger(this.#defaultDepth) || this.#defaultDepth < 1) throw new RangeError(`expected defaultDepth >= 1, got ${this.#defaultDepth}`);
@@ -127,7 +138,10 @@ export class ChainWatcher extends EventEmitter<ChainWatcherEvents> {
   /** Watches output `index` of `txid` for spends. Idempotent. */
   watchOutpoint(txid: string, index: number): void {
     const key = `${txid}:${index}`;
-    if (!this.#outpoints.has(key)) this.#outpoints.set(key, { txid, index, spender: undefined });
+    if (!this.#outpoints.has(key)) {
+      this.#outpoints.set(key, { txid, index, spender: undefined });
+      this.#outpointGeneration++;
+    }
   }
 
   /** Stops watching an outpoint. Unknown outpoints are ignored. */
@@ -180,7 +194,12 @@ export class ChainWatcher extends EventEmitter<ChainWatcherEvents> {
         if (this.#txs.get(txid) !== watch) continue;
         this.#updateTx(txid, watch, status);
       }
-      for (const [key, watch] of [...this.#outpoints]) {
+      const getTipHash = this.#chain.getTipHash?.bind(this.#chain);
+      const tip = getTipHash === undefined || this.#outpoints.size === 0 ? undefined : await getTipHash();
+      const last = this.#outpointsReadAt;
+      const generation = this.#outpointGeneration;
+      const due = getTipHash === undefined || last.generation !== generation || tip !== last.tip || Date.now() - last.ms >= this.#outpointRefreshMs;
+      for (const [key, watch] of due ? [...this.#outpoints] : []) {
         const spend = await this.#chain.getOutspend(watch.txid, watch.index);
         if (this.#outpoints.get(key) !== watch) continue;
         if (!spend.spent) {
@@ -191,6 +210,7 @@ export class ChainWatcher extends EventEmitter<ChainWatcherEvents> {
         watch.spender = spend.txid;
         this.emit('spent', { txid: watch.txid, index: watch.index, spendingTxid: spend.txid, vin: spend.vin, status: spend.status });
       }
+      if (due) this.#outpointsReadAt = { tip, ms: Date.now(), generation };
       this.#failures = 0;
     } catch (err) {
       this.#failures++;

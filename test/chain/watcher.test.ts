@@ -201,3 +201,68 @@ describe('ChainWatcher failure handling', () => {
     expect(state.calls).toBe(calls);
   });
 });
+
+describe('ChainWatcher outpoint reads', () => {
+  it('with a chain that tells its tip, reads outpoints only on a new tip, a newly watched outpoint, or the refresh interval', async () => {
+    const state = { tip: 'aa'.repeat(32), outspends: 0, spent: false };
+    const chain: Pick<Chain, 'getTxStatus' | 'getOutspend' | 'getTipHash'> = {
+      async getTxStatus() {
+        return undefined;
+      },
+      async getOutspend() {
+        state.outspends++;
+        return state.spent ? { spent: true, txid: 'ee'.repeat(32), vin: 0, status: { confirmed: false } } : { spent: false };
+      },
+      async getTipHash() {
+        return state.tip;
+      },
+    };
+    const watcher = new ChainWatcher({ chain, pollIntervalMs: 1_000, outpointRefreshMs: 60_000 });
+    const spends: string[] = [];
+    watcher.on('spent', (e) => spends.push(e.spendingTxid));
+    watcher.watchOutpoint('cd'.repeat(32), 0);
+    watcher.watchOutpoint('cd'.repeat(32), 1);
+    await watcher.pollNow();
+    expect(state.outspends).toBe(2); // first read
+    await watcher.pollNow();
+    await watcher.pollNow();
+    expect(state.outspends).toBe(2); // same tip, nothing new: no reads
+    watcher.watchOutpoint('cd'.repeat(32), 2);
+    await watcher.pollNow();
+    expect(state.outspends).toBe(5); // a new outpoint: all are read
+    state.spent = true;
+    await watcher.pollNow();
+    expect(spends).toEqual([]); // a mempool spend waits for the next tip or refresh
+    state.tip = 'bb'.repeat(32);
+    await watcher.pollNow();
+    expect(state.outspends).toBe(8);
+    expect(spends).toEqual(['ee'.repeat(32), 'ee'.repeat(32), 'ee'.repeat(32)]);
+  });
+
+  it('still finds a mempool spend within the refresh interval while the tip stays', async () => {
+    const state = { outspends: 0 };
+    const chain: Pick<Chain, 'getTxStatus' | 'getOutspend' | 'getTipHash'> = {
+      async getTxStatus() {
+        return undefined;
+      },
+      async getOutspend() {
+        state.outspends++;
+        return state.outspends > 1 ? { spent: true, txid: 'ef'.repeat(32), vin: 0, status: { confirmed: false } } : { spent: false };
+      },
+      async getTipHash() {
+        return 'aa'.repeat(32);
+      },
+    };
+    const watcher = new ChainWatcher({ chain, pollIntervalMs: 10, outpointRefreshMs: 50 });
+    const spends: string[] = [];
+    watcher.on('spent', (e) => spends.push(e.spendingTxid));
+    watcher.watchOutpoint('cd'.repeat(32), 0);
+    watcher.start();
+    try {
+      await until(() => spends.length > 0, 5_000);
+      expect(spends).toEqual(['ef'.repeat(32)]);
+    } finally {
+      await watcher.stop();
+    }
+  });
+});
