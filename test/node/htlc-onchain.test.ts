@@ -17,10 +17,9 @@
  * Every transaction is validated by devnet and checked for standardness; each wallet ends with
  * what its outputs were worth minus the fees actually paid.
  */
-import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../support/test-network.js';
-import { chainTx, closedChannel, expectStandard, listedChannel, mineUntil, settledWalletSat, descendants, twoNodes } from './support/closing.js';
+import { chainTx, closedChannel, expectStandard, listedChannel, mineUntil, settledWalletSat, confirmedSpender, descendants, revealedPreimage, twoNodes } from './support/closing.js';
 import { channelOf, openChannel, type Invoice, type Payment } from './support/payments.js';
 
 
@@ -78,11 +77,7 @@ describe('HTLCs on chain', () => {
     await t.net.devnet.mine(waiting.blocks_left! - 1);
     await new Promise((r) => setTimeout(r, 1_000));
     expect((await t.net.devnet.getOutspend(commitment.txid, htlcIndex)).spent, 'no HTLC-timeout before the expiry').toBe(false);
-    const timeout = await mineUntil(t.net, 'the HTLC-timeout transaction confirms', async () => {
-      const s = await t.net.devnet.getOutspend(commitment.txid, htlcIndex);
-      return s.spent && s.status.confirmed ? s : undefined;
-    }, 20);
-    const timeoutTx = await chainTx(t.net, timeout.txid);
+    const timeoutTx = await confirmedSpender(t.net, 'the HTLC-timeout transaction confirms', commitment.txid, htlcIndex, 20);
     expectStandard(timeoutTx, 'HTLC-timeout');
     expect(timeoutTx.locktime).toBeGreaterThan(0);
 
@@ -119,13 +114,9 @@ describe('HTLCs on chain', () => {
     const commitment = await chainTx(t.net, commitmentTxid);
     const htlcIndex = commitment.outputs.findIndex((o) => o.value === BigInt(HTLC_SAT));
     const toRemoteIndex = commitment.outputs.findIndex((o) => o.value === bobMsat / 1000n);
-    const claim = await mineUntil(t.net, 'Bob claims the HTLC with the preimage', async () => {
-      const s = await t.net.devnet.getOutspend(commitmentTxid, htlcIndex);
-      return s.spent && s.status.confirmed ? s : undefined;
-    }, 6);
-    const claimTx = await chainTx(t.net, claim.txid);
+    const claimTx = await confirmedSpender(t.net, 'Bob claims the HTLC with the preimage', commitmentTxid, htlcIndex, 6);
     expectStandard(claimTx, "Bob's HTLC claim");
-    const revealed = claimTx.inputs[0]!.witness.find((w) => createHash('sha256').update(w).digest('hex') === invoice.payment_hash);
+    const revealed = revealedPreimage(claimTx, invoice.payment_hash);
     expect(revealed, 'the claim reveals the preimage').toBeDefined();
 
     const paid = await waitFor("Alice's payment succeeds from the on-chain preimage", async () => {
@@ -173,13 +164,9 @@ describe('HTLCs on chain', () => {
     expect(commitment.outputs[bobIndexes.find((i) => i !== htlcIndex)!]!.value).toBe(bobMsat / 1000n);
 
     // Bob settles the invoice on chain: the HTLC-success transaction reveals the preimage.
-    const success = await mineUntil(t.net, 'the HTLC-success transaction confirms', async () => {
-      const s = await t.net.devnet.getOutspend(commitmentTxid, htlcIndex);
-      return s.spent && s.status.confirmed ? s : undefined;
-    }, 4);
-    const successTx = await chainTx(t.net, success.txid);
+    const successTx = await confirmedSpender(t.net, 'the HTLC-success transaction confirms', commitmentTxid, htlcIndex, 4);
     expectStandard(successTx, 'HTLC-success');
-    const revealed = successTx.inputs[0]!.witness.find((w) => createHash('sha256').update(w).digest('hex') === invoice.payment_hash);
+    const revealed = revealedPreimage(successTx, invoice.payment_hash);
     expect(revealed, 'the HTLC-success transaction reveals the preimage').toBeDefined();
     expect((await t.bob.call<Invoice>('get_invoice', { payment_hash: invoice.payment_hash })).state).toBe('settled');
 

@@ -3,7 +3,9 @@
  * the fee of a transaction as devnet validated it, bounded mining until a condition holds,
  * and the standardness check every transaction chand broadcast in these flows must pass.
  */
+import { sha256 } from '@noble/hashes/sha2.js';
 import { afterAll, beforeAll, expect } from 'vitest';
+import { bytesToHex } from '../../../src/codec/bytes.js';
 import { dustThreshold } from '../../../src/bitcoin/script.js';
 import type { ChainTransaction } from '../../../src/chain/chain.js';
 import { TestNetwork, waitFor, type TestNode } from '../../support/test-network.js';
@@ -108,6 +110,20 @@ export async function mineUntil<T>(net: TestNetwork, what: string, check: () => 
     if (i < maxBlocks) await net.devnet.mine(1);
   }
   throw new Error(`${what}: not reached within ${maxBlocks} blocks`);
+}
+
+/** The transaction that spends output `index` of `txid`, once confirmed (mining at most `maxBlocks`). */
+export async function confirmedSpender(net: TestNetwork, what: string, txid: string, index: number, maxBlocks: number): Promise<ChainTransaction> {
+  const spend = await mineUntil(net, what, async () => {
+    const s = await net.devnet.getOutspend(txid, index);
+    return s.spent && s.status.confirmed ? s : undefined;
+  }, maxBlocks);
+  return chainTx(net, spend.txid);
+}
+
+/** The witness item of `tx`'s first input that hashes to `paymentHash` (the preimage it reveals), if any. */
+export function revealedPreimage(tx: ChainTransaction, paymentHash: string): Uint8Array | undefined {
+  return tx.inputs[0]?.witness.find((w) => bytesToHex(sha256(w)) === paymentHash);
 }
 
 /** `node`'s listing of a channel, or undefined once it is no longer listed as pending/open/closing. */

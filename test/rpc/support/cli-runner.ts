@@ -3,6 +3,7 @@
  * run against an RpcServer over the NodeApi test double, found through a real data
  * directory's rpc.json and rpc.token. Every child is bounded by a timeout and killed by PID.
  */
+import { afterAll, beforeAll } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -57,6 +58,19 @@ export interface FakeNodeServer {
   readonly server: RpcServer;
   /** Kills leftover children by PID, stops the server, removes the directory. */
   stop(): Promise<void>;
+}
+
+/** Starts a fake node server before the file's tests and stops it after them; the fields are set once it runs. */
+export function useFakeNodeServer(prefix: string): { server: FakeNodeServer; lastCall(): { method: string; params: unknown } } {
+  const t = {} as { server: FakeNodeServer; lastCall(): { method: string; params: unknown } };
+  t.lastCall = () => t.server.api.calls[t.server.api.calls.length - 1]!;
+  beforeAll(async () => {
+    t.server = await startFakeNodeServer(prefix);
+  });
+  afterAll(async () => {
+    await t.server?.stop();
+  });
+  return t;
 }
 
 export async function startFakeNodeServer(prefix: string): Promise<FakeNodeServer> {
