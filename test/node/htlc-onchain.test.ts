@@ -10,6 +10,9 @@
  * - Alice force closes at once and Bob comes back: Bob settles the invoice and claims the HTLC
  *   on Alice's commitment with the preimage; Alice learns the preimage from that spend and her
  *   payment succeeds.
+ * - Bob comes back while Alice is away, cancels the invoice and force closes: Alice, started
+ *   later, sweeps her to_remote at once and claims the HTLC back from his commitment after the
+ *   expiry; her payment fails.
  * - Bob comes back while Alice is away and force closes himself: his HTLC-success transaction
  *   (the peer's signature from his commitment, the preimage from the invoice he settles on
  *   chain) takes the HTLC, its output is his after his delay; Alice, started later, learns the
@@ -144,6 +147,54 @@ describe('HTLCs on chain', () => {
     const aliceTxs = await descendants(t.net, commitmentTxid, aliceIndexes);
     const aliceGets = aliceIndexes.reduce((s, i) => s + commitment.outputs[i]!.value, 0n) - aliceTxs.reduce((s, tx) => s + tx.fee, 0n);
     expect(await settledWalletSat(t.alice, before.alice + aliceGets)).toBe(before.alice + aliceGets);
+  }, 420_000);
+
+  it("Bob force closes without settling (the invoice was canceled): Alice claims her HTLC back on Bob's commitment after the expiry", async () => {
+    const { channelId, invoice, aliceMsat, before } = await htlcInFlightBobDown();
+    await t.alice.kill();
+    await t.bob.start();
+    await t.bob.call('cancel_invoice', { payment_hash: invoice.payment_hash });
+    const { closing_txid: commitmentTxid } = await t.bob.call<{ closing_txid: string }>('shutdown_channel', { channel_id: channelId, force: true });
+    const commitment = await mineUntil(t.net, "Bob's commitment confirms", async () => {
+      const tx = await t.net.devnet.getTransaction(commitmentTxid);
+      return tx?.status.confirmed === true ? tx : undefined;
+    }, 2);
+    const htlcIndex = commitment.outputs.findIndex((o) => o.value === BigInt(HTLC_SAT));
+    const toRemoteIndex = commitment.outputs.findIndex((o) => o.value === aliceMsat / 1000n - BigInt(HTLC_SAT) - commitment.fee);
+    expect(htlcIndex).toBeGreaterThanOrEqual(0);
+    expect(toRemoteIndex).toBeGreaterThanOrEqual(0);
+
+    // Alice comes back: to_remote at once; the HTLC (no preimage anywhere) only after its expiry,
+    // claimed directly from Bob's commitment with nLockTime = the expiry.
+    await t.alice.start();
+    const waiting = await waitFor('Alice lists her HTLC waiting for its expiry', async () => {
+      const l = await listedChannel(t.alice, channelId);
+      return l?.closing?.pending_outputs?.find((p) => p.kind === 'htlc_offered' && p.waiting_for === 'cltv');
+    });
+    await t.net.devnet.mine(waiting.blocks_left! - 1);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect((await t.net.devnet.getOutspend(commitmentTxid, htlcIndex)).spent, 'no claim before the expiry').toBe(false);
+    const claimTx = await confirmedSpender(t.net, "Alice's timeout claim confirms", commitmentTxid, htlcIndex, 6);
+    expectStandard(claimTx, "Alice's HTLC timeout claim");
+    expect(claimTx.locktime).toBeGreaterThan(0);
+    expect(claimTx.outputs).toHaveLength(1);
+    const paid = await waitFor('the payment fails once the HTLC is back', async () => {
+      const p = await t.alice.call<Payment>('get_payment', { payment_hash: invoice.payment_hash });
+      return p.status !== 'in_flight' ? p : undefined;
+    }, 60_000);
+    expect(paid.status).toBe('failed');
+    const aliceClosed = await mineUntil(t.net, 'Alice records the close', () => closedChannel(t.alice, channelId), 6);
+    expect(aliceClosed.close_type).toBe('force closed by the peer');
+    const aliceTxs = await descendants(t.net, commitmentTxid, [toRemoteIndex, htlcIndex]);
+    for (const tx of aliceTxs) expectStandard(tx, `Alice's resolution ${tx.txid}`);
+    const aliceGets = commitment.outputs[toRemoteIndex]!.value + BigInt(HTLC_SAT) - aliceTxs.reduce((sum, tx) => sum + tx.fee, 0n);
+    expect(await settledWalletSat(t.alice, before.alice + aliceGets)).toBe(before.alice + aliceGets);
+    expect((await t.bob.call<Invoice>('get_invoice', { payment_hash: invoice.payment_hash })).state).toBe('canceled');
+
+    // Bob's own to_local comes back after his delay.
+    await t.net.devnet.mine(144);
+    const bobClosed = await mineUntil(t.net, 'Bob records the close', () => closedChannel(t.bob, channelId), 6);
+    expect(bobClosed.close_type).toBe('force closed by us');
   }, 420_000);
 
   it('Bob force closes holding the HTLC: HTLC-success with the preimage, swept after his delay; Alice learns the preimage', async () => {
