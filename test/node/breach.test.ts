@@ -16,7 +16,7 @@ import { signedLocalCommitment } from '../../src/channel/unilateral-close.js';
 import { openChannelDb } from '../../src/channeldb/open.js';
 import { channelIdOf } from '../../src/chanstate/channel-id.js';
 import { waitFor } from '../support/test-network.js';
-import { chainTx, closedChannel, expectStandard, mineUntil, settledWalletSat, twoNodes } from './support/closing.js';
+import { chainTx, closedChannel, expectStandard, mineUntil, settledWalletSat, freshConnection, twoNodes } from './support/closing.js';
 import { channelOf, openChannel, type Invoice, type Payment } from './support/payments.js';
 
 
@@ -26,8 +26,12 @@ const t = twoNodes(['--close-depth', '2']);
 
 async function pay(sat: number, channelId: string, expectedBobSat: number): Promise<void> {
   const inv = await t.bob.call<Invoice>('new_invoice', { amount_msat: String(sat * 1000), description: 'breach test' });
-  const paid = await t.alice.call<Payment>('send_payment', { invoice: inv.invoice, timeout_secs: 60 });
-  expect(paid.status, paid.failure_reason).toBe('succeeded');
+  // Right after Bob's restart the channel may not be reestablished yet (CHANNEL_NOT_ACTIVE): retried.
+  const paid = await waitFor('the payment succeeds', async () => {
+    const p = await t.alice.call<Payment>('send_payment', { invoice: inv.invoice, timeout_secs: 60 });
+    return p.status === 'succeeded' ? p : undefined;
+  });
+  expect(paid.status).toBe('succeeded');
   await waitFor('balances settle', async () => ((await channelOf(t.alice, channelId)).remote_balance_msat === String(expectedBobSat * 1000) ? true : undefined));
 }
 
@@ -46,8 +50,10 @@ async function stealBobsCommitment(channelId: string): Promise<{ raw: Uint8Array
     return { raw: encodeTx(decodeTx(raw)), txid, height: channel.localCommitment.commitHeight };
   } finally {
     await db.close();
+    const restartedAt = Date.now();
     await t.bob.start();
     await t.bob.connect(t.alice);
+    await freshConnection(t.alice, t.bob, restartedAt);
   }
 }
 

@@ -22,7 +22,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../support/test-network.js';
-import { chainTx, closedChannel, expectStandard, listedChannel, mineUntil, settledWalletSat, confirmedSpender, descendants, revealedPreimage, twoNodes } from './support/closing.js';
+import { chainTx, closedChannel, expectStandard, listedChannel, mineUntil, settledWalletSat, confirmedSpender, descendants, freshConnection, revealedPreimage, twoNodes } from './support/closing.js';
 import { channelOf, openChannel, type Invoice, type Payment } from './support/payments.js';
 
 
@@ -40,11 +40,19 @@ async function htlcInFlightBobDown(): Promise<{ channelId: string; invoice: Invo
   const c = await channelOf(t.alice, channelId);
   const invoice = await t.bob.call<Invoice>('new_invoice', { amount_msat: String(HTLC_SAT * 1000), description: 'stuck', min_final_cltv_expiry_delta: 18 });
   const before = { alice: await settledWalletSat(t.alice), bob: await settledWalletSat(t.bob) };
+  const restartedAt = Date.now();
   await t.bob.restart({ env: { CHAND_TEST_CRASH_AT: 'after-store:revocation' } });
   await t.bob.connect(t.alice);
-  await waitFor('reestablished', async () => ((await channelOf(t.alice, channelId)).state === 'open' && (await channelOf(t.alice, channelId)).peer_online ? true : undefined));
-  expect((await t.alice.call<Payment>('send_payment', { invoice: invoice.invoice, no_wait: true })).status).toBe('in_flight');
-  await waitFor('Bob dies with the HTLC locked in', async () => (t.bob.pid === undefined ? true : undefined));
+  await freshConnection(t.alice, t.bob, restartedAt);
+  // The channel is reestablished on it a moment later; an offer made before that (or on the old
+  // connection, not yet seen dead) fails cleanly, so the payment is retried until Bob has it.
+  await waitFor('Bob dies with the HTLC locked in', async () => {
+    if (t.bob.pid === undefined) return true;
+    const payment = await t.alice.call<Payment>('get_payment', { payment_hash: invoice.payment_hash }).catch(() => undefined);
+    if (payment === undefined || payment.status === 'failed') await t.alice.call('send_payment', { invoice: invoice.invoice, no_wait: true }).catch(() => undefined);
+    return undefined;
+  }, 30_000, 500);
+  expect((await t.alice.call<Payment>('get_payment', { payment_hash: invoice.payment_hash })).status).toBe('in_flight');
   return { channelId, invoice, aliceMsat: BigInt(c.local_balance_msat), bobMsat: BigInt(c.remote_balance_msat), before };
 }
 

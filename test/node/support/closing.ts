@@ -53,6 +53,17 @@ export function twoNodes(nodeArgs: readonly string[]): TwoNodes {
   return t;
 }
 
+/**
+ * Waits until `from` lists `to` online on a connection made at or after `sinceMs` (a restarted
+ * peer: until then `from` may still hold the old connection it has not seen die).
+ */
+export async function freshConnection(from: TestNode, to: TestNode, sinceMs: number): Promise<void> {
+  await waitFor(`${from.name} sees ${to.name}'s new connection`, async () => {
+    const { peers } = await from.call<{ peers: Array<{ peer_id: string; online_since_ms: number }> }>('list_peers');
+    return peers.some((p) => p.peer_id === to.nodeId && p.online_since_ms >= sinceMs) ? true : undefined;
+  });
+}
+
 /** The node's confirmed + unconfirmed wallet balance (reserved coins excluded), in sat. */
 export async function walletSat(node: TestNode): Promise<bigint> {
   const b = await node.call<{ confirmed_sat: number; unconfirmed_sat: number }>('wallet_balance');
