@@ -106,8 +106,6 @@ export interface ChannelClosingDeps {
   peerFeatures(peerId: string): { anySegwit: boolean; simpleClose: boolean; upfrontShutdown: boolean };
   /** The channel failed (the peer broke the protocol, sent `error`, or negotiation failed): the node decides to force close. */
   onChannelFailed(channelId: string, reason: string): void;
-  /** A closing transaction (ours or the cooperative one) was stored and its broadcast tried (the node rebroadcasts at start either way). */
-  onCloseTx(channelId: string, txid: string, kind: 'cooperative' | 'commitment'): void;
   /** How long we wait for the peer's answer to our closing_signed before failing the channel (default NEGOTIATION_TIMEOUT_MS). */
   readonly negotiationTimeoutMs?: number;
 }
@@ -968,7 +966,6 @@ export class ChannelActor implements ChannelLink {
     } catch (err) {
       this.#deps.log('warn', 'closing transaction broadcast failed; it is retried at start', { channel_id: this.channelId, txid, error: (err as Error).message });
     }
-    this.#deps.closing.onCloseTx(this.channelId, txid, kind);
   }
 
   /** Fails the channel for good: Borked (survives restarts), `error` to the peer, and the node force closes. */

@@ -16,7 +16,7 @@
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import type { KeyChain } from '../bitcoin/key-chain.js';
-import { decodeTx, type BitcoinTx, type OutPoint } from '../bitcoin/transaction.js';
+import { decodeTx, type OutPoint } from '../bitcoin/transaction.js';
 import type { Chain } from '../chain/chain.js';
 import type { ChannelActor } from '../channel/channel-actor.js';
 import type { ChannelLifecycle } from '../channelcoord/coordinator.js';
@@ -175,7 +175,7 @@ export class ClosingManager {
       await deps.decideIncoming(entry.channelId);
       entry.incomingDecided = true;
     }
-    const preimages = await this.#knownPreimages(channel, closeTx, pendingRemote);
+    const preimages = await this.#knownPreimages(channel, pendingRemote);
     const deliveryScript = kind.kind === 'cooperative' ? (await deps.store.fetchShutdownInfo(op))?.deliveryScript : undefined;
     const report = await resolveClose(
       {
@@ -201,7 +201,7 @@ export class ClosingManager {
   }
 
   /** Preimages of incoming HTLCs on the close whose invoice we settled (the payee side). */
-  async #knownPreimages(channel: OpenChannel, _closeTx: BitcoinTx, pendingRemote: ChannelCommitment | undefined): Promise<Map<string, Uint8Array>> {
+  async #knownPreimages(channel: OpenChannel, pendingRemote: ChannelCommitment | undefined): Promise<Map<string, Uint8Array>> {
     const hashes = new Set<string>();
     for (const c of [channel.localCommitment, channel.remoteCommitment, ...(pendingRemote === undefined ? [] : [pendingRemote])]) {
       for (const h of c.htlcs) if (h.incoming) hashes.add(h.paymentHash);

@@ -30,7 +30,8 @@ import { Feature } from '../wire/features.js';
 import { openChannelDb, type ChannelDb, type ChannelDbConfig } from '../channeldb/open.js';
 import type { OpenChannel } from '../chanstate/types.js';
 import { ChandError, ErrorCode } from '../errors.js';
-import { DEFAULT_CHANNEL_POLICY, type ChannelPolicy } from '../funding/channel-params.js';
+import { DEFAULT_CHANNEL_POLICY, MIN_FEERATE_PER_KW, type ChannelPolicy } from '../funding/channel-params.js';
+import type { FeeEstimates } from '../chain/chain.js';
 import { FundingManager } from '../funding/funding-manager.js';
 import { CHAIN_HASHES } from '../linknode/store.js';
 import { PeerManager } from '../peer/peer-manager.js';
@@ -53,6 +54,11 @@ import { onionSharedSecret } from '../onion/index.js';
 
 /** Blocks before an offered HTLC's expiry at which an unresolved one forces the channel on chain (lnd's default broadcast delta). */
 export const FORCE_CLOSE_DELTA = 10;
+
+/** Sat per 1000 weight for a confirmation target, from sat/vB estimates (at least BOLT's floor of 253). */
+function feeratePerKw(estimates: FeeEstimates, targetBlocks: number): number {
+  return Math.max(MIN_FEERATE_PER_KW, Math.ceil(feeRateForTarget(estimates, targetBlocks) * 250));
+}
 
 /** File name of the node seed in the data directory. */
 export const SEED_FILE = 'seed.json';
@@ -199,8 +205,8 @@ export class ChandNode {
         getTip: async () => ({ height: await chain.getTipHeight(), hash: await chain.getTipHash() }),
       },
       keys: parts.keyChain,
-      sweepScript: async () => addressToScript(await this.#wallet.newAddress(), NETWORKS[this.config.network]),
-      sweepFeerate: () => this.#feeratePerKw(6),
+      sweepScript: () => this.#walletScript(),
+      sweepFeerate: async () => feeratePerKw(await this.#chain.getFeeEstimates(), 6),
       onPreimage: (channelId, htlcId, preimage) => this.#sender.onPreimage(channelId, htlcId, preimage),
       onHtlcTimedOut: (channelId, htlcId) => this.#sender.onFailed(channelId, htlcId, { reason: new Uint8Array(0) }),
       decideIncoming: async (channelId) => {
@@ -411,11 +417,11 @@ export class ChandNode {
         crashPoint: this.#crash,
         now: () => Date.now(),
         closing: {
-          deliveryScript: async () => addressToScript(await this.#wallet.newAddress(), NETWORKS[this.config.network]),
+          deliveryScript: () => this.#walletScript(),
           feerates: async () => {
             const estimates = await this.#chain.getFeeEstimates();
-            const perKw = (target: number): number => Math.max(253, Math.ceil(feeRateForTarget(estimates, target) * 250));
-            return { min: perKw(1008), target: perKw(6), max: Math.max(perKw(1), perKw(6) * 2) };
+            const target = feeratePerKw(estimates, 6);
+            return { min: feeratePerKw(estimates, 1008), target, max: Math.max(feeratePerKw(estimates, 1), target * 2) };
           },
           peerFeatures: (peerId) => {
             const theirs = new Set(this.#peers.peer(peerId)?.features ?? []);
@@ -427,7 +433,6 @@ export class ChandNode {
             const failed = this.#actors.get(channelId);
             void failed?.forceClose(reason).catch((err: unknown) => this.log('error', 'force close after a channel failure did not go through', { channel_id: channelId, error: (err as Error).message }));
           },
-          onCloseTx: () => undefined,
         },
         onAborted: (channelId) => {
           this.#actors.delete(channelId);
@@ -596,9 +601,9 @@ export class ChandNode {
     return undefined;
   }
 
-  /** Sat per 1000 weight for a confirmation target, from the chain's estimates (floor 253). */
-  async #feeratePerKw(targetBlocks: number): Promise<number> {
-    return Math.max(253, Math.ceil(feeRateForTarget(await this.#chain.getFeeEstimates(), targetBlocks) * 250));
+  /** A new wallet address's scriptpubkey: where closes and sweeps pay us. */
+  async #walletScript(): Promise<Uint8Array> {
+    return addressToScript(await this.#wallet.newAddress(), NETWORKS[this.config.network]);
   }
 
   /**

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../support/test-network.js';
-import { chainTx, closedChannel, expectStandard, listedChannel, mineUntil, settledWalletSat, twoNodes } from './support/closing.js';
+import { chainTx, closedChannel, expectStandard, listedChannel, mineUntil, settledWalletSat, paymentOutcome, twoNodes } from './support/closing.js';
 import { channelOf, errorOf, openChannel, type Invoice, type Payment } from './support/payments.js';
 
 
@@ -101,10 +101,7 @@ describe('cooperative close', () => {
     } finally {
       if (!resumed) process.kill(t.bob.pid!, 'SIGCONT');
     }
-    const paid = await waitFor('the in-flight payment settles', async () => {
-      const p = await t.alice.call<Payment>('get_payment', { payment_hash: inv.payment_hash });
-      return p.status !== 'in_flight' ? p : undefined;
-    }, 60_000);
+    const paid = await paymentOutcome(t.alice, inv.payment_hash, 'the in-flight payment settles');
     expect(paid.status, paid.failure_reason).toBe('succeeded');
     await waitFor('the balances settle', async () => ((await channelOf(t.alice, channelId)).remote_balance_msat === '55000000' ? true : undefined));
     const c = await channelOf(t.alice, channelId);

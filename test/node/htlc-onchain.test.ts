@@ -22,7 +22,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../support/test-network.js';
-import { chainTx, closedChannel, expectStandard, listedChannel, mineUntil, settledWalletSat, confirmedSpender, descendants, freshConnection, revealedPreimage, twoNodes } from './support/closing.js';
+import { chainTx, closedChannel, expectStandard, listedChannel, mineUntil, settledWalletSat, confirmedSpender, descendants, freshConnection, paymentOutcome, revealedPreimage, twoNodes } from './support/closing.js';
 import { channelOf, openChannel, type Invoice, type Payment } from './support/payments.js';
 
 
@@ -130,10 +130,7 @@ describe('HTLCs on chain', () => {
     const revealed = revealedPreimage(claimTx, invoice.payment_hash);
     expect(revealed, 'the claim reveals the preimage').toBeDefined();
 
-    const paid = await waitFor("Alice's payment succeeds from the on-chain preimage", async () => {
-      const p = await t.alice.call<Payment>('get_payment', { payment_hash: invoice.payment_hash });
-      return p.status !== 'in_flight' ? p : undefined;
-    }, 60_000);
+    const paid = await paymentOutcome(t.alice, invoice.payment_hash, "Alice's payment succeeds from the on-chain preimage");
     expect(paid.status).toBe('succeeded');
     expect(paid.preimage).toBe(Buffer.from(revealed!).toString('hex'));
     const settled = await t.bob.call<Invoice>('get_invoice', { payment_hash: invoice.payment_hash });
@@ -186,10 +183,7 @@ describe('HTLCs on chain', () => {
     expectStandard(claimTx, "Alice's HTLC timeout claim");
     expect(claimTx.locktime).toBeGreaterThan(0);
     expect(claimTx.outputs).toHaveLength(1);
-    const paid = await waitFor('the payment fails once the HTLC is back', async () => {
-      const p = await t.alice.call<Payment>('get_payment', { payment_hash: invoice.payment_hash });
-      return p.status !== 'in_flight' ? p : undefined;
-    }, 60_000);
+    const paid = await paymentOutcome(t.alice, invoice.payment_hash, 'the payment fails once the HTLC is back');
     expect(paid.status).toBe('failed');
     const aliceClosed = await mineUntil(t.net, 'Alice records the close', () => closedChannel(t.alice, channelId), 6);
     expect(aliceClosed.close_type).toBe('force closed by the peer');
@@ -231,10 +225,7 @@ describe('HTLCs on chain', () => {
 
     // Alice comes back: her payment succeeds from the preimage on chain; she sweeps her to_remote.
     await t.alice.start();
-    const paid = await waitFor("Alice's payment succeeds from the on-chain preimage", async () => {
-      const p = await t.alice.call<Payment>('get_payment', { payment_hash: invoice.payment_hash });
-      return p.status !== 'in_flight' ? p : undefined;
-    }, 60_000);
+    const paid = await paymentOutcome(t.alice, invoice.payment_hash, "Alice's payment succeeds from the on-chain preimage");
     expect(paid.status).toBe('succeeded');
     expect(paid.preimage).toBe(Buffer.from(revealed!).toString('hex'));
     const aliceClosed = await mineUntil(t.net, 'Alice records the close', () => closedChannel(t.alice, channelId), 6);

@@ -83,7 +83,6 @@ function depsOf(node: Omit<ActorNode, 'actor'>): ChannelActorDeps {
       feerates: async () => ({ min: 253, target: 1000, max: 5000 }),
       peerFeatures: () => ({ anySegwit: false, simpleClose: false, upfrontShutdown: false }),
       onChannelFailed: (channelId, reason) => void node.failures.push({ channelId, reason }),
-      onCloseTx: () => undefined,
       // Short, so a test sees an unanswered closing_signed fail the channel.
       negotiationTimeoutMs: 500,
     },

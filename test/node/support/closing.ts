@@ -9,7 +9,7 @@ import { bytesToHex } from '../../../src/codec/bytes.js';
 import { dustThreshold } from '../../../src/bitcoin/script.js';
 import type { ChainTransaction } from '../../../src/chain/chain.js';
 import { TestNetwork, waitFor, type TestNode } from '../../support/test-network.js';
-import type { Channel } from './payments.js';
+import type { Channel, Payment } from './payments.js';
 
 /** One entry of list_closed_channels. */
 export interface ClosedChannel {
@@ -135,6 +135,14 @@ export async function confirmedSpender(net: TestNetwork, what: string, txid: str
 /** The witness item of `tx`'s first input that hashes to `paymentHash` (the preimage it reveals), if any. */
 export function revealedPreimage(tx: ChainTransaction, paymentHash: string): Uint8Array | undefined {
   return tx.inputs[0]?.witness.find((w) => bytesToHex(sha256(w)) === paymentHash);
+}
+
+/** The payment's end state once it is no longer in flight (bounded wait). */
+export async function paymentOutcome(node: TestNode, paymentHash: string, what: string): Promise<Payment> {
+  return waitFor(what, async () => {
+    const p = await node.call<Payment>('get_payment', { payment_hash: paymentHash });
+    return p.status !== 'in_flight' ? p : undefined;
+  }, 60_000);
 }
 
 /** `node`'s listing of a channel, or undefined once it is no longer listed as pending/open/closing. */
