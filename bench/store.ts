@@ -7,7 +7,9 @@
  *   latency. It is compared with the engine's raw durable rate measured in the same run: a
  *   "raw round" is three serial single-write transactions of the same byte sizes as the
  *   three store calls (the store must make three durable commits per round, persist before
- *   send), so `vs raw` = store rounds/s ÷ raw rounds/s;
+ *   send), so `vs raw` = store rounds/s ÷ raw rounds/s; and with its floor (store-floor.ts):
+ *   the database operations the store made in the same rounds, replayed without chand's code
+ *   on a copy of the starting state, so `store vs floor` is what chand's own code costs;
  * - 100 channels running rounds concurrently: total rounds/s;
  * - bytes on disk per revoked state (0 and 5 HTLCs) after 100,000 states;
  * - open + load 10,000 channels: time from open to fetchAllChannels() returning;
@@ -52,6 +54,7 @@ import { SqlCoordinator } from '../src/sql/coordinator.js';
 import { openSqliteBackend } from '../src/sql/sqlite.js';
 import type { SqlBackend } from '../src/sql/transactions.js';
 import { makeChannel, makeCloseSummary, modelOf, peerPub, planRound, scidOf, type RoundPlan } from '../src/testing/fixtures.js';
+import { kvRecorder, sqliteFloor, type Floor, type KvCopy } from './store-floor.js';
 
 // --- options --------------------------------------------------------------------------------
 
@@ -105,6 +108,8 @@ interface Opened {
   bulkRevocationLog(op: OutPoint, entries: readonly RevocationLogEntry[]): Promise<void>;
   /** Transactions retried because of conflicts so far. */
   retries(): number;
+  /** A floor (store-floor.ts) starting from the database as it is now; undefined where the engine has none. */
+  readonly floor?: () => Promise<Floor>;
   close(): Promise<void>;
 }
 
@@ -117,13 +122,18 @@ interface Engine {
   dispose(): Promise<void>;
 }
 
-function kvOpened(engine: KvEngine, disk: () => Promise<number | undefined>): Opened {
-  const channelState = createKvChannelStateStore(engine);
-  const rawKey = Uint8Array.of(0xfe, 0x01);
+/** The KV key of the raw baseline's writes (outside every key prefix the store uses). */
+const RAW_KEY = Uint8Array.of(0xfe, 0x01);
+
+/** `openCopy` opens an empty engine like `engine`, for the hot path's floor. */
+function kvOpened(engine: KvEngine, disk: () => Promise<number | undefined>, openCopy: () => Promise<KvCopy>): Opened {
+  // The store runs on a recorder of the engine, so that a floor can record its transactions.
+  const recorder = kvRecorder(engine);
+  const channelState = createKvChannelStateStore(recorder.engine);
   return {
     channelState,
     coordinator: new KvCoordinator(engine),
-    rawCommit: (bytes) => engine.update((tx) => tx.put(rawKey, bytes)),
+    rawCommit: (bytes) => engine.update((tx) => tx.put(RAW_KEY, bytes)),
     diskBytes: disk,
     async bulkRevocationLog(op, entries) {
       // The KV store's own revocation-log writer (commitments.ts: the same blocks as states
@@ -134,6 +144,7 @@ function kvOpened(engine: KvEngine, disk: () => Promise<number | undefined>): Op
       }
     },
     retries: () => 0,
+    floor: async () => recorder.floor(await openCopy(), [RAW_KEY]),
     close: () => engine.close(),
   };
 }
@@ -145,7 +156,7 @@ function memoryEngine(): Engine {
     async open() {
       const engine = createMemoryEngine();
       await migrateKv(engine);
-      return kvOpened(engine, async () => undefined);
+      return kvOpened(engine, async () => undefined, async () => ({ engine: createMemoryEngine(), dispose: async () => {} }));
     },
     dispose: async () => {},
   };
@@ -163,17 +174,26 @@ function lmdbEngine(): Engine {
       // A read-only handle on the same environment, for page statistics: pages the main
       // tree uses (branch + leaf + overflow) × page size. File size would count free pages.
       const stats = openLmdb({ path: join(dir, LMDB_FILE), readOnly: true });
-      const opened = kvOpened(engine, async () => {
-        const { root } = stats.getStats() as { root: { pageSize: number; treeBranchPageCount: number; treeLeafPageCount: number; overflowPages: number } };
-        return (root.treeBranchPageCount + root.treeLeafPageCount + root.overflowPages) * root.pageSize;
-      });
+      // The floor's copy: a second environment opened as the first is (durable).
+      const openCopy = async (): Promise<KvCopy> => {
+        const copyDir = mkdtempSync(join(tmpdir(), 'chand-bench-lmdb-floor-'));
+        return { engine: await openLmdbEngine({ path: join(copyDir, LMDB_FILE) }), dispose: async () => rmSync(copyDir, { recursive: true, force: true }) };
+      };
+      const opened = kvOpened(
+        engine,
+        async () => {
+          const { root } = stats.getStats() as { root: { pageSize: number; treeBranchPageCount: number; treeLeafPageCount: number; overflowPages: number } };
+          return (root.treeBranchPageCount + root.treeLeafPageCount + root.overflowPages) * root.pageSize;
+        },
+        openCopy,
+      );
       return { ...opened, close: async () => (await stats.close(), await opened.close()) };
     },
     dispose: async () => rmSync(dir, { recursive: true, force: true }),
   };
 }
 
-function sqlOpened(backend: SqlBackend, extra: Pick<Opened, 'rawCommit' | 'diskBytes' | 'bulkRevocationLog'> & { close(): Promise<void> }): Opened {
+function sqlOpened(backend: SqlBackend, extra: Pick<Opened, 'rawCommit' | 'diskBytes' | 'bulkRevocationLog' | 'floor'> & { close(): Promise<void> }): Opened {
   return {
     channelState: createSqlChannelStateStore(backend),
     coordinator: new SqlCoordinator(backend),
@@ -230,6 +250,7 @@ function sqliteEngine(): Engine {
           return pages * Number(raw.pragma('page_size', { simple: true }));
         },
         bulkRevocationLog: (op, entries) => sqlBulkRevocationLog(backend, op, entries),
+        floor: () => sqliteFloor(raw, ['bench_raw']),
         close: async () => void raw.close(),
       });
     },
@@ -383,9 +404,18 @@ interface HotPathResult {
   readonly rawTxPerSec: number;
   readonly rawRoundsPerSec: number;
   readonly vsRaw: number;
+  /** The floor (store-floor.ts): the same rounds' database operations replayed without chand's code. Absent where the engine has no floor. */
+  readonly floorRoundsPerSec?: number;
+  readonly floorP50Ms?: number;
+  /** Statements (SQLite) or reads and writes (KV) per round. */
+  readonly floorOpsPerRound?: number;
+  /** Floor rounds/s ÷ raw rounds/s. */
+  readonly floorVsRaw?: number;
+  /** Store rounds/s ÷ floor rounds/s. */
+  readonly storeVsFloor?: number;
 }
 
-/** Store and raw rounds alternate in this many slices, so that load changing during the run weighs on both alike. */
+/** Store, raw and floor rounds alternate in this many slices, so that load changing during the run weighs on all alike. */
 const SLICES = 10;
 
 async function hotPath(db: Opened, htlcs: number, rounds: number, seed: number): Promise<HotPathResult> {
@@ -394,43 +424,73 @@ async function hotPath(db: Opened, htlcs: number, rounds: number, seed: number):
   const op = channel.fundingOutpoint;
   const plans = roundPlans(channel, htlcs);
   const latencies: number[] = [];
+  const floorLatencies: number[] = [];
   let bytes: [number, number, number] | undefined;
-  const storeRound = async (measure: boolean) => {
-    const plan = plans.next().value as RoundPlan;
-    bytes ??= roundBytes(plan);
-    const t0 = now();
-    await db.channelState.appendRemoteCommitChain(op, plan.diff);
-    await db.channelState.advanceCommitChainTail(op, plan.advance);
-    await db.channelState.updateCommitment(op, plan.newLocal, plan.unsignedAckedArg);
-    if (measure) latencies.push(now() - t0);
-  };
-  for (let i = 0; i < WARMUP; i++) await storeRound(false);
-  // The raw baseline: the same three durable commits with the same byte counts.
-  const payloads = bytes!.map((n) => randomBytes(n));
-  const rawRounds = Math.max(50, Math.min(rounds, 1_000));
-  for (let i = 0; i < WARMUP; i++) for (const p of payloads) await db.rawCommit(p);
-  let rawSeconds = 0;
-  for (let slice = 0; slice < SLICES; slice++) {
-    for (let i = Math.floor((slice * rounds) / SLICES); i < Math.floor(((slice + 1) * rounds) / SLICES); i++) await storeRound(true);
-    const t0 = now();
-    for (let i = Math.floor((slice * rawRounds) / SLICES); i < Math.floor(((slice + 1) * rawRounds) / SLICES); i++) for (const p of payloads) await db.rawCommit(p);
-    rawSeconds += (now() - t0) / 1000;
+  // The floor copies the database as it is now, before the warm-up: it replays the warm-up
+  // rounds untimed (as the store ran them, warming its own connection alike), then each
+  // slice's measured rounds, timed, after that slice's raw rounds.
+  const floor = await db.floor?.();
+  try {
+    const storeRound = async (measure: boolean) => {
+      const plan = plans.next().value as RoundPlan;
+      bytes ??= roundBytes(plan);
+      const t0 = now();
+      await db.channelState.appendRemoteCommitChain(op, plan.diff);
+      await db.channelState.advanceCommitChainTail(op, plan.advance);
+      await db.channelState.updateCommitment(op, plan.newLocal, plan.unsignedAckedArg);
+      if (measure) latencies.push(now() - t0);
+      floor?.roundEnd();
+    };
+    floor?.record();
+    for (let i = 0; i < WARMUP; i++) await storeRound(false);
+    floor?.stopRecording();
+    // The raw baseline: the same three durable commits with the same byte counts.
+    const payloads = bytes!.map((n) => randomBytes(n));
+    const rawRounds = Math.max(50, Math.min(rounds, 1_000));
+    for (let i = 0; i < WARMUP; i++) for (const p of payloads) await db.rawCommit(p);
+    await floor?.replay();
+    let rawSeconds = 0;
+    for (let slice = 0; slice < SLICES; slice++) {
+      floor?.record();
+      for (let i = Math.floor((slice * rounds) / SLICES); i < Math.floor(((slice + 1) * rounds) / SLICES); i++) await storeRound(true);
+      floor?.stopRecording();
+      const t0 = now();
+      for (let i = Math.floor((slice * rawRounds) / SLICES); i < Math.floor(((slice + 1) * rawRounds) / SLICES); i++) for (const p of payloads) await db.rawCommit(p);
+      rawSeconds += (now() - t0) / 1000;
+      if (floor !== undefined) floorLatencies.push(...(await floor.replay()));
+    }
+    // The floor measured the store's own writes only if its copy now holds what the store's database does.
+    await floor?.verify();
+    const total = latencies.reduce((a, b) => a + b, 0) / 1000;
+    latencies.sort((a, b) => a - b);
+    const roundsPerSec = latencies.length / total;
+    const rawRoundsPerSec = rawRounds / rawSeconds;
+    const result: HotPathResult = {
+      htlcs,
+      rounds: latencies.length,
+      roundsPerSec,
+      p50Ms: percentile(latencies, 50),
+      p99Ms: percentile(latencies, 99),
+      bytesPerCall: bytes!,
+      rawTxPerSec: (rawRounds * 3) / rawSeconds,
+      rawRoundsPerSec,
+      vsRaw: roundsPerSec / rawRoundsPerSec,
+    };
+    if (floor === undefined) return result;
+    if (floorLatencies.length !== latencies.length) throw new Error(`floor: replayed ${floorLatencies.length} rounds, the store ran ${latencies.length}`);
+    const floorRoundsPerSec = floorLatencies.length / (floorLatencies.reduce((a, b) => a + b, 0) / 1000);
+    floorLatencies.sort((a, b) => a - b);
+    return {
+      ...result,
+      floorRoundsPerSec,
+      floorP50Ms: percentile(floorLatencies, 50),
+      floorOpsPerRound: floor.opsPerRound(),
+      floorVsRaw: floorRoundsPerSec / rawRoundsPerSec,
+      storeVsFloor: roundsPerSec / floorRoundsPerSec,
+    };
+  } finally {
+    await floor?.close();
   }
-  const total = latencies.reduce((a, b) => a + b, 0) / 1000;
-  latencies.sort((a, b) => a - b);
-  const roundsPerSec = latencies.length / total;
-  const rawRoundsPerSec = rawRounds / rawSeconds;
-  return {
-    htlcs,
-    rounds: latencies.length,
-    roundsPerSec,
-    p50Ms: percentile(latencies, 50),
-    p99Ms: percentile(latencies, 99),
-    bytesPerCall: bytes!,
-    rawTxPerSec: (rawRounds * 3) / rawSeconds,
-    rawRoundsPerSec,
-    vsRaw: roundsPerSec / rawRoundsPerSec,
-  };
 }
 
 async function concurrentChannels(db: Opened, channels: number, rounds: number): Promise<{ roundsPerSec: number; retries: number }> {
@@ -549,6 +609,8 @@ const notes: string[] = [
   'bytes/revoked state: with 5 HTLCs, each HTLC stays on 5 consecutive states (one added and one resolved per state); "5 new HTLCs every state" has none repeat (nothing to deduplicate)',
   `vs raw: store and raw rounds alternate in ${SLICES} slices; × 1 channel = the concurrent rate ÷ the one-channel 5-HTLC rate of the same run`,
   'load test: every tenth channel has 2 HTLCs on each commitment, the rest none; time = openChannelDb + fetchAllChannels in a fresh open',
+  "floor = the store's own database operations for the same rounds, replayed by a loop without chand's code, from a copy of the same starting state (bench/store-floor.ts); floor vs raw = floor rounds/s ÷ raw rounds/s (the cost of the rows, tables and indexes the schema writes), store vs floor = store rounds/s ÷ floor rounds/s (the cost of chand's code); each run checks that the replay left the copy holding exactly what the store's database holds",
+  `floor: SQLite replays every statement of the store's connection (BEGIN, COMMIT and savepoints included) with the same arguments on a page-for-page backup opened with the store connection's pragmas; LMDB and memory replay every engine transaction of the store, one engine transaction each, on a second engine of the same kind and options holding a copy of every key/value; the store's rounds are timed while they are recorded (arguments copied as they run), the floor's warm-up replays the store's ${WARMUP} warm-up rounds untimed`,
 ];
 if (wanted.has('memory')) engines.push(memoryEngine());
 if (wanted.has('lmdb')) engines.push(lmdbEngine());
@@ -628,14 +690,16 @@ for (const engine of engines) {
 const f0 = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '—' : n.toLocaleString('en', { maximumFractionDigits: 0 }));
 const f1 = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '—' : n.toLocaleString('en', { minimumFractionDigits: 1, maximumFractionDigits: 1 }));
 const f2 = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '—' : n.toFixed(2));
-const pct = (n: number) => `${(n * 100).toFixed(0)}%`;
+const pct = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '—' : `${(n * 100).toFixed(0)}%`);
 
 const lines: string[] = [];
 lines.push(`### Store benchmark (${quick ? 'quick run, reduced sizes' : 'full sizes'}), ${new Date().toISOString().slice(0, 19)}Z`, '');
 lines.push('Payment hot path (appendRemoteCommitChain + advanceCommitChainTail + updateCommitment), serial rounds on one channel:', '');
-lines.push('| engine | HTLCs | rounds/s | p50 ms | p99 ms | raw tx/s | raw rounds/s | vs raw |', '|---|---:|---:|---:|---:|---:|---:|---:|');
+lines.push('| engine | HTLCs | rounds/s | p50 ms | p99 ms | raw tx/s | raw rounds/s | vs raw | floor rounds/s | floor vs raw | store vs floor |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of results) {
-  for (const h of r.hotPath) lines.push(`| ${r.engine} | ${h.htlcs} | ${f0(h.roundsPerSec)} | ${f2(h.p50Ms)} | ${f2(h.p99Ms)} | ${f0(h.rawTxPerSec)} | ${f0(h.rawRoundsPerSec)} | ${pct(h.vsRaw)} |`);
+  for (const h of r.hotPath) {
+    lines.push(`| ${r.engine} | ${h.htlcs} | ${f0(h.roundsPerSec)} | ${f2(h.p50Ms)} | ${f2(h.p99Ms)} | ${f0(h.rawTxPerSec)} | ${f0(h.rawRoundsPerSec)} | ${pct(h.vsRaw)} | ${f0(h.floorRoundsPerSec)} | ${pct(h.floorVsRaw)} | ${pct(h.storeVsFloor)} |`);
+  }
 }
 lines.push('');
 lines.push(
