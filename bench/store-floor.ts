@@ -13,6 +13,12 @@
  *   handed a recording proxy of the engine), with its reads and writes, each replayed as
  *   one transaction on a second engine of the same kind that holds a copy of every
  *   key/value of the first.
+ * - PostgreSQL: every query the clients of the store's pool send (pg.Client.prototype.query
+ *   wrapped while recording: named prepared statements, and the simple queries that carry
+ *   deferred statements with values inlined, as they were sent), replayed on one client of
+ *   a second database on the same server. That database is not a copy but a twin: migrated
+ *   as the store's was, it has had every earlier floor replayed on it, and a floor checks
+ *   first that it holds what the store's database holds.
  *
  * `verify` throws unless the copy ends up holding exactly what the store's database holds
  * (the raw baseline's scratch data aside), so the floor cannot silently measure other work.
@@ -21,6 +27,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import type { KvEngine, KvRange, KvReadTx, KvWriteTx } from '../src/kv/engine.js';
 
 /** Records one set of store rounds and replays them on a copy of the starting state. */
@@ -478,4 +485,146 @@ export function kvRecorder(inner: KvEngine): KvRecorder {
     };
   }
   return { engine, floor };
+}
+
+// --- PostgreSQL -----------------------------------------------------------------------------
+
+/** One query a client of the store's pool sent, as pg's query config (values copied). */
+interface PgCall {
+  readonly text: string;
+  readonly name?: string;
+  readonly values?: unknown;
+  readonly rowMode?: string;
+}
+
+type QueryConfig = { text: string; name?: string; values?: unknown; rowMode?: string };
+
+/**
+ * Columns the twin may hold otherwise than the store's database: when each migration ran
+ * (the hot path never writes that table).
+ */
+const TWIN_COLUMNS_APART: Readonly<Record<string, readonly string[]>> = { chand_migrations: ['applied_at_ms'] };
+
+const quoted = (name: string) => `"${name.replaceAll('"', '""')}"`;
+
+/** Every row of every table (and every sequence's position) of the current schema but `scratchTables`, comparable across databases. */
+async function pgContents(client: pg.Client, scratchTables: readonly string[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  const { rows: columns } = await client.query<{ t: string; c: string }>(
+    "select table_name as t, column_name as c from information_schema.columns where table_schema = current_schema() and table_name in (select tablename from pg_tables where schemaname = current_schema()) order by table_name, ordinal_position",
+  );
+  const tables = new Map<string, string[]>();
+  for (const { t, c } of columns) if (!scratchTables.includes(t) && !TWIN_COLUMNS_APART[t]?.includes(c)) tables.set(t, [...(tables.get(t) ?? []), c]);
+  for (const [name, cols] of tables) {
+    // A row's text form: bytea as hex, integers exactly; sorted here (the table order is free).
+    const { rows } = await client.query<{ r: string }>(`select row(${cols.map(quoted).join(', ')})::text as r from ${quoted(name)}`);
+    out.set(name, rows.map((row) => row.r).sort());
+  }
+  const { rows: sequences } = await client.query<{ r: string }>("select sequencename || '=' || coalesce(last_value::text, '-') as r from pg_sequences where schemaname = current_schema() order by 1");
+  out.set('(sequences)', sequences.map((row) => row.r));
+  return out;
+}
+
+/** Throws unless `replica` holds what `store` does (`when` says at which point, for the message). */
+async function samePgContents(store: pg.Client, replica: pg.Client, scratchTables: readonly string[], when: string): Promise<void> {
+  const expected = await pgContents(store, scratchTables);
+  const actual = await pgContents(replica, scratchTables);
+  const names = [...new Set([...expected.keys(), ...actual.keys()])].sort();
+  for (const name of names) {
+    const a = actual.get(name);
+    const e = expected.get(name);
+    if (a === undefined || e === undefined || a.length !== e.length || a.some((row, i) => row !== e[i])) {
+      throw new Error(`floor: ${when}, ${name} of the replica (${a?.length ?? 'no'} rows) differs from the store's (${e?.length ?? 'no'} rows)`);
+    }
+  }
+}
+
+/**
+ * The floor of a PostgreSQL store. `bench` is the bench's own client of the store's database
+ * (never recorded; it reads the store's rows for the checks); `replica` a client of the twin
+ * database (see the module comment), which must hold what the store's database holds now
+ * (checked: throws if not); `scratchTables` are the raw baseline's, left out of the checks.
+ * Every other pg client that queries while recording is taken for one of the store's pool.
+ */
+export async function postgresFloor(bench: pg.Client, replica: pg.Client, scratchTables: readonly string[]): Promise<Floor> {
+  await samePgContents(bench, replica, scratchTables, 'before the floor');
+  const proto = pg.Client.prototype as unknown as { query(...args: unknown[]): unknown };
+  const original = proto.query;
+  let pending: PgCall[] = [];
+  const rounds: PgCall[][] = [];
+  const faults: string[] = [];
+  let inflight = 0;
+  let recording = false;
+  let replayedRounds = 0;
+  let replayedCalls = 0;
+
+  const install = () => {
+    proto.query = function (this: pg.Client, ...args: unknown[]) {
+      if (this === bench || this === replica) return original.apply(this, args);
+      const [first, second] = args;
+      if (args.some((arg) => typeof arg === 'function')) faults.push('a query with a callback');
+      const config: QueryConfig = typeof first === 'string' ? { text: first, values: second } : { ...(first as QueryConfig), values: (first as QueryConfig).values ?? second };
+      pending.push({
+        text: config.text,
+        ...(config.name !== undefined && { name: config.name }),
+        ...(config.values !== undefined && { values: copyArg(config.values) }),
+        ...(config.rowMode !== undefined && { rowMode: config.rowMode }),
+      });
+      // Queries of one store call run one after another; overlapping ones would replay in another order.
+      if (++inflight > 1) faults.push('queries overlapped (the replay sends them one by one)');
+      const result = original.apply(this, args) as Promise<unknown>;
+      if (typeof result?.then !== 'function') {
+        inflight--;
+        faults.push('a query that returned no promise (a submittable)');
+        return result;
+      }
+      // Observed for the record only: the caller gets the result, or the rejection, as before.
+      result.then(
+        () => void inflight--,
+        (err: unknown) => {
+          inflight--;
+          faults.push(`a query failed while recording (${(err as Error).message})`);
+        },
+      );
+      return result;
+    };
+  };
+  const stopRecording = () => {
+    if (!recording) return;
+    recording = false;
+    proto.query = original;
+  };
+
+  return {
+    record() {
+      if (recording) return;
+      recording = true;
+      install();
+    },
+    roundEnd() {
+      rounds.push(pending);
+      pending = [];
+    },
+    stopRecording,
+    async replay() {
+      if (recording) throw new Error('floor: stop recording before replaying');
+      if (inflight > 0) throw new Error('floor: a recorded query is still running');
+      if (faults.length > 0) throw new Error(`floor: cannot replay the store's queries: ${[...new Set(faults)].join('; ')}`);
+      wholeRounds(pending);
+      const ms: number[] = [];
+      for (const round of rounds.splice(0)) {
+        const t0 = now();
+        for (const call of round) await replica.query(call as never);
+        ms.push(now() - t0);
+        replayedCalls += round.length;
+        replayedRounds++;
+      }
+      return ms;
+    },
+    verify: () => samePgContents(bench, replica, scratchTables, 'after the replay'),
+    opsPerRound: () => replayedCalls / replayedRounds,
+    async close() {
+      stopRecording();
+    },
+  };
 }

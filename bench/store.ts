@@ -54,7 +54,7 @@ import { SqlCoordinator } from '../src/sql/coordinator.js';
 import { openSqliteBackend } from '../src/sql/sqlite.js';
 import type { SqlBackend } from '../src/sql/transactions.js';
 import { makeChannel, makeCloseSummary, modelOf, peerPub, planRound, scidOf, type RoundPlan } from '../src/testing/fixtures.js';
-import { kvRecorder, sqliteFloor, type Floor, type KvCopy } from './store-floor.js';
+import { kvRecorder, postgresFloor, sqliteFloor, type Floor, type KvCopy } from './store-floor.js';
 
 // --- options --------------------------------------------------------------------------------
 
@@ -259,6 +259,7 @@ function sqliteEngine(): Engine {
 }
 
 function postgresEngine(server: PostgresServer, database: ThrowawayDatabase): Engine {
+  let twin: ThrowawayDatabase | undefined;
   return {
     name: 'postgres',
     notes: [`postgres: ${server.source}, database ${database.name}, pool of 20 connections`],
@@ -267,8 +268,21 @@ function postgresEngine(server: PostgresServer, database: ThrowawayDatabase): En
       const backend = await openPostgresBackend({ url: database.url, maxConnections: 20 });
       await migrateSql(backend);
       const client = new pg.Client({ connectionString: database.url });
+      // Dropping the database after a failed run ends this connection: that must not end the process before the failure is reported.
+      client.on('error', () => {});
       await client.connect();
       await client.query('create table if not exists bench_raw (k integer primary key, v bytea not null)');
+      // The floor's twin database (store-floor.ts): on the same server, migrated as the store's.
+      twin = await createThrowawayDatabase(server, 'chand_bench_floor');
+      const twinBackend = await openPostgresBackend({ url: twin.url, maxConnections: 1 });
+      try {
+        await migrateSql(twinBackend);
+      } finally {
+        await twinBackend.close();
+      }
+      const replica = new pg.Client({ connectionString: twin.url });
+      replica.on('error', () => {}); // as `client`'s
+      await replica.connect();
       return sqlOpened(backend, {
         async rawCommit(bytes) {
           await client.query('begin');
@@ -281,10 +295,12 @@ function postgresEngine(server: PostgresServer, database: ThrowawayDatabase): En
           return Number(rows[0]!.n);
         },
         bulkRevocationLog: (op, entries) => sqlBulkRevocationLog(backend, op, entries),
-        close: () => client.end(),
+        floor: () => postgresFloor(client, replica, ['bench_raw']),
+        close: async () => (await replica.end(), await client.end()),
       });
     },
     async dispose() {
+      await twin?.drop();
       await database.drop();
       await server.stop();
     },
@@ -611,7 +627,7 @@ const notes: string[] = [
   `vs raw: store and raw rounds alternate in ${SLICES} slices; × 1 channel = the concurrent rate ÷ the one-channel 5-HTLC rate of the same run`,
   'load test: every tenth channel has 2 HTLCs on each commitment, the rest none; time = openChannelDb + fetchAllChannels in a fresh open',
   "floor = the store's own database operations for the same rounds, replayed by a loop without chand's code, from a copy of the same starting state (bench/store-floor.ts); floor vs raw = floor rounds/s ÷ raw rounds/s (the cost of the rows, tables and indexes the schema writes), store vs floor = store rounds/s ÷ floor rounds/s (the cost of chand's code); each run checks that the replay left the copy holding exactly what the store's database holds",
-  `floor: SQLite replays every statement of the store's connection (BEGIN, COMMIT and savepoints included) with the same arguments on a page-for-page backup opened with the store connection's pragmas; LMDB and memory replay every engine transaction of the store, one engine transaction each, on a second engine of the same kind and options holding a copy of every key/value; the store's rounds are timed while they are recorded (arguments copied as they run), the floor's warm-up replays the channel's setup and the store's ${WARMUP} warm-up rounds untimed`,
+  `floor: SQLite replays every statement of the store's connection (BEGIN, COMMIT and savepoints included) with the same arguments on a page-for-page backup opened with the store connection's pragmas; LMDB and memory replay every engine transaction of the store, one engine transaction each, on a second engine of the same kind and options holding a copy of every key/value; PostgreSQL replays every query the store's pool sent, as sent (named prepared statements, simple queries carrying deferred statements), on one connection to a twin database on the same server (migrated alike, every earlier floor replayed on it, checked equal to the store's before and after; the pool has 20 connections, the replay one); the store's rounds are timed while they are recorded (arguments copied as they run), the floor's warm-up replays the channel's setup and the store's ${WARMUP} warm-up rounds untimed`,
 ];
 if (wanted.has('memory')) engines.push(memoryEngine());
 if (wanted.has('lmdb')) engines.push(lmdbEngine());
