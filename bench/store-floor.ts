@@ -41,7 +41,7 @@ export interface Floor {
   replay(): Promise<number[]>;
   /** Throws unless the copy holds exactly what the store's database holds now (the raw baseline's scratch data aside). */
   verify(): Promise<void>;
-  /** Database operations per replayed round so far: statements (SQLite), reads and writes (KV). */
+  /** Database operations per replayed round so far: statements (SQLite), queries as sent (PostgreSQL), reads and writes (KV). */
   opsPerRound(): number;
   /** Stops recording and removes the copy. Idempotent. */
   close(): Promise<void>;
@@ -144,7 +144,7 @@ export async function sqliteFloor(raw: BetterSqlite3.Database, scratchTables: re
     if (database === raw || database === copy) return false;
     store ??= database;
     if (database !== store) {
-      faults.push('statements from a second connection other than the bench\'s own');
+      faults.push('statements from a third connection (neither the store\'s first one nor the bench\'s)');
       return false;
     }
     return true;

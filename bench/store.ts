@@ -423,7 +423,7 @@ interface HotPathResult {
   /** The floor (store-floor.ts): the same rounds' database operations replayed without chand's code. Absent where the engine has no floor. */
   readonly floorRoundsPerSec?: number;
   readonly floorP50Ms?: number;
-  /** Statements (SQLite) or reads and writes (KV) per round. */
+  /** Database operations per round: statements (SQLite), queries as sent (PostgreSQL; one may carry several deferred statements), reads and writes (KV). */
   readonly floorOpsPerRound?: number;
   /** Floor rounds/s ÷ raw rounds/s. */
   readonly floorVsRaw?: number;
@@ -624,7 +624,7 @@ const notes: string[] = [
   'vs raw = store rounds/s ÷ raw rounds/s; a raw round is three serial durable single-write transactions of the byte sizes the three calls write',
   `revoked states for bytes/state and the close test are written in bulk through the store's own revocation-log writer (the blocks appending them one by one gives), not through advanceCommitChainTail`,
   'bytes/revoked state: with 5 HTLCs, each HTLC stays on 5 consecutive states (one added and one resolved per state); "5 new HTLCs every state" has none repeat (nothing to deduplicate)',
-  `vs raw: store and raw rounds alternate in ${SLICES} slices; × 1 channel = the concurrent rate ÷ the one-channel 5-HTLC rate of the same run`,
+  `vs raw: store, raw and floor rounds alternate in ${SLICES} slices; × 1 channel = the concurrent rate ÷ the one-channel 5-HTLC rate of the same run`,
   'load test: every tenth channel has 2 HTLCs on each commitment, the rest none; time = openChannelDb + fetchAllChannels in a fresh open',
   "floor = the store's own database operations for the same rounds, replayed by a loop without chand's code, from a copy of the same starting state (bench/store-floor.ts); floor vs raw = floor rounds/s ÷ raw rounds/s (the cost of the rows, tables and indexes the schema writes), store vs floor = store rounds/s ÷ floor rounds/s (the cost of chand's code); each run checks that the replay left the copy holding exactly what the store's database holds",
   `floor: SQLite replays every statement of the store's connection (BEGIN, COMMIT and savepoints included) with the same arguments on a page-for-page backup opened with the store connection's pragmas; LMDB and memory replay every engine transaction of the store, one engine transaction each, on a second engine of the same kind and options holding a copy of every key/value; PostgreSQL replays every query the store's pool sent, as sent (named prepared statements, simple queries carrying deferred statements), on one connection to a twin database on the same server (migrated alike, every earlier floor replayed on it, checked equal to the store's before and after; the pool has 20 connections, the replay one); the store's rounds are timed while they are recorded (arguments copied as they run), the floor's warm-up replays the channel's setup and the store's ${WARMUP} warm-up rounds untimed`,
