@@ -36,15 +36,21 @@ export interface Floor {
   record(): void;
   /** Ends the round being recorded (replay times each round apart). */
   roundEnd(): void;
+  /** Stops recording; what was recorded waits for `replay`. Idempotent. */
   stopRecording(): void;
-  /** Replays, in order, the rounds recorded since the last replay; resolves to each round's ms. */
-  replay(): Promise<number[]>;
+  /** Replays, in order, the rounds recorded since the last replay; resolves to each round's time and operation count. */
+  replay(): Promise<ReplayedRound[]>;
   /** Throws unless the copy holds exactly what the store's database holds now (the raw baseline's scratch data aside). */
   verify(): Promise<void>;
-  /** Database operations per replayed round so far: statements (SQLite), queries as sent (PostgreSQL), reads and writes (KV). */
-  opsPerRound(): number;
-  /** Stops recording and removes the copy. Idempotent. */
+  /** Stops recording and releases the copy (removed; the PostgreSQL twin outlives the floor). Idempotent. */
   close(): Promise<void>;
+}
+
+/** One replayed round. */
+export interface ReplayedRound {
+  readonly ms: number;
+  /** Database operations: statements (SQLite), queries as sent (PostgreSQL), reads and writes (KV). */
+  readonly ops: number;
 }
 
 const now = () => performance.now();
@@ -136,8 +142,6 @@ export async function sqliteFloor(raw: BetterSqlite3.Database, scratchTables: re
   // Result modes the store set on its statements while recording (raw arrays, BigInts).
   const modes = new WeakMap<object, { raw?: boolean; safeIntegers?: boolean }>();
   let recording = false;
-  let replayedRounds = 0;
-  let replayedCalls = 0;
 
   /** True for the store's connection; notes a fault for any third one. */
   const isStore = (database: BetterSqlite3.Database): boolean => {
@@ -244,15 +248,13 @@ export async function sqliteFloor(raw: BetterSqlite3.Database, scratchTables: re
       copy ??= openCopy(store);
       const db = copy;
       const plan = rounds.splice(0).map((round) => round.map((call) => ({ statement: statementOf(db, call), method: call.method, args: call.args })));
-      const ms: number[] = [];
+      const replayed: ReplayedRound[] = [];
       for (const round of plan) {
         const t0 = now();
         for (const { statement, method, args } of round) statement[method](...args);
-        ms.push(now() - t0);
-        replayedCalls += round.length;
+        replayed.push({ ms: now() - t0, ops: round.length });
       }
-      replayedRounds += plan.length;
-      return ms;
+      return replayed;
     },
     async verify() {
       if (copy === undefined) throw new Error('floor: nothing was replayed');
@@ -267,7 +269,6 @@ export async function sqliteFloor(raw: BetterSqlite3.Database, scratchTables: re
         }
       }
     },
-    opsPerRound: () => replayedCalls / replayedRounds,
     async close() {
       stopRecording();
       copy?.close();
@@ -389,7 +390,7 @@ export interface KvRecorder {
 /** Wraps `inner` so that a floor can record what the store does on it. Not recording, calls pass straight through. */
 export function kvRecorder(inner: KvEngine): KvRecorder {
   let sink: { txs: KvTxRecord[]; faults: string[]; inflight: number } | undefined;
-  /** Runs one transaction of the store through `run`, which hands its closure a recording view writing to `ops()`. */
+  /** Runs one transaction of the store through `run`, whose closure records into a fresh list (`fresh()`) each time the engine runs it. */
   const recorded = async <T>(write: boolean, run: (fresh: () => KvOp[]) => Promise<T>): Promise<T> => {
     const target = sink!;
     let ops: KvOp[] = [];
@@ -433,8 +434,6 @@ export function kvRecorder(inner: KvEngine): KvRecorder {
     }
     const state = { txs: [] as KvTxRecord[], faults: [] as string[], inflight: 0 };
     const rounds: KvTxRecord[][] = [];
-    let replayedRounds = 0;
-    let replayedOps = 0;
     let closed = false;
     const stopRecording = () => {
       if (sink === state) sink = undefined;
@@ -453,18 +452,16 @@ export function kvRecorder(inner: KvEngine): KvRecorder {
         if (sink === state) throw new Error('floor: stop recording before replaying');
         if (state.faults.length > 0) throw new Error(`floor: cannot replay the store's transactions: ${[...new Set(state.faults)].join('; ')}`);
         wholeRounds(state.txs);
-        const ms: number[] = [];
+        const replayed: ReplayedRound[] = [];
         for (const round of rounds.splice(0)) {
           const t0 = now();
           for (const { write, ops } of round) {
             if (write) await copy.update((tx) => applyOps(tx, ops));
             else await copy.read((tx) => applyOps(tx, ops));
           }
-          ms.push(now() - t0);
-          replayedOps += round.reduce((n, tx) => n + tx.ops.length, 0);
-          replayedRounds++;
+          replayed.push({ ms: now() - t0, ops: round.reduce((n, tx) => n + tx.ops.length, 0) });
         }
-        return ms;
+        return replayed;
       },
       async verify() {
         const expected = await contents(inner, scratch);
@@ -474,7 +471,6 @@ export function kvRecorder(inner: KvEngine): KvRecorder {
           throw new Error(`floor: after the replay the copy holds ${actual.length} key/values, the store's engine ${expected.length}; first difference at entry ${at >= 0 ? at : Math.min(expected.length, actual.length)}`);
         }
       },
-      opsPerRound: () => replayedOps / replayedRounds,
       async close() {
         stopRecording();
         if (closed) return;
@@ -555,8 +551,6 @@ export async function postgresFloor(bench: pg.Client, replica: pg.Client, scratc
   const faults: string[] = [];
   let inflight = 0;
   let recording = false;
-  let replayedRounds = 0;
-  let replayedCalls = 0;
 
   const install = () => {
     proto.query = function (this: pg.Client, ...args: unknown[]) {
@@ -611,18 +605,15 @@ export async function postgresFloor(bench: pg.Client, replica: pg.Client, scratc
       if (inflight > 0) throw new Error('floor: a recorded query is still running');
       if (faults.length > 0) throw new Error(`floor: cannot replay the store's queries: ${[...new Set(faults)].join('; ')}`);
       wholeRounds(pending);
-      const ms: number[] = [];
+      const replayed: ReplayedRound[] = [];
       for (const round of rounds.splice(0)) {
         const t0 = now();
         for (const call of round) await replica.query(call as never);
-        ms.push(now() - t0);
-        replayedCalls += round.length;
-        replayedRounds++;
+        replayed.push({ ms: now() - t0, ops: round.length });
       }
-      return ms;
+      return replayed;
     },
     verify: () => samePgContents(bench, replica, scratchTables, 'after the replay'),
-    opsPerRound: () => replayedCalls / replayedRounds,
     async close() {
       stopRecording();
     },

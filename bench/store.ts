@@ -54,7 +54,7 @@ import { SqlCoordinator } from '../src/sql/coordinator.js';
 import { openSqliteBackend } from '../src/sql/sqlite.js';
 import type { SqlBackend } from '../src/sql/transactions.js';
 import { makeChannel, makeCloseSummary, modelOf, peerPub, planRound, scidOf, type RoundPlan } from '../src/testing/fixtures.js';
-import { kvRecorder, postgresFloor, sqliteFloor, type Floor, type KvCopy } from './store-floor.js';
+import { kvRecorder, postgresFloor, sqliteFloor, type Floor, type KvCopy, type ReplayedRound } from './store-floor.js';
 
 // --- options --------------------------------------------------------------------------------
 
@@ -439,7 +439,7 @@ async function hotPath(db: Opened, htlcs: number, rounds: number, seed: number):
   const op = channel.fundingOutpoint;
   const plans = roundPlans(channel, htlcs);
   const latencies: number[] = [];
-  const floorLatencies: number[] = [];
+  const floorRounds: ReplayedRound[] = [];
   let bytes: [number, number, number] | undefined;
   // The floor starts from the database as it is now, before the channel is added: it
   // replays the setup and the warm-up rounds untimed (as the store ran them, warming its own
@@ -474,7 +474,7 @@ async function hotPath(db: Opened, htlcs: number, rounds: number, seed: number):
       const t0 = now();
       for (let i = Math.floor((slice * rawRounds) / SLICES); i < Math.floor(((slice + 1) * rawRounds) / SLICES); i++) for (const p of payloads) await db.rawCommit(p);
       rawSeconds += (now() - t0) / 1000;
-      if (floor !== undefined) floorLatencies.push(...(await floor.replay()));
+      if (floor !== undefined) floorRounds.push(...(await floor.replay()));
     }
     // The floor measured the store's own writes only if its copy now holds what the store's database does.
     await floor?.verify();
@@ -494,14 +494,14 @@ async function hotPath(db: Opened, htlcs: number, rounds: number, seed: number):
       vsRaw: roundsPerSec / rawRoundsPerSec,
     };
     if (floor === undefined) return result;
-    if (floorLatencies.length !== latencies.length) throw new Error(`floor: replayed ${floorLatencies.length} rounds, the store ran ${latencies.length}`);
+    if (floorRounds.length !== latencies.length) throw new Error(`floor: replayed ${floorRounds.length} rounds, the store ran ${latencies.length}`);
+    const floorLatencies = floorRounds.map((r) => r.ms).sort((a, b) => a - b);
     const floorRoundsPerSec = floorLatencies.length / (floorLatencies.reduce((a, b) => a + b, 0) / 1000);
-    floorLatencies.sort((a, b) => a - b);
     return {
       ...result,
       floorRoundsPerSec,
       floorP50Ms: percentile(floorLatencies, 50),
-      floorOpsPerRound: floor.opsPerRound(),
+      floorOpsPerRound: floorRounds.reduce((n, r) => n + r.ops, 0) / floorRounds.length,
       floorVsRaw: floorRoundsPerSec / rawRoundsPerSec,
       storeVsFloor: roundsPerSec / floorRoundsPerSec,
     };
