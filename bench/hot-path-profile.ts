@@ -4,7 +4,9 @@
  * channel, serial rounds), opened the way a node opens it (openChannelDb, durable settings
  * unless `--no-sync` on LMDB). Round plans are made before the timed loop; `--profile FILE`
  * writes a V8 CPU profile of the timed loop only (read it with bench/read-cpuprofile.ts);
- * `--statements` (SQLite) sums the time of every SQL statement and COMMIT. Prints rounds/s
+ * `--statements` (SQLite) sums the time of every SQL statement and COMMIT;
+ * `--secret-to-point noble` checks revealed secrets with noble instead of openChannelDb's
+ * libsecp256k1 (an A/B of the injected SecretToPoint in one tree). Prints rounds/s
  * and the process CPU time per round; no assertions.
  */
 import BetterSqlite3 from 'better-sqlite3';
@@ -13,6 +15,7 @@ import { Session } from 'node:inspector';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { revealedPoint } from '../src/bitcoin/secret-point.js';
 import { openChannelDb, type ChannelDbConfig } from '../src/channeldb/open.js';
 import type { OpenChannel } from '../src/chanstate/types.js';
 import { createThrowawayDatabase, findPostgres } from '../tools/postgres-server.js';
@@ -29,12 +32,17 @@ const { values: flags } = parseArgs({
     'no-sync': { type: 'boolean', default: false },
     /** Write a V8 CPU profile of the timed rounds only (node:inspector) to this file. */
     profile: { type: 'string' },
+    /** secret·G of the revealed-secret check: openChannelDb's (libsecp256k1, the default) or noble's. */
+    'secret-to-point': { type: 'string', default: 'libsecp256k1' },
   },
 });
 const htlcs = Number.parseInt(flags.htlcs!, 10);
 const rounds = Number.parseInt(flags.rounds!, 10);
 if (!Number.isSafeInteger(htlcs) || htlcs < 0) throw new RangeError(`expected --htlcs to be a count, got ${flags.htlcs}`);
 if (!Number.isSafeInteger(rounds) || rounds < 1) throw new RangeError(`expected --rounds to be a positive count, got ${flags.rounds}`);
+if (flags['secret-to-point'] !== 'libsecp256k1' && flags['secret-to-point'] !== 'noble') {
+  throw new TypeError(`expected --secret-to-point libsecp256k1 or noble, got ${flags['secret-to-point']}`);
+}
 
 const post = (session: Session, method: string) =>
   new Promise<unknown>((resolve, reject) => session.post(method, (err, result) => (err === null ? resolve(result) : reject(err))));
@@ -95,7 +103,7 @@ if (flags.statements === true) {
   }
 }
 
-const db = await openChannelDb(config);
+const db = await openChannelDb(config, flags['secret-to-point'] === 'noble' ? { secretToPoint: revealedPoint } : {});
 try {
   await db.coordinator.syncPendingChannel({ ...channel, isPending: true, shortChannelId: 0n }, undefined, channel.fundingBroadcastHeight);
   await db.channelState.markOpen(channel.fundingOutpoint, channel.shortChannelId);
@@ -120,7 +128,7 @@ try {
     writeFileSync(flags.profile!, JSON.stringify(profile));
     session.disconnect();
   }
-  process.stdout.write(`${flags.backend} ${htlcs} HTLCs: ${rounds} rounds in ${seconds.toFixed(2)} s, ${(rounds / seconds).toFixed(0)} rounds/s, CPU ${((cpu.user + cpu.system) / 1000 / rounds).toFixed(3)} ms/round\n`);
+  process.stdout.write(`${flags.backend} ${htlcs} HTLCs, ${flags['secret-to-point']} secret·G: ${rounds} rounds in ${seconds.toFixed(2)} s, ${(rounds / seconds).toFixed(0)} rounds/s, CPU ${((cpu.user + cpu.system) / 1000 / rounds).toFixed(3)} ms/round\n`);
   if (commitTimes.length > 0) {
     const sorted = [...commitTimes].sort((a, b) => a - b);
     const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!.toFixed(3);

@@ -28,6 +28,8 @@ export type * from './chanstate/store.js';
 export type * from './chanstate/types.js';
 export type * from './linknode/store.js';
 export type * from './channelcoord/coordinator.js';
+/** The type of ChannelStateOptions.secretToPoint (openChannelDb's default is libsecp256k1's). */
+export type { SecretToPoint } from './bitcoin/secret-point.js';
 
 // Runtime values the contracts' records use.
 export { ChannelStatus, ChannelType, ClosureType, FwdState, OpeningStage, OUTPUT_INDEX_NONE } from './chanstate/types.js';

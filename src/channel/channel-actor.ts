@@ -20,6 +20,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import type { KeyChain } from '../bitcoin/key-chain.js';
 import { ShachainStore } from '../bitcoin/shachain.js';
+import type { SecretToPoint } from '../bitcoin/secret-point.js';
 import { utf8ToBytes } from '@noble/hashes/utils.js';
 import { bytesToHex, hexToBytes } from '../codec/bytes.js';
 import type { Chain } from '../chain/chain.js';
@@ -94,6 +95,8 @@ export interface ChannelActorDeps {
   readonly crashPoint: (name: string) => void;
   /** What closing needs from the node. */
   readonly closing: ChannelClosingDeps;
+  /** secret·G for the revoke_and_ack check (CoreOptions.secretToPoint; default noble's). */
+  readonly secretToPoint?: SecretToPoint;
 }
 
 /** What a channel actor needs from the node to close. */
@@ -1008,7 +1011,12 @@ export class ChannelActor implements ChannelLink {
       this.#deps.store.unsignedAckedUpdates(op),
       this.#deps.store.remoteUnsignedLocalUpdates(op),
     ]);
-    this.#core = coreFromStore({ channel: this.#channel, remoteTip, unsignedAckedUpdates, remoteUnsignedLocalUpdates }, this.#signer());
+    const { secretToPoint } = this.#deps;
+    this.#core = coreFromStore(
+      { channel: this.#channel, remoteTip, unsignedAckedUpdates, remoteUnsignedLocalUpdates },
+      this.#signer(),
+      secretToPoint === undefined ? {} : { secretToPoint },
+    );
     const status = this.#channel.status;
     if ((status & ChannelStatus.Borked) !== 0) this.#failed ??= 'the channel was failed earlier (borked): it takes no more updates';
     else if ((status & ChannelStatus.LocalDataLoss) !== 0) this.#failed ??= 'we-lost-data: the peer proved a newer state; the channel is frozen until it closes';

@@ -276,12 +276,21 @@ export async function readMigrationStatus(config: ChannelDbConfig): Promise<Migr
   }
 }
 
+/** `options` with libsecp256k1's secret·G (about 3x noble's) unless the caller chose one. */
+async function withNodeSecretToPoint(options: OpenOptions): Promise<OpenOptions> {
+  if (options.secretToPoint !== undefined) return options;
+  // Loaded here, not at the top: only opening stores compiles the WebAssembly module.
+  const { wasmRevealedPoint } = await import('../bitcoin/secret-point-wasm.js');
+  return { ...options, secretToPoint: wasmRevealedPoint };
+}
+
 /**
  * Opens the channel database: backend, lock, migrations, stores. DB_LOCKED if another
  * process has it open; DB_REVERSION if it was written by a newer chand;
  * DB_MIGRATION_INCOMPLETE if it is the target of an unfinished `chand db migrate`.
  */
-export async function openChannelDb(config: ChannelDbConfig, options: OpenOptions = {}): Promise<ChannelDb> {
+export async function openChannelDb(config: ChannelDbConfig, given: OpenOptions = {}): Promise<ChannelDb> {
+  const options = await withNodeSecretToPoint(given);
   const backend = backendOf(config);
   if (backend === 'sqlite' || backend === 'postgres') return openSqlChannelDb(config as ChannelDbConfig & { backend?: 'sqlite' | 'postgres' }, options);
   if (backend !== 'memory' && backend !== 'lmdb') throw new TypeError(`expected backend sqlite, lmdb, postgres or memory, got ${String(backend)}`);

@@ -10,8 +10,8 @@
  * Argument validation is not here: it happens once at the public edge (validate.ts,
  * checked-store.ts) before a backend sees the call.
  */
-import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { verifySignedFunding } from '../bitcoin/psbt-funding.js';
+import type { SecretToPoint } from '../bitcoin/secret-point.js';
 import { commitmentIndex, ShachainStore } from '../bitcoin/shachain.js';
 import { bytesToHex, equalBytes } from '../codec/bytes.js';
 import { ChandError, ErrorCode } from '../errors.js';
@@ -216,31 +216,12 @@ export function assertPkgSource(pkg: FwdPkg, scid: ShortChannelId): void {
 }
 
 /**
- * The compressed point secret·G of a revealed per-commitment secret: exactly what
- * `secp256k1.getPublicKey(secret, true)` returns, and it refuses the same secrets (not 32
- * bytes, zero, or not below the group order). It multiplies without constant-time
- * blinding, which is safe here and about 1.7x cheaper: the secret is the remote's, given to
- * us in the clear by revoke_and_ack, so its timing reveals nothing to anyone.
- */
-export function revealedPoint(secret: Uint8Array): Uint8Array {
-  const { Point } = secp256k1;
-  const scalar = Point.Fn.fromBytes(secret);
-  if (scalar === 0n) throw new RangeError('expected a non-zero secp256k1 scalar, got 0');
-  // SEC1 compressed form, written here rather than by toBytes, which re-checks that the point
-  // is on the curve: k·G for 0 < k < n always is, and is never the point at infinity.
-  const { x, y } = Point.BASE.multiplyUnsafe(scalar).toAffine();
-  const out = new Uint8Array(33);
-  out[0] = (y & 1n) === 1n ? 0x03 : 0x02;
-  out.set(Point.Fp.toBytes(x), 1);
-  return out;
-}
-
-/**
  * The remote revocation state after the remote revealed `secret` for its current
  * commitment (height `revokedHeight`): checks that the secret's point is the stored
  * current point (REVOCATION_INVALID) and that the shachain accepts it (SHACHAIN_INVALID),
  * then shifts the points: current := next, next := `nextPoint`. Throws before anything is
- * written, so a bad revocation changes nothing.
+ * written, so a bad revocation changes nothing. `secretToPoint` computes secret·G (the
+ * store's injected one: every SecretToPoint gives the same answer and the same refusals).
  */
 export function advanceRevocation(
   op: OutPoint,
@@ -248,6 +229,7 @@ export function advanceRevocation(
   revokedHeight: number,
   secret: Uint8Array,
   nextPoint: Hex,
+  secretToPoint: SecretToPoint,
 ): RemoteRevocationState {
   if (stored.currentPoint === undefined) {
     throw new ChandError(ErrorCode.REVOCATION_INVALID, `channel ${formatOutPoint(op)} has no current remote commitment point to check a revocation against`);
@@ -257,7 +239,7 @@ export function advanceRevocation(
   }
   let point: Hex;
   try {
-    point = bytesToHex(revealedPoint(secret));
+    point = bytesToHex(secretToPoint(secret));
   } catch (cause) {
     throw new ChandError(ErrorCode.REVOCATION_INVALID, `channel ${formatOutPoint(op)}: the revealed secret is not a valid secp256k1 scalar`, { cause });
   }

@@ -12,6 +12,7 @@
  * Consumers depend on the facets they need (`Pick`-style), never on the whole store.
  * Operations that must also change link nodes live in channelcoord's Coordinator.
  */
+import type { SecretToPoint } from '../bitcoin/secret-point.js';
 import type {
   AddRef,
   AdvanceTailArgs,
@@ -314,6 +315,12 @@ export interface ChannelStateOptions {
   readonly revocationLogBalances?: boolean;
   /** Record off-chain final HTLC outcomes (lookupFinalHtlc). Default true. */
   readonly storeFinalHtlcResolutions?: boolean;
+  /**
+   * secret·G for the revealed-secret check of advanceCommitChainTail. Default: noble's
+   * (pure JS, runs anywhere); openChannelDb passes libsecp256k1's (WebAssembly, Node).
+   * Every implementation gives the same points and refuses the same secrets.
+   */
+  readonly secretToPoint?: SecretToPoint;
 }
 
 /** The whole channel-state store. Prefer a narrower facet in consumers. */

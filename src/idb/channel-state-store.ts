@@ -13,6 +13,7 @@
  * one short transaction, and queues its bulk data (revocation log, commitments, forwarding
  * packages) for purgeClosedChannels, which deletes it in bounded batches.
  */
+import { revealedPoint } from '../bitcoin/secret-point.js';
 import type { ChannelStateOptions, ChannelStateStore } from '../chanstate/store.js';
 import type { IdbStoreContext } from './chanstate-tx.js';
 import { closedChannelsFacet } from './closed-channels.js';
@@ -30,7 +31,12 @@ export type IdbChannelStateOptions = ChannelStateOptions;
 
 /** The channel-state store over `conn`. Arguments must already be validated (openBrowserChannelDb wraps it). */
 export function createIdbChannelStateStore(conn: IdbConnection, options: IdbChannelStateOptions = {}): ChannelStateStore {
-  const ctx: IdbStoreContext = { conn, balances: options.revocationLogBalances ?? true, finalHtlcs: options.storeFinalHtlcResolutions ?? true };
+  const ctx: IdbStoreContext = {
+    conn,
+    balances: options.revocationLogBalances ?? true,
+    finalHtlcs: options.storeFinalHtlcResolutions ?? true,
+    secretToPoint: options.secretToPoint ?? revealedPoint,
+  };
   return {
     ...openChannelReadsFacet(ctx),
     ...statusAndLifecycleFacet(ctx),

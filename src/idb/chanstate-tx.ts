@@ -7,6 +7,7 @@
  * the transaction passed in (transactions.ts), and calls the synchronous domain rules of
  * chanstate/rules.ts in between.
  */
+import type { SecretToPoint } from '../bitcoin/secret-point.js';
 import { channelIdOf, formatOutPoint } from '../chanstate/channel-id.js';
 import {
   archivedChannelRecord,
@@ -324,6 +325,8 @@ export interface IdbStoreContext {
   readonly balances: boolean;
   /** Record off-chain final HTLC outcomes. */
   readonly finalHtlcs: boolean;
+  /** secret·G for the revealed-secret check (ChannelStateOptions.secretToPoint, resolved). */
+  readonly secretToPoint: SecretToPoint;
 }
 
 /** Rewrites the info record of the open channel at `op` with `change` applied (one transaction over CHANNELS); returns it. */

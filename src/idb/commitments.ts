@@ -132,7 +132,7 @@ export function commitmentsFacet(ctx: IdbStoreContext): CommitmentStore {
         if (tipBytes === undefined) throw noPendingCommit(chanPoint);
         const tip = commitDiffRecord.decode(tipBytes);
         // Checked before anything is written: a wrong secret changes nothing.
-        const revocation = advanceRevocation(chanPoint, stored, revoked.commitHeight, args.revocationSecret, args.nextPoint);
+        const revocation = advanceRevocation(chanPoint, stored, revoked.commitHeight, args.revocationSecret, args.nextPoint, ctx.secretToPoint);
 
         const { ourOutputIndex, theirOutputIndex } = outputIndexesOf(revoked);
         const entry = revocationLogEntryOf(revoked, ourOutputIndex, theirOutputIndex, ctx.balances);

@@ -12,6 +12,7 @@
  * one short transaction, and queues its bulk data (revocation log, commitments, forwarding
  * packages) for purgeClosedChannels, which deletes it in bounded batches.
  */
+import { revealedPoint } from '../bitcoin/secret-point.js';
 import type { ChannelStateOptions, ChannelStateStore } from '../chanstate/store.js';
 import type { KvStoreContext } from './chanstate-tx.js';
 import { checksummedEngine } from './checksummed-engine.js';
@@ -35,7 +36,12 @@ export type KvChannelStateOptions = ChannelStateOptions;
  */
 export function createKvChannelStateStore(engine: KvEngine, options: KvChannelStateOptions = {}): ChannelStateStore {
   // Every value carries its checksum (checksummed-engine.ts, KV schema 3).
-  const ctx: KvStoreContext = { engine: checksummedEngine(engine), balances: options.revocationLogBalances ?? true, finalHtlcs: options.storeFinalHtlcResolutions ?? true };
+  const ctx: KvStoreContext = {
+    engine: checksummedEngine(engine),
+    balances: options.revocationLogBalances ?? true,
+    finalHtlcs: options.storeFinalHtlcResolutions ?? true,
+    secretToPoint: options.secretToPoint ?? revealedPoint,
+  };
   return {
     ...openChannelReadsFacet(ctx),
     ...statusAndLifecycleFacet(ctx),

@@ -6,6 +6,7 @@
  * read and write only through the transaction passed in and build no outside state, so an
  * engine may re-run them.
  */
+import type { SecretToPoint } from '../bitcoin/secret-point.js';
 import { channelIdOf, formatOutPoint, outPointFromKey, outPointKey } from '../chanstate/channel-id.js';
 import {
   archivedChannelRecord,
@@ -371,6 +372,8 @@ export interface KvStoreContext {
   readonly balances: boolean;
   /** Record off-chain final HTLC outcomes. */
   readonly finalHtlcs: boolean;
+  /** secret·G for the revealed-secret check (ChannelStateOptions.secretToPoint, resolved). */
+  readonly secretToPoint: SecretToPoint;
 }
 
 /** Rewrites the info record of the open channel at `op` with `change` applied; returns it. */

@@ -235,7 +235,7 @@ export function commitmentsFacet(ctx: KvStoreContext): CommitmentStore {
         if (revokedBytes === undefined) throw missingCommitment(chanPoint, 'remote');
         const revoked = decodeRevocableCommitment(revokedBytes);
         // Checked before anything is written: a wrong secret changes nothing.
-        const revocation = advanceRevocation(chanPoint, readRevocation(tx, chanPoint), revoked.commitHeight, args.revocationSecret, args.nextPoint);
+        const revocation = advanceRevocation(chanPoint, readRevocation(tx, chanPoint), revoked.commitHeight, args.revocationSecret, args.nextPoint, ctx.secretToPoint);
 
         const { ourOutputIndex, theirOutputIndex } = outputIndexesOf(revoked);
         putRevokedState(tx, chanPoint, revocationLogEntryOf(revoked, ourOutputIndex, theirOutputIndex, ctx.balances));

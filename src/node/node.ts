@@ -27,6 +27,7 @@ import { ChannelStatus, ClosureType, type OutPoint } from '../chanstate/types.js
 import { ClosingManager } from './closing-manager.js';
 import { feeRateForTarget } from '../chain/fee-estimates.js';
 import { Feature } from '../wire/features.js';
+import { wasmRevealedPoint } from '../bitcoin/secret-point-wasm.js';
 import { openChannelDb, type ChannelDb, type ChannelDbConfig } from '../channeldb/open.js';
 import type { OpenChannel } from '../chanstate/types.js';
 import { ChandError, ErrorCode } from '../errors.js';
@@ -416,6 +417,8 @@ export class ChandNode {
         },
         crashPoint: this.#crash,
         now: () => Date.now(),
+        // The store checks the same secret with openChannelDb's libsecp256k1 one.
+        secretToPoint: wasmRevealedPoint,
         closing: {
           deliveryScript: () => this.#walletScript(),
           feerates: async () => {

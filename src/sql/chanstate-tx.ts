@@ -14,6 +14,7 @@
  * NULL, exactly as the record codecs decode them. Rows of commitments and htlcs carry a
  * checksum (checksums.ts), written here and verified on every read.
  */
+import { revealedPoint, type SecretToPoint } from '../bitcoin/secret-point.js';
 import type { ChannelStateOptions } from '../chanstate/store.js';
 import { listedChannel, type ChannelPartDecoders, type EagerChannelFields } from '../chanstate/lazy-parts.js';
 import { sql, type ExpressionBuilder, type Expression, type Insertable, type Selectable, type SelectQueryBuilder, type SqlBool } from 'kysely';
@@ -55,12 +56,21 @@ export interface SqlStoreContext {
     readonly balances: boolean;
     /** Off-chain final HTLC outcomes are recorded. */
     readonly finalHtlcs: boolean;
+    /** secret·G for the revealed-secret check (ChannelStateOptions.secretToPoint, resolved). */
+    readonly secretToPoint: SecretToPoint;
   };
 }
 
 /** The context of a store over `backend` with `options` (defaults applied). */
 export function sqlStoreContext(backend: SqlBackend, options: SqlChannelStateOptions = {}): SqlStoreContext {
-  return { backend, options: { balances: options.revocationLogBalances ?? true, finalHtlcs: options.storeFinalHtlcResolutions ?? true } };
+  return {
+    backend,
+    options: {
+      balances: options.revocationLogBalances ?? true,
+      finalHtlcs: options.storeFinalHtlcResolutions ?? true,
+      secretToPoint: options.secretToPoint ?? revealedPoint,
+    },
+  };
 }
 
 /** Runs `fn` in a read transaction of the context's backend. */

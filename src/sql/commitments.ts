@@ -405,7 +405,7 @@ export function commitmentsFacet(ctx: SqlStoreContext): CommitmentStore {
         const points = pointRows!.rows[0] as PointsRow | undefined;
         const secrets = secretRows!.rows as SecretRow[];
         // Every check before the first write: a bad revocation changes nothing.
-        const revocation = advanceRevocation(chanPoint, revocationOf(points, secrets), revoked.commitHeight, args.revocationSecret, args.nextPoint);
+        const revocation = advanceRevocation(chanPoint, revocationOf(points, secrets), revoked.commitHeight, args.revocationSecret, args.nextPoint, ctx.options.secretToPoint);
 
         const { ourOutputIndex, theirOutputIndex } = outputIndexesOf(revoked);
         const entry = revocationLogEntryOf(revoked, ourOutputIndex, theirOutputIndex, ctx.options.balances);

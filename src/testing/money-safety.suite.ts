@@ -8,7 +8,7 @@
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { describe, expect, it } from 'vitest';
 import { ChannelStatus, ClosureType, FwdState, OUTPUT_INDEX_NONE } from '../chanstate/types.js';
-import { bytesToHex } from '../codec/bytes.js';
+import { bytesToHex, hexToBytes } from '../codec/bytes.js';
 import { ErrorCode } from '../errors.js';
 import {
   chanPointOf,
@@ -131,6 +131,22 @@ export function moneySafetySuite({ factory, options }: SuiteContext): void {
         expect(await h.db.channelState.remoteRevocationStore(op)).toEqual(channel.remoteRevocation);
         expect(await h.db.channelState.revocationLogTailHeight(op)).toBeUndefined();
         expect(await h.db.channelState.loadFwdPkgs(op)).toEqual([]);
+        await round.advance(h.db.channelState);
+        expect(await h.db.channelState.remoteRevocationStore(op)).toEqual(round.plan.next.revocation);
+      });
+
+      it('a revealed secret that is no secp256k1 scalar (0, the group order, 2^256-1) is REVOCATION_INVALID and changes nothing', async () => {
+        const channel = await addChannel(h.db, makeChannel(1));
+        const op = channel.fundingOutpoint;
+        const round = new PaymentRound(modelOf(channel), { remoteAdds: 1 });
+        await round.append(h.db.channelState);
+        const n = secp256k1.Point.CURVE().n;
+        for (const scalar of [0n, n, (1n << 256n) - 1n]) {
+          const revocationSecret = hexToBytes(scalar.toString(16).padStart(64, '0'));
+          await expectCode(h.db.channelState.advanceCommitChainTail(op, { ...round.plan.advance, revocationSecret }), ErrorCode.REVOCATION_INVALID);
+        }
+        expect(await h.db.channelState.remoteCommitChainTip(op)).toEqual(round.plan.tip);
+        expect(await h.db.channelState.remoteRevocationStore(op)).toEqual(channel.remoteRevocation);
         await round.advance(h.db.channelState);
         expect(await h.db.channelState.remoteRevocationStore(op)).toEqual(round.plan.next.revocation);
       });

@@ -7,6 +7,7 @@ export { BADONION, MAX_CLTV_EXPIRY, canSendUpdates, coreFromStore, coreSummary, 
 export type {
   CoreEffect,
   CoreEvent,
+  CoreOptions,
   CoreResult,
   CoreSigner,
   CoreState,

@@ -39,6 +39,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { commitmentSighash, verifyCommitmentSignature } from '../../bitcoin/commitment.js';
 import { buildHtlcTxs, htlcTxSighash, verifyHtlcTxSignature } from '../../bitcoin/htlc-tx.js';
 import { perCommitmentPoint } from '../../bitcoin/key-derivation.js';
+import { revealedPoint } from '../../bitcoin/secret-point.js';
 import { commitmentIndex, ShachainStore } from '../../bitcoin/shachain.js';
 import { channelIdOf } from '../../chanstate/channel-id.js';
 import { newFwdPkg } from '../../chanstate/pkg-filter.js';
@@ -60,7 +61,7 @@ import type {
 import { ONION_PACKET_SIZE } from '../../wire/commitment-messages.js';
 import { reestablishMessage } from '../reestablish.js';
 import { applyUpdates, baseFeeOf, buildViewTx, commitmentRecordOf, viewOf, type CommitView, type Owner } from './commitment-view.js';
-import type { CoreEffect, CoreEvent, CoreResult, CoreState, CoreSummary, LogEntry, StoredChannelView, UpdateMessage, CoreSigner } from './types.js';
+import type { CoreEffect, CoreEvent, CoreResult, CoreState, CoreSummary, LogEntry, StoredChannelView, UpdateMessage, CoreSigner, CoreOptions } from './types.js';
 
 /** BOLT 4: the BADONION bit every update_fail_malformed_htlc failure code carries. */
 export const BADONION = 0x8000;
@@ -455,7 +456,7 @@ function receiveRevokeAndAck(s: CoreState, m: RevokeAndAck): CoreResult {
   if (tip === undefined || current === undefined) throw new Violation('unexpected-revoke-and-ack', 'revoke_and_ack without an outstanding commitment_signed');
   let point: Hex;
   try {
-    point = bytesToHex(perCommitmentPoint(m.perCommitmentSecret));
+    point = bytesToHex(s.secretToPoint(m.perCommitmentSecret));
   } catch {
     throw new Violation('bad-revocation-secret', 'revoke_and_ack per_commitment_secret is not a valid secret key');
   }
@@ -618,8 +619,9 @@ function reestablish(s: CoreState, m: ChannelReestablish): CoreResult {
  * Rebuilds the core from what the store holds (at start, or after a restart). Updates no
  * commitment covers are gone, as after a disconnect; the core waits for a reestablish
  * (`canSendUpdates` is false). RangeError if the stored lists are not update messages.
+ * `options` injects secret·G for revoke_and_ack (noble's by default).
  */
-export function coreFromStore(view: StoredChannelView, signer: CoreSigner): CoreState {
+export function coreFromStore(view: StoredChannelView, signer: CoreSigner, options: CoreOptions = {}): CoreState {
   const { channel } = view;
   const localCommit = channel.localCommitment;
   const remoteCommit = channel.remoteCommitment;
@@ -634,6 +636,7 @@ export function coreFromStore(view: StoredChannelView, signer: CoreSigner): Core
   return {
     channel,
     signer,
+    secretToPoint: options.secretToPoint ?? revealedPoint,
     channelId: channelIdOf(channel.fundingOutpoint),
     localCommit,
     remoteCommit,

@@ -2,6 +2,7 @@
  * Types of the pure channel core (BOLT 2 normal operation): its state, the events it takes
  * and the effects it returns. See step.ts for the design.
  */
+import type { SecretToPoint } from '../../bitcoin/secret-point.js';
 import type {
   AddRef,
   AdvanceTailArgs,
@@ -34,6 +35,16 @@ export interface CoreSigner {
   signHtlc(perCommitmentPoint: Uint8Array, digest: Uint8Array): Uint8Array;
   /** Our per-commitment secret of commitment number n (KeyChain.shachainProducer(channel.revocationKeyLocator)). */
   perCommitmentSecret(n: number): Uint8Array;
+}
+
+/** The core's injected computations besides signing (coreFromStore). */
+export interface CoreOptions {
+  /**
+   * secret·G of the per-commitment secret a revoke_and_ack reveals. Default: noble's
+   * (secret-point.ts); the node injects libsecp256k1's. Every implementation gives the same
+   * points and refuses the same secrets, so the choice never changes what the core does.
+   */
+  readonly secretToPoint?: SecretToPoint;
 }
 
 /** What the actor reads from the store at start (or after a restart) to rebuild the core. */
@@ -75,6 +86,8 @@ export interface CoreState {
   /** The channel's static parameters (its commitment fields are those at load; the live ones are below). */
   readonly channel: OpenChannel;
   readonly signer: CoreSigner;
+  /** CoreOptions.secretToPoint, resolved. */
+  readonly secretToPoint: SecretToPoint;
   readonly channelId: Hex;
   /** Our current local commitment (signed by the peer, previous one revoked). */
   readonly localCommit: ChannelCommitment;

@@ -7,6 +7,9 @@
  * A requires B to keep 10,000 sat (support.ts).
  */
 import { describe, expect, it } from 'vitest';
+import type { SecretToPoint } from '../../../src/bitcoin/secret-point.js';
+import { wasmRevealedPoint } from '../../../src/bitcoin/secret-point-wasm.js';
+import { bytesToHex } from '../../../src/codec/bytes.js';
 import { step, type CoreEffect, type CoreEvent, type CoreState } from '../../../src/channel/core/index.js';
 import type { CommitmentSigned, RevokeAndAck, UpdateAddHtlc, WireMessage } from '../../../src/wire/types.js';
 import { A, deliverAll, lockedInHtlc, ONION, offer, preimageOf, sent, syncedPair } from './support.js';
@@ -215,6 +218,20 @@ describe('revoke_and_ack checks', () => {
     expectFail(signed.state, { ...revoke, perCommitmentSecret: A.signer.perCommitmentSecret(0) }, 'revocation-secret-mismatch');
     expectFail(signed.state, { ...revoke, perCommitmentSecret: new Uint8Array(32) }, 'bad-revocation-secret');
     expectFail(signed.state, { ...revoke, nextPerCommitmentPoint: '02' + '00'.repeat(32) }, 'bad-next-point');
+  });
+
+  it('the secret is checked with the injected secretToPoint (the node injects libsecp256k1): the same outcomes', () => {
+    const checked: string[] = [];
+    const secretToPoint: SecretToPoint = (secret) => (checked.push(bytesToHex(secret)), wasmRevealedPoint(secret));
+    // Everything is deterministic: this pair's A signs the same commitment, and B's revoke fits it.
+    const injected = step(step(syncedPair({ secretToPoint }).a, offer(1, 50_000_000n)).state, { kind: 'sign' }).state;
+    const accepted = step(injected, { kind: 'peer_message', message: revoke });
+    expect(accepted.effects).toEqual(step(signed.state, { kind: 'peer_message', message: revoke }).effects);
+    expect(accepted.effects.map((e) => e.kind)).toEqual(['persist_revocation']);
+    expectFail(injected, { ...revoke, perCommitmentSecret: A.signer.perCommitmentSecret(0) }, 'revocation-secret-mismatch');
+    expectFail(injected, { ...revoke, perCommitmentSecret: new Uint8Array(32) }, 'bad-revocation-secret');
+    expectFail(injected, { ...revoke, perCommitmentSecret: new Uint8Array(32).fill(0xff) }, 'bad-revocation-secret');
+    expect(checked).toEqual([bytesToHex(revoke.perCommitmentSecret), bytesToHex(A.signer.perCommitmentSecret(0)), '00'.repeat(32), 'ff'.repeat(32)]);
   });
 });
 

@@ -17,7 +17,7 @@ import { bytesToHex, hexToBytes } from '../../../src/codec/bytes.js';
 import { ErrorCode } from '../../../src/errors.js';
 import { buildInitialCommitments, pendingChannelRecord, type ChannelTerms, type SideParams } from '../../../src/funding/initial-channel.js';
 import { CHAIN_HASHES } from '../../../src/linknode/store.js';
-import { coreFromStore, nextReestablish, step, type CoreEffect, type CoreEvent, type CoreSigner, type CoreState, type StoredChannelView } from '../../../src/channel/core/index.js';
+import { coreFromStore, nextReestablish, step, type CoreEffect, type CoreEvent, type CoreOptions, type CoreSigner, type CoreState, type StoredChannelView } from '../../../src/channel/core/index.js';
 import type { WireMessage } from '../../../src/wire/types.js';
 
 export const CAPACITY_SAT = 1_000_000n;
@@ -121,11 +121,11 @@ export function freshView(channel: OpenChannel): StoredChannelView {
   return { channel, remoteTip: undefined, unsignedAckedUpdates: [], remoteUnsignedLocalUpdates: [] };
 }
 
-/** Both cores, reestablished with each other (no store). */
-export function syncedPair(): { a: CoreState; b: CoreState } {
+/** Both cores, reestablished with each other (no store); `options` go to both. */
+export function syncedPair(options: CoreOptions = {}): { a: CoreState; b: CoreState } {
   const { a, b } = channelPair();
-  let ca = coreFromStore(freshView(a), A.signer);
-  let cb = coreFromStore(freshView(b), B.signer);
+  let ca = coreFromStore(freshView(a), A.signer, options);
+  let cb = coreFromStore(freshView(b), B.signer, options);
   const ra = nextReestablish(ca);
   const rb = nextReestablish(cb);
   ca = step(ca, { kind: 'peer_reestablish', message: rb }).state;

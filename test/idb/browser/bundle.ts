@@ -31,8 +31,12 @@ export async function buildPageBundle(entry: string = join(here, 'page-entry.ts'
   return result.outputFiles[0]!.text;
 }
 
-/** Node builtins and native drivers a browser bundle must never contain. */
-const NODE_ONLY = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`), 'better-sqlite3', 'pg', 'lmdb', 'kysely']);
+/**
+ * Node builtins, native drivers and Node-only packages a browser bundle must never contain.
+ * tiny-secp256k1 (libsecp256k1 in WebAssembly) is one of the last: only the Node roots
+ * inject it (its browser build would need a bundler that loads .wasm files).
+ */
+const NODE_ONLY = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`), 'better-sqlite3', 'pg', 'lmdb', 'kysely', 'tiny-secp256k1']);
 
 /**
  * Bundles `entry` (relative to the repository) for the browser and reports every Node-only
