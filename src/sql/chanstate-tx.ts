@@ -408,9 +408,37 @@ function withCrc(row: Omit<Insertable<HtlcsTable>, 'crc'>): Insertable<HtlcsTabl
   return { ...row, crc: rowCrc('htlcs', row) };
 }
 
-const insertHtlcRows = new PreparedInsert<Insertable<HtlcsTable>>(
-  ['party', ...CRC_COLUMNS.htlcs, 'crc'],
-  (db, rows) => db.insertInto('htlcs').values(rows),
+const HTLC_COLUMNS = ['party', ...CRC_COLUMNS.htlcs, 'crc'] as const;
+const insertHtlcRows = new PreparedInsert<Insertable<HtlcsTable>>(HTLC_COLUMNS, (db, rows) => db.insertInto('htlcs').values(rows));
+/**
+ * Writes HTLC rows over the rows of the same slot and position, in place: an updated row
+ * keeps its rowid, so SQLite rewrites the pages holding it and leaves the primary-key index
+ * alone, where a delete and an insert would dirty both the old and the new pages of the
+ * table and of the index (measured: fewer WAL pages per updateCommitment).
+ */
+const upsertHtlcRows = new PreparedInsert<Insertable<HtlcsTable>>(HTLC_COLUMNS, (db, rows) =>
+  db
+    .insertInto('htlcs')
+    .values(rows)
+    .onConflict((oc) =>
+      oc.columns(['channel_id', 'party', 'seq']).doUpdateSet((eb) => ({
+        htlc_index: eb.ref('excluded.htlc_index'),
+        log_index: eb.ref('excluded.log_index'),
+        payment_hash: eb.ref('excluded.payment_hash'),
+        amount_msat: eb.ref('excluded.amount_msat'),
+        refund_timeout: eb.ref('excluded.refund_timeout'),
+        output_index: eb.ref('excluded.output_index'),
+        incoming: eb.ref('excluded.incoming'),
+        signature: eb.ref('excluded.signature'),
+        onion_blob: eb.ref('excluded.onion_blob'),
+        extra_data: eb.ref('excluded.extra_data'),
+        crc: eb.ref('excluded.crc'),
+      })),
+    ),
+);
+/** The HTLC rows of a slot from position `seq` on (what is left after writing `seq` rows over it). */
+const deleteHtlcsFrom = prepare((db, channelId: number, party: number, seq: number) =>
+  db.deleteFrom('htlcs').where('channel_id', '=', channelId).where('party', '=', party).where('seq', '>=', seq),
 );
 const deleteHtlcs = prepare((db, channelId: number, party: number) => db.deleteFrom('htlcs').where('channel_id', '=', channelId).where('party', '=', party));
 const deleteCommitmentRow = prepare((db, channelId: number, party: number) => db.deleteFrom('commitments').where('channel_id', '=', channelId).where('party', '=', party));
@@ -439,8 +467,8 @@ export async function replaceCommitment(tx: SqlTx, channelId: number, party: num
   const row = commitmentRow(channelId, party, c);
   const htlcs = htlcRows(channelId, party, c.htlcs);
   await upsertCommitment.defer(tx, [row]);
-  await deleteHtlcs.defer(tx, channelId, party);
-  await insertHtlcRows.defer(tx, htlcs);
+  await upsertHtlcRows.defer(tx, htlcs);
+  await deleteHtlcsFrom.defer(tx, channelId, party, htlcs.length);
 }
 
 /** Deletes the commitment of `party` and its HTLCs (`htlcCount`, when the caller knows it, skips an empty delete). */
@@ -591,8 +619,18 @@ const deleteUpdates = prepare((db, channelId: number, kind: number) => db.delete
 const deleteUpdatesBelow = prepare((db, channelId: number, kind: number, logIndex: number) =>
   db.deleteFrom('log_updates').where('channel_id', '=', channelId).where('kind', '=', kind).where('log_index', '<', logIndex),
 );
-const insertUpdateRows = new PreparedInsert<Insertable<Database['log_updates']>>(['channel_id', 'kind', 'seq', 'log_index', 'message'], (db, rows) =>
-  db.insertInto('log_updates').values(rows),
+const UPDATE_COLUMNS = ['channel_id', 'kind', 'seq', 'log_index', 'message'] as const;
+const insertUpdateRows = new PreparedInsert<Insertable<Database['log_updates']>>(UPDATE_COLUMNS, (db, rows) => db.insertInto('log_updates').values(rows));
+/** Writes update rows over the rows of the same list and position, in place (as upsertHtlcRows). */
+const upsertUpdateRows = new PreparedInsert<Insertable<Database['log_updates']>>(UPDATE_COLUMNS, (db, rows) =>
+  db
+    .insertInto('log_updates')
+    .values(rows)
+    .onConflict((oc) => oc.columns(['channel_id', 'kind', 'seq']).doUpdateSet((eb) => ({ log_index: eb.ref('excluded.log_index'), message: eb.ref('excluded.message') }))),
+);
+/** The rows of update list `kind` from position `seq` on. */
+const deleteUpdatesFrom = prepare((db, channelId: number, kind: number, seq: number) =>
+  db.deleteFrom('log_updates').where('channel_id', '=', channelId).where('kind', '=', kind).where('seq', '>=', seq),
 );
 
 /** The update list `kind` of a channel, in stored order. */
@@ -607,20 +645,23 @@ export function updatesOfRows(rows: ReadonlyArray<{ log_index: bigint | number; 
 
 /** Inserts update list `kind` (the list must be empty). Deferred. */
 export async function insertUpdates(tx: SqlTx, channelId: number, kind: number, updates: readonly LogUpdate[]): Promise<void> {
-  const rows = updates.map((u, seq) => ({
+  await insertUpdateRows.defer(tx, updateRows(channelId, kind, updates));
+}
+
+function updateRows(channelId: number, kind: number, updates: readonly LogUpdate[]): Insertable<Database['log_updates']>[] {
+  return updates.map((u, seq) => ({
     channel_id: channelId,
     kind,
     seq,
     log_index: uintCol(u.logIndex, 53, 'logIndex'),
     message: bytesCol(u.message, 'message'),
   }));
-  await insertUpdateRows.defer(tx, rows);
 }
 
-/** Replaces update list `kind`. Deferred. */
+/** Replaces update list `kind`: rows written over in place, the rest of the old list deleted. Deferred. */
 export async function replaceUpdates(tx: SqlTx, channelId: number, kind: number, updates: readonly LogUpdate[]): Promise<void> {
-  await deleteUpdates.defer(tx, channelId, kind);
-  await insertUpdates(tx, channelId, kind, updates);
+  await upsertUpdateRows.defer(tx, updateRows(channelId, kind, updates));
+  await deleteUpdatesFrom.defer(tx, channelId, kind, updates.length);
 }
 
 /** Deletes the updates of list `kind` with a log index below `logIndex`. Deferred. */
