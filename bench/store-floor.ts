@@ -60,6 +60,58 @@ function wholeRounds(pending: readonly unknown[]): void {
   if (pending.length > 0) throw new Error(`floor: ${pending.length} operations recorded after the last roundEnd; replay takes whole rounds only`);
 }
 
+/**
+ * The calls recorded for a floor, grouped in rounds: `install` starts capturing (its
+ * wrappers `push` each call), `uninstall` restores what it wrapped.
+ */
+class RoundLog<T> {
+  recording = false;
+  private pending: T[] = [];
+  private readonly rounds: T[][] = [];
+
+  constructor(
+    private readonly install: () => void,
+    private readonly uninstall: () => void,
+  ) {}
+
+  push(call: T): void {
+    this.pending.push(call);
+  }
+
+  record(): void {
+    if (this.recording) return;
+    this.recording = true;
+    this.install();
+  }
+
+  roundEnd(): void {
+    this.rounds.push(this.pending);
+    this.pending = [];
+  }
+
+  stopRecording(): void {
+    if (!this.recording) return;
+    this.recording = false;
+    this.uninstall();
+  }
+
+  /** The Floor methods that control recording. */
+  controls(): Pick<Floor, 'record' | 'roundEnd' | 'stopRecording'> {
+    return { record: () => this.record(), roundEnd: () => this.roundEnd(), stopRecording: () => this.stopRecording() };
+  }
+
+  /**
+   * The whole rounds recorded since the last call. Refuses while recording, and when
+   * `faults` says that the recording could not capture the `what` faithfully.
+   */
+  take(faults: readonly string[], what: string): T[][] {
+    if (this.recording) throw new Error('floor: stop recording before replaying');
+    if (faults.length > 0) throw new Error(`floor: cannot replay the store's ${what}: ${[...new Set(faults)].join('; ')}`);
+    wholeRounds(this.pending);
+    return this.rounds.splice(0);
+  }
+}
+
 // --- SQLite ---------------------------------------------------------------------------------
 
 type Method = 'run' | 'all' | 'get';
@@ -135,13 +187,10 @@ export async function sqliteFloor(raw: BetterSqlite3.Database, scratchTables: re
   };
   let store: BetterSqlite3.Database | undefined;
   let copy: BetterSqlite3.Database | undefined;
-  let pending: SqlCall[] = [];
-  const rounds: SqlCall[][] = [];
   // What the recording could not capture faithfully: the replay refuses to run then.
   const faults: string[] = [];
   // Result modes the store set on its statements while recording (raw arrays, BigInts).
   const modes = new WeakMap<object, { raw?: boolean; safeIntegers?: boolean }>();
-  let recording = false;
 
   /** True for the store's connection; notes a fault for any third one. */
   const isStore = (database: BetterSqlite3.Database): boolean => {
@@ -166,7 +215,7 @@ export async function sqliteFloor(raw: BetterSqlite3.Database, scratchTables: re
           faults.push(`a statement failed while recording (${(err as Error).message})`);
           throw err;
         } finally {
-          pending.push(call);
+          log.push(call);
         }
       };
     }
@@ -223,31 +272,17 @@ export async function sqliteFloor(raw: BetterSqlite3.Database, scratchTables: re
     return statement;
   };
 
-  const stopRecording = () => {
-    if (!recording) return;
-    recording = false;
-    uninstall();
-  };
+  const log = new RoundLog<SqlCall>(install, uninstall);
+  const stopRecording = () => log.stopRecording();
 
   return {
-    record() {
-      if (recording) return;
-      recording = true;
-      install();
-    },
-    roundEnd() {
-      rounds.push(pending);
-      pending = [];
-    },
-    stopRecording,
+    ...log.controls(),
     async replay() {
-      if (recording) throw new Error('floor: stop recording before replaying');
-      if (faults.length > 0) throw new Error(`floor: cannot replay the store's statements: ${[...new Set(faults)].join('; ')}`);
-      wholeRounds(pending);
+      const rounds = log.take(faults, 'statements');
       if (store === undefined) throw new Error('floor: the store ran no statement while recording');
       copy ??= openCopy(store);
       const db = copy;
-      const plan = rounds.splice(0).map((round) => round.map((call) => ({ statement: statementOf(db, call), method: call.method, args: call.args })));
+      const plan = rounds.map((round) => round.map((call) => ({ statement: statementOf(db, call), method: call.method, args: call.args })));
       const replayed: ReplayedRound[] = [];
       for (const round of plan) {
         const t0 = now();
@@ -546,11 +581,8 @@ export async function postgresFloor(bench: pg.Client, replica: pg.Client, scratc
   await samePgContents(bench, replica, scratchTables, 'before the floor');
   const proto = pg.Client.prototype as unknown as { query(...args: unknown[]): unknown };
   const original = proto.query;
-  let pending: PgCall[] = [];
-  const rounds: PgCall[][] = [];
   const faults: string[] = [];
   let inflight = 0;
-  let recording = false;
 
   const install = () => {
     proto.query = function (this: pg.Client, ...args: unknown[]) {
@@ -558,7 +590,7 @@ export async function postgresFloor(bench: pg.Client, replica: pg.Client, scratc
       const [first, second] = args;
       if (args.some((arg) => typeof arg === 'function')) faults.push('a query with a callback');
       const config: QueryConfig = typeof first === 'string' ? { text: first, values: second } : { ...(first as QueryConfig), values: (first as QueryConfig).values ?? second };
-      pending.push({
+      log.push({
         text: config.text,
         ...(config.name !== undefined && { name: config.name }),
         ...(config.values !== undefined && { values: copyArg(config.values) }),
@@ -583,30 +615,16 @@ export async function postgresFloor(bench: pg.Client, replica: pg.Client, scratc
       return result;
     };
   };
-  const stopRecording = () => {
-    if (!recording) return;
-    recording = false;
-    proto.query = original;
-  };
+  const log = new RoundLog<PgCall>(install, () => void (proto.query = original));
+  const stopRecording = () => log.stopRecording();
 
   return {
-    record() {
-      if (recording) return;
-      recording = true;
-      install();
-    },
-    roundEnd() {
-      rounds.push(pending);
-      pending = [];
-    },
-    stopRecording,
+    ...log.controls(),
     async replay() {
-      if (recording) throw new Error('floor: stop recording before replaying');
       if (inflight > 0) throw new Error('floor: a recorded query is still running');
-      if (faults.length > 0) throw new Error(`floor: cannot replay the store's queries: ${[...new Set(faults)].join('; ')}`);
-      wholeRounds(pending);
+      const rounds = log.take(faults, 'queries');
       const replayed: ReplayedRound[] = [];
-      for (const round of rounds.splice(0)) {
+      for (const round of rounds) {
         const t0 = now();
         for (const call of round) await replica.query(call as never);
         replayed.push({ ms: now() - t0, ops: round.length });
